@@ -1,0 +1,57 @@
+"""eie-sim: a co-design toolkit for EIE-style sparse neural-network accelerators.
+
+Tiers: the compressed-layer format (:mod:`eie_sim.format`), a bit-exact fixed-point golden model
+(:mod:`eie_sim.golden`), model files (:mod:`eie_sim.model`); the cycle model, energy model,
+RTL, trainer and sweeps build on them.
+"""
+
+from ._version import __version__
+from .codebook import kmeans_codebook, linear_codebook, make_codebook, quantize
+from .config import ArchConfig
+from .errors import (
+    ActivationError,
+    ConfigError,
+    EIEError,
+    EncodingError,
+    FixedPointError,
+    ModelFileError,
+    PointerOverflowError,
+)
+from .examples import example_model
+from .fixedpoint import QFormat
+from .format import CompressedLayer, PEColumns, Storage, decode, encode, encode_for
+from .golden import ForwardResult, SpmvResult, error_bound, reference_forward, reference_spmv
+from .model import Model, ModelLayer, load_model, save_model
+
+__all__ = [
+    "__version__",
+    "ArchConfig",
+    "CompressedLayer",
+    "PEColumns",
+    "Storage",
+    "QFormat",
+    "Model",
+    "ModelLayer",
+    "SpmvResult",
+    "ForwardResult",
+    "encode",
+    "encode_for",
+    "decode",
+    "quantize",
+    "kmeans_codebook",
+    "linear_codebook",
+    "make_codebook",
+    "reference_spmv",
+    "reference_forward",
+    "error_bound",
+    "save_model",
+    "load_model",
+    "example_model",
+    "EIEError",
+    "ConfigError",
+    "EncodingError",
+    "PointerOverflowError",
+    "FixedPointError",
+    "ActivationError",
+    "ModelFileError",
+]

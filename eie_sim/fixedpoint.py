@@ -1,0 +1,165 @@
+"""Signed two's-complement fixed-point numbers, the arithmetic of the golden model.
+
+A format ``Q(bits, frac)`` holds integers q in [-2**(bits-1), 2**(bits-1) - 1] that stand for
+``q * 2**-frac``. ``frac`` may be negative (coarser than 1) or exceed ``bits`` (all fraction).
+
+Rounding everywhere is *round half up* (ties toward +infinity): ``floor(x + 1/2)``. For a
+right shift of an integer by s > 0 bits that is ``(q + 2**(s-1)) >> s`` with an arithmetic
+shift, one adder and a shifter in hardware. Saturation clamps to the format's range; nothing
+ever wraps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import FixedPointError, describe
+
+__all__ = [
+    "FRAC_MIN",
+    "FRAC_MAX",
+    "QFormat",
+    "choose_frac",
+    "choose_frac_int",
+    "quantize_fixed",
+    "round_shift",
+    "saturate",
+]
+
+FRAC_MIN = -64
+FRAC_MAX = 64
+
+
+def _check_frac(name: str, frac: object) -> int:
+    if isinstance(frac, bool) or not isinstance(frac, (int, np.integer)):
+        raise FixedPointError(f"{name}={describe(frac)}: expected an integer number of fractional bits")
+    frac = int(frac)
+    if not FRAC_MIN <= frac <= FRAC_MAX:
+        raise FixedPointError(f"{name}={frac}: expected fractional bits in {FRAC_MIN}..{FRAC_MAX}")
+    return frac
+
+
+@dataclass(frozen=True)
+class QFormat:
+    """Signed fixed-point format: ``bits`` total bits, ``frac`` fractional bits."""
+
+    bits: int
+    frac: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.bits, bool) or not isinstance(self.bits, (int, np.integer)) or not 2 <= self.bits <= 62:
+            raise FixedPointError(f"bits={describe(self.bits)}: expected an integer in 2..62")
+        object.__setattr__(self, "bits", int(self.bits))
+        object.__setattr__(self, "frac", _check_frac("frac", self.frac))
+
+    @property
+    def qmin(self) -> int:
+        return -(1 << (self.bits - 1))
+
+    @property
+    def qmax(self) -> int:
+        return (1 << (self.bits - 1)) - 1
+
+    @property
+    def lsb(self) -> float:
+        """Value of one least-significant bit."""
+        return math.ldexp(1.0, -self.frac)
+
+
+def saturate(q: np.ndarray, bits: int) -> np.ndarray:
+    """Clamp int64 array ``q`` to the signed range of ``bits`` bits."""
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return np.clip(q, lo, hi)
+
+
+def quantize_fixed(x, fmt: QFormat) -> np.ndarray:
+    """Float array -> int64 codes of ``fmt``: round half up, then saturate."""
+    x = np.asarray(x, dtype=np.float64)
+    scaled = np.ldexp(x, fmt.frac)
+    # Clip before rounding so huge values cannot overflow int64; the clip bounds are
+    # exactly representable and lie outside the format, so saturation is unchanged.
+    scaled = np.clip(scaled, float(fmt.qmin) - 1.0, float(fmt.qmax) + 1.0)
+    q = np.floor(scaled + 0.5).astype(np.int64)
+    return saturate(q, fmt.bits)
+
+
+def round_shift(q: np.ndarray, shift: int, out_bits: int) -> np.ndarray:
+    """Rescale int64 ``q`` by 2**-shift with round half up, then saturate to ``out_bits``.
+
+    shift > 0: ``(q + 2**(shift-1)) >> shift`` (arithmetic shift, i.e. floor division).
+    shift <= 0: ``q << -shift``; q is clamped first so the shift cannot overflow.
+    """
+    q = np.asarray(q, dtype=np.int64)
+    if shift > 0:
+        if shift >= 63:
+            # Every representable accumulator value rounds to 0 or -0 -> 0 (|q| < 2**62).
+            return np.zeros_like(q)
+        r = (q + (np.int64(1) << np.int64(shift - 1))) >> np.int64(shift)
+    elif shift == 0:
+        r = q
+    else:
+        lim = 1 << (out_bits - 1)
+        s = -shift
+        if s >= 62:
+            r = np.sign(q) * np.int64(lim)
+        else:
+            r = np.clip(q, -lim, lim) << np.int64(s)
+    return saturate(r, out_bits)
+
+
+def choose_frac(x, bits: int) -> int:
+    """Largest frac such that every value of float array ``x`` fits ``Q(bits, frac)`` after rounding.
+
+    With this choice quantisation never saturates, so the error of each element is at most
+    half an LSB, ``2**-(frac+1)``. All-zero (or empty) input gives ``bits - 1``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return min(bits - 1, FRAC_MAX)
+    if not np.all(np.isfinite(x)):
+        raise FixedPointError("cannot choose a fixed-point format for values that include NaN or inf")
+    hi, lo = float(x.max()), float(x.min())
+    m = max(abs(hi), abs(lo))
+    if m == 0.0:
+        return min(bits - 1, FRAC_MAX)
+    qmax = (1 << (bits - 1)) - 1
+    frac = bits - 1 - (math.frexp(m)[1])  # m < 2**e, so m * 2**frac < 2**(bits-1)
+    frac = max(FRAC_MIN, min(FRAC_MAX, frac))
+
+    def fits(f: int) -> bool:
+        return math.floor(math.ldexp(hi, f) + 0.5) <= qmax and math.floor(math.ldexp(lo, f) + 0.5) >= -qmax - 1
+
+    while frac < FRAC_MAX and fits(frac + 1):  # e.g. -1.0 fits Q(16, 15) exactly
+        frac += 1
+    while frac > FRAC_MIN and not fits(frac):
+        frac -= 1
+    return frac
+
+
+def choose_frac_int(q: np.ndarray, q_frac: int, bits: int) -> int:
+    """Largest frac such that integers ``q`` (scaled by 2**-q_frac) fit ``Q(bits, frac)`` after
+    :func:`round_shift`, computed exactly on integers."""
+    q = np.asarray(q, dtype=np.int64)
+    if q.size == 0 or not np.any(q):
+        return min(bits - 1, FRAC_MAX)
+    hi, lo = int(q.max()), int(q.min())
+    m = max(abs(hi), abs(lo))
+    qmax = (1 << (bits - 1)) - 1
+    frac = q_frac - (m.bit_length() - (bits - 1))  # m * 2**(frac-q_frac) < 2**(bits-1)
+    frac = max(FRAC_MIN, min(FRAC_MAX, frac))
+
+    def fits(f: int) -> bool:
+        s = q_frac - f
+        if s > 0:
+            half = 1 << (s - 1)
+            return (hi + half) >> s <= qmax and (lo + half) >> s >= -qmax - 1
+        return (hi << -s) <= qmax and (lo << -s) >= -qmax - 1
+
+    while frac < FRAC_MAX and fits(frac + 1):
+        frac += 1
+    while frac > FRAC_MIN and not fits(frac):
+        frac -= 1
+    return frac

@@ -1,0 +1,288 @@
+"""Bit-exact fixed-point golden model of one EIE layer and of a chain of layers.
+
+The arithmetic contract
+-----------------------
+This docstring is the contract that the cycle model and the RTL match bit for bit.
+
+Let B = ``act_bits`` (default 16) and A = ``acc_bits`` (default 48, see :class:`ArchConfig`).
+Formats are signed two's complement ``Q(bits, frac)`` (value = integer * 2**-frac); see
+:mod:`eie_sim.fixedpoint` for rounding (round half up, ties toward +inf) and saturation.
+
+1. **Inputs.** Activations a_j are ``Q(B, fa)`` integers ``qa_j``. From floats:
+   ``qa = sat_B(floor(a * 2**fa + 1/2))`` with ``fa`` given, or else the largest frac at which
+   no value saturates (:func:`eie_sim.fixedpoint.choose_frac`). Layer l + 1 receives layer l's
+   output integers unchanged, with ``fa = fo`` of layer l.
+2. **Weights.** The codebook is quantised the same way to ``Q(B, fw)`` (``fw`` chosen from the
+   codebook's range unless given): ``qc[k]``, with ``qc[0] = 0``. Weight (i, j) is
+   ``qc[codes[i, j]]``.
+3. **Accumulator.** ``Q(A, fa + fw)``. It starts at the bias, ``sat_A(floor(b_i * 2**(fa+fw)
+   + 1/2))`` (0 without bias). For each input column j in ascending order with
+   ``qa_j != 0``, and each entry (i, v) of column j with v != 0 (padding multiplies by
+   ``qc[0] = 0`` and changes nothing):  ``acc_i = sat_A(acc_i + qc[v] * qa_j)``. The
+   product is exact (2B bits). The ascending-j order is the order of the non-zero
+   broadcast (EIE section IV); it matters only if the accumulator saturates, which with the
+   default A = 48 and up to 65,536 inputs cannot happen.
+4. **Output.** ``fo`` is given, or else the largest frac at which no output saturates (computed
+   from the exact accumulators; after ReLU only the non-negative range counts). Then with
+   ``s = fa + fw - fo``: ``y_i = sat_B((acc_i + 2**(s-1)) >> s)`` for s > 0, or
+   ``sat_B(acc_i << -s)`` for s <= 0 (arithmetic shift). ReLU, if any: ``y_i = max(y_i, 0)``.
+   The float view is ``y_i * 2**-fo``.
+
+Error bound (tested): with fa, fw and fo chosen from the ranges (so nothing saturates) and no
+accumulator saturation, each float output differs from the float64 ``act(W a + b)`` (W from
+the unquantised codebook) by at most
+
+    sum_{j: codes[i,j] != 0} ( |W_ij| e_a + |a_j| e_w + e_a e_w ) + e_b + e_o,
+
+with half-LSB errors e_a = 2**-(fa+1), e_w = 2**-(fw+1), e_b = 2**-(fa+fw+1), e_o = 2**-(fo+1)
+(:func:`error_bound`). ReLU is 1-Lipschitz, so the bound holds after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .config import ArchConfig
+from .errors import ActivationError, ConfigError, EncodingError, describe
+from .fixedpoint import QFormat, choose_frac, choose_frac_int, quantize_fixed, round_shift
+from .format import CompressedLayer, decode
+from .model import ACTIVATIONS, Model, ModelLayer
+
+__all__ = ["SpmvResult", "ForwardResult", "reference_spmv", "reference_forward", "error_bound", "check_activations"]
+
+
+@dataclass(frozen=True, eq=False)
+class SpmvResult:
+    """One layer's golden output.
+
+    output_fixed: int64 outputs in ``out_format``; output: their float view;
+    acc: int64 accumulators before rounding, in Q(acc_bits, act_format.frac + w_format.frac);
+    acc_saturated: True if any accumulator saturated during accumulation.
+    """
+
+    output_fixed: np.ndarray
+    output: np.ndarray
+    act_format: QFormat
+    w_format: QFormat
+    out_format: QFormat
+    acc: np.ndarray
+    acc_saturated: bool
+    activation: str
+
+    @property
+    def acc_frac(self) -> int:
+        return self.act_format.frac + self.w_format.frac
+
+
+@dataclass(frozen=True, eq=False)
+class ForwardResult:
+    """A model's golden output: the last layer's outputs and every layer's :class:`SpmvResult`."""
+
+    layers: tuple[SpmvResult, ...]
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.layers[-1].output
+
+    @property
+    def output_fixed(self) -> np.ndarray:
+        return self.layers[-1].output_fixed
+
+
+def check_activations(activations, n: int, name: str = "activations") -> np.ndarray:
+    """A finite 1-D float64 vector of length ``n``, or ActivationError."""
+    a = np.asarray(activations)
+    if a.ndim != 1:
+        raise ActivationError(f"{name}: expected a 1-D vector of {n} values, got shape {a.shape}")
+    if a.size != n:
+        raise ActivationError(f"{name}: length {a.size}; expected {n} (the layer's inputs)")
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer) or a.dtype == bool):
+        raise ActivationError(f"{name}: expected numbers, got dtype {a.dtype}")
+    a = a.astype(np.float64)
+    bad = ~np.isfinite(a)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ActivationError(f"{name}[{k}]={a[k]}: expected finite values (no NaN or inf)")
+    return a
+
+
+def _dense_codes(enc) -> np.ndarray:
+    """Dense codes of a CompressedLayer or ModelLayer, decoded once and cached on it."""
+    if isinstance(enc, ModelLayer):
+        return enc.dense_codes()
+    codes = enc._cache.get("codes")
+    if codes is None:
+        codes = enc._cache["codes"] = decode(enc)
+    return codes
+
+
+def _weights_csc(enc, qc: np.ndarray) -> sp.csc_matrix:
+    """Fixed-point weights ``qc[codes]`` as an int64 CSC matrix, cached for the last ``qc``."""
+    key = ("qcsc", qc.tobytes())
+    cache = enc._cache
+    if key not in cache:
+        m = sp.csc_matrix(_dense_codes(enc))
+        m.data = qc[m.data.astype(np.int64)]
+        m.eliminate_zeros()
+        m.sort_indices()
+        for old in [k for k in cache if isinstance(k, tuple) and k[0] == "qcsc"]:
+            del cache[old]
+        cache[key] = m
+    return cache[key]
+
+
+def _accumulate(w: sp.csc_matrix, qa: np.ndarray, acc0: np.ndarray, acc_bits: int) -> tuple[np.ndarray, bool]:
+    """Step 3 of the contract. Exact integer sum when no partial sum can leave the accumulator
+    range; otherwise the sequential saturating sum in ascending column order."""
+    lim = (1 << (acc_bits - 1)) - 1
+    absw = abs(w).astype(np.float64)
+    worst = np.abs(acc0).astype(np.float64) + absw @ np.abs(qa).astype(np.float64)
+    if worst.size == 0 or float(worst.max()) < lim / 2:  # float error << margin: provably exact
+        return acc0 + w @ qa, False
+    acc = acc0.copy()
+    lo, hi = -lim - 1, lim
+    saturated = False
+    for j in np.flatnonzero(qa):
+        s, e = w.indptr[j], w.indptr[j + 1]
+        rows = w.indices[s:e]
+        t = acc[rows] + w.data[s:e] * qa[j]
+        if np.any((t < lo) | (t > hi)):
+            saturated = True
+        acc[rows] = np.clip(t, lo, hi)
+    return acc, saturated
+
+
+def _as_layer(layer):
+    """(model layer or None, object holding codes and codebook)."""
+    if isinstance(layer, ModelLayer):
+        return layer, layer
+    if isinstance(layer, CompressedLayer):
+        return None, layer
+    raise EncodingError(f"layer={describe(layer)}: expected a CompressedLayer or ModelLayer")
+
+
+def reference_spmv(
+    layer,
+    activations,
+    config: ArchConfig | None = None,
+    *,
+    act_frac: int | None = None,
+    w_frac: int | None = None,
+    out_frac: int | None = None,
+    bias=None,
+    activation: str | None = None,
+    fixed_input: bool = False,
+) -> SpmvResult:
+    """Golden output of one layer, ``act(W a + bias)``, bit-exact per the module contract.
+
+    ``layer``: a :class:`CompressedLayer` or a :class:`ModelLayer` (whose stored formats, bias
+    and activation are used unless overridden here). ``activations``: floats, or with
+    ``fixed_input=True`` integers already in ``Q(act_bits, act_frac)`` (act_frac required).
+    """
+    config = ArchConfig() if config is None else config
+    if not isinstance(config, ArchConfig):
+        raise ConfigError(f"config={describe(config)}: expected an ArchConfig")
+    mlayer, enc = _as_layer(layer)
+    B, A = config.act_bits, config.acc_bits
+    if mlayer is not None:
+        if mlayer.act_bits != B and any(f is not None for f in (mlayer.in_frac, mlayer.w_frac, mlayer.out_frac)):
+            raise ConfigError(
+                f"config.act_bits={B}, but layer {mlayer.name!r} stores formats calibrated for act_bits={mlayer.act_bits}"
+            )
+        act_frac = mlayer.in_frac if act_frac is None else act_frac
+        w_frac = mlayer.w_frac if w_frac is None else w_frac
+        out_frac = mlayer.out_frac if out_frac is None else out_frac
+        bias = mlayer.bias if bias is None else bias
+        activation = mlayer.activation if activation is None else activation
+    activation = "none" if activation is None else activation
+    if activation not in ACTIVATIONS:
+        raise ConfigError(f"activation={describe(activation)}: expected one of {ACTIVATIONS}")
+    n_rows, n_cols = enc.shape
+
+    if fixed_input:
+        if act_frac is None:
+            raise ActivationError("fixed_input=True needs act_frac (the fractional bits of the integers)")
+        qa = np.asarray(activations)
+        if qa.ndim != 1 or qa.size != n_cols:
+            raise ActivationError(f"activations: shape {qa.shape}; expected ({n_cols},)")
+        if not np.issubdtype(qa.dtype, np.integer):
+            raise ActivationError(f"activations: dtype {qa.dtype}; fixed_input=True expects integers")
+        qa = qa.astype(np.int64)
+        fa = QFormat(B, act_frac)
+        if qa.size and (qa.min() < fa.qmin or qa.max() > fa.qmax):
+            raise ActivationError(f"activations: values {int(qa.min())}..{int(qa.max())}; expected {fa.qmin}..{fa.qmax} for act_bits={B}")
+    else:
+        a = check_activations(activations, n_cols)
+        fa = QFormat(B, choose_frac(a, B) if act_frac is None else act_frac)
+        qa = quantize_fixed(a, fa)
+    fw = QFormat(B, choose_frac(enc.codebook, B) if w_frac is None else w_frac)
+    qc = quantize_fixed(enc.codebook, fw)
+    acc_frac = fa.frac + fw.frac
+
+    if bias is None:
+        acc0 = np.zeros(n_rows, dtype=np.int64)
+    else:
+        b = np.asarray(bias)
+        if b.ndim != 1 or b.size != n_rows or not np.all(np.isfinite(b.astype(np.float64))):
+            raise EncodingError(f"bias: shape {b.shape}; expected ({n_rows},) finite numbers")
+        lim = 1 << (A - 1)
+        scaled = np.clip(np.ldexp(b.astype(np.float64), acc_frac), -float(lim), float(lim - 1))
+        acc0 = np.clip(np.floor(scaled + 0.5), -lim, lim - 1).astype(np.int64)
+
+    w = _weights_csc(enc, qc)
+    acc, saturated = _accumulate(w, qa, acc0, A)
+
+    if out_frac is None:
+        basis = np.maximum(acc, 0) if activation == "relu" else acc
+        out_frac = choose_frac_int(basis, acc_frac, B)
+    fo = QFormat(B, out_frac)
+    y = round_shift(acc, acc_frac - fo.frac, B)
+    if activation == "relu":
+        y = np.maximum(y, 0)
+    return SpmvResult(
+        output_fixed=y,
+        output=np.ldexp(y.astype(np.float64), -fo.frac),
+        act_format=fa,
+        w_format=fw,
+        out_format=fo,
+        acc=acc,
+        acc_saturated=saturated,
+        activation=activation,
+    )
+
+
+def reference_forward(model, x, config: ArchConfig | None = None) -> ForwardResult:
+    """Golden output of a :class:`Model` (or a single layer) on float input ``x``.
+
+    Layer l + 1 takes layer l's output integers and format unchanged (EIE's ping-pong
+    activation registers, section IV).
+    """
+    if isinstance(model, (ModelLayer, CompressedLayer)):
+        return ForwardResult(layers=(reference_spmv(model, x, config),))
+    if not isinstance(model, Model):
+        raise EncodingError(f"model={describe(model)}: expected a Model, ModelLayer or CompressedLayer")
+    results = []
+    res = reference_spmv(model.layers[0], x, config)
+    results.append(res)
+    for lay in model.layers[1:]:
+        res = reference_spmv(lay, res.output_fixed, config, act_frac=res.out_format.frac, fixed_input=True)
+        results.append(res)
+    return ForwardResult(layers=tuple(results))
+
+
+def error_bound(layer, activations, result: SpmvResult) -> np.ndarray:
+    """Per-output bound on |float view - float64 result| (module docstring), for ``result``
+    computed from float ``activations`` with formats chosen from the ranges."""
+    _, enc = _as_layer(layer)
+    a = check_activations(activations, enc.shape[1])
+    codes = _dense_codes(enc)
+    wf = sp.csr_matrix(enc.codebook[codes.astype(np.int64)])
+    mask = sp.csr_matrix((codes != 0).astype(np.float64))
+    e_a = np.ldexp(1.0, -(result.act_format.frac + 1))
+    e_w = np.ldexp(1.0, -(result.w_format.frac + 1))
+    e_b = np.ldexp(1.0, -(result.acc_frac + 1))
+    e_o = np.ldexp(1.0, -(result.out_format.frac + 1))
+    return abs(wf) @ np.full(enc.shape[1], e_a) + mask @ (np.abs(a) * e_w + e_a * e_w) + e_b + e_o

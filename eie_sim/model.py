@@ -1,0 +1,450 @@
+"""Compressed models: layers with codes, codebook, fixed-point formats, bias and activation,
+and the versioned single-file format (``.npz`` without pickle, JSON metadata inside).
+
+File layout (version 1). A NumPy ``.npz`` archive holding:
+
+* ``meta.json``: uint8 bytes of UTF-8 JSON ``{"format": "eie-sim-model", "version": 1,
+  "meta": {...}, "layers": [...]}``; per layer: name, layout ("dense" or "eie"), shape,
+  weight_bits, index_bits, activation, act_bits, in_frac, w_frac, out_frac, has_bias, meta,
+  and for the EIE layout n_pe, ptr_bits, sram_width, spmat_sram_kb, ptr_sram_kb.
+* ``L{i}.codebook`` float64, ``L{i}.bias`` float64 (if any), and either ``L{i}.codes`` (uint8,
+  outputs x inputs) or the EIE layout: ``L{i}.ptr`` (int64, n_pe x (n_cols + 1)),
+  ``L{i}.offsets`` (int64, n_pe + 1) and ``L{i}.v``, ``L{i}.z`` (uint8, every PE's entries
+  concatenated, PE k at ``offsets[k]:offsets[k+1]``).
+
+Loading never unpickles; every field is checked (names, dtypes, shapes, ranges, version).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .codebook import check_codebook
+from .config import check_int
+from .errors import EIEError, EncodingError, ModelFileError, describe
+from .fixedpoint import FRAC_MAX, FRAC_MIN
+from .format import CompressedLayer, PEColumns, check_codes, decode, encode
+
+__all__ = ["ACTIVATIONS", "FORMAT_NAME", "FORMAT_VERSION", "ModelLayer", "Model", "save_model", "load_model"]
+
+FORMAT_NAME = "eie-sim-model"
+FORMAT_VERSION = 1
+ACTIVATIONS = ("none", "relu")
+
+
+def _check_opt_frac(name: str, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not FRAC_MIN <= int(value) <= FRAC_MAX:
+        raise EncodingError(f"{name}={describe(value)}: expected None or an integer in {FRAC_MIN}..{FRAC_MAX}")
+    return int(value)
+
+
+@dataclass(frozen=True, eq=False)
+class ModelLayer:
+    """One fully connected layer of a compressed model: ``y = act(W x + bias)``.
+
+    Give the weights either as dense ``codes`` or as an ``encoded`` :class:`CompressedLayer`.
+    ``in_frac``, ``w_frac``, ``out_frac``: fractional bits of the input activations, codebook
+    values and outputs in ``act_bits``-bit fixed point; None means "choose from the range"
+    at run time (see :mod:`eie_sim.golden`).
+    """
+
+    name: str
+    codebook: np.ndarray
+    codes: np.ndarray | None = None
+    encoded: CompressedLayer | None = None
+    bias: np.ndarray | None = None
+    activation: str = "none"
+    act_bits: int = 16
+    in_frac: int | None = None
+    w_frac: int | None = None
+    out_frac: int | None = None
+    index_bits: int = 4
+    meta: dict = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        where = f"layer {self.name!r}" if isinstance(self.name, str) else "layer"
+        if not isinstance(self.name, str) or not self.name:
+            raise EncodingError(f"name={describe(self.name)}: expected a non-empty string")
+        cb = check_codebook(self.codebook, name=f"{where}: codebook")
+        object.__setattr__(self, "codebook", cb)
+        wb = cb.size.bit_length() - 1
+        if (self.codes is None) == (self.encoded is None):
+            raise EncodingError(f"{where}: give exactly one of codes (dense) or encoded (EIE layout)")
+        if self.codes is not None:
+            object.__setattr__(self, "codes", check_codes(self.codes, wb, name=f"{where}: codes"))
+        else:
+            if not isinstance(self.encoded, CompressedLayer):
+                raise EncodingError(f"{where}: encoded={describe(self.encoded)}; expected a CompressedLayer")
+            if not np.array_equal(self.encoded.codebook, cb):
+                raise EncodingError(f"{where}: encoded.codebook differs from codebook")
+            object.__setattr__(self, "index_bits", self.encoded.index_bits)
+        check_int(f"{where}: index_bits", self.index_bits, 1, 8)
+        check_int(f"{where}: act_bits", self.act_bits, 2, 24)
+        if self.activation not in ACTIVATIONS:
+            raise EncodingError(f"{where}: activation={describe(self.activation)}; expected one of {ACTIVATIONS}")
+        for nm in ("in_frac", "w_frac", "out_frac"):
+            object.__setattr__(self, nm, _check_opt_frac(f"{where}: {nm}", getattr(self, nm)))
+        if self.bias is not None:
+            b = np.asarray(self.bias)
+            if b.ndim != 1 or b.size != self.shape[0] or not np.issubdtype(b.dtype, np.number):
+                raise EncodingError(f"{where}: bias has shape {b.shape}; expected ({self.shape[0]},) numbers")
+            b = b.astype(np.float64)
+            if not np.all(np.isfinite(b)):
+                raise EncodingError(f"{where}: bias[{int(np.argmax(~np.isfinite(b)))}] is not finite")
+            object.__setattr__(self, "bias", b)
+        if not isinstance(self.meta, dict):
+            raise EncodingError(f"{where}: meta={describe(self.meta)}; expected a dict")
+        try:
+            json.dumps(self.meta)
+        except (TypeError, ValueError) as exc:
+            raise EncodingError(f"{where}: meta is not JSON-serialisable ({exc})") from None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.codes.shape) if self.codes is not None else self.encoded.shape
+
+    @property
+    def weight_bits(self) -> int:
+        return self.codebook.size.bit_length() - 1
+
+    def dense_codes(self) -> np.ndarray:
+        """Dense codes (outputs x inputs), decoded once and cached."""
+        if self.codes is not None:
+            return self.codes
+        if "codes" not in self._cache:
+            self._cache["codes"] = decode(self.encoded)
+        return self._cache["codes"]
+
+    def compressed(self, n_pe: int | None = None, **kwargs) -> CompressedLayer:
+        """The EIE layout for ``n_pe`` PEs (the stored one when it matches), cached.
+
+        ``kwargs`` go to :func:`eie_sim.encode` (ptr_bits, sram_width, spmat_sram_kb, ptr_sram_kb).
+        """
+        if self.encoded is not None and (n_pe is None or n_pe == self.encoded.n_pe) and all(
+            getattr(self.encoded, k) == v for k, v in kwargs.items()
+        ):
+            return self.encoded
+        if n_pe is None:
+            raise EncodingError(f"layer {self.name!r} is stored dense: give n_pe to encode it")
+        key = (n_pe, tuple(sorted(kwargs.items())))
+        if key not in self._cache:
+            self._cache[key] = encode(self.dense_codes(), self.codebook, n_pe=n_pe, index_bits=self.index_bits, **kwargs)
+        return self._cache[key]
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A chain of :class:`ModelLayer`; the output of layer l is the input of layer l + 1."""
+
+    layers: tuple[ModelLayer, ...]
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        layers = tuple(self.layers)
+        object.__setattr__(self, "layers", layers)
+        if not layers:
+            raise EncodingError("layers: expected at least one layer")
+        names = set()
+        for i, lay in enumerate(layers):
+            if not isinstance(lay, ModelLayer):
+                raise EncodingError(f"layers[{i}]={describe(lay)}: expected a ModelLayer")
+            if lay.name in names:
+                raise EncodingError(f"layers[{i}].name={lay.name!r}: duplicate layer name")
+            names.add(lay.name)
+            if i:
+                prev = layers[i - 1]
+                if lay.shape[1] != prev.shape[0]:
+                    raise EncodingError(
+                        f"layer {lay.name!r} has {lay.shape[1]} inputs; expected {prev.shape[0]}, "
+                        f"the outputs of layer {prev.name!r}"
+                    )
+                if lay.in_frac is not None and prev.out_frac is not None and lay.in_frac != prev.out_frac:
+                    raise EncodingError(
+                        f"layer {lay.name!r}: in_frac={lay.in_frac}; expected {prev.out_frac}, "
+                        f"the out_frac of layer {prev.name!r}"
+                    )
+        if not isinstance(self.meta, dict):
+            raise EncodingError(f"meta={describe(self.meta)}; expected a dict")
+
+    def layer(self, name: str) -> ModelLayer:
+        for lay in self.layers:
+            if lay.name == name:
+                return lay
+        raise EncodingError(f"layer={name!r}: no such layer; the model has {[l.name for l in self.layers]}")
+
+    @property
+    def n_inputs(self) -> int:
+        return self.layers[0].shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layers[-1].shape[0]
+
+
+# ----------------------------------------------------------------------------- saving
+
+
+def _layer_arrays(i: int, lay: ModelLayer) -> tuple[dict, dict]:
+    rec = {
+        "name": lay.name,
+        "shape": list(lay.shape),
+        "weight_bits": lay.weight_bits,
+        "index_bits": lay.index_bits,
+        "activation": lay.activation,
+        "act_bits": lay.act_bits,
+        "in_frac": lay.in_frac,
+        "w_frac": lay.w_frac,
+        "out_frac": lay.out_frac,
+        "has_bias": lay.bias is not None,
+        "meta": lay.meta,
+    }
+    arrays = {f"L{i}.codebook": lay.codebook.astype(np.float64)}
+    if lay.bias is not None:
+        arrays[f"L{i}.bias"] = lay.bias.astype(np.float64)
+    if lay.codes is not None:
+        rec["layout"] = "dense"
+        arrays[f"L{i}.codes"] = lay.codes.astype(np.uint8)
+    else:
+        enc = lay.encoded
+        rec["layout"] = "eie"
+        rec.update(
+            n_pe=enc.n_pe, ptr_bits=enc.ptr_bits, sram_width=enc.sram_width,
+            spmat_sram_kb=enc.spmat_sram_kb, ptr_sram_kb=enc.ptr_sram_kb,
+        )
+        arrays[f"L{i}.ptr"] = np.stack([p.ptr for p in enc.pes]).astype(np.int64)
+        arrays[f"L{i}.offsets"] = np.concatenate([[0], np.cumsum([p.entries for p in enc.pes])]).astype(np.int64)
+        arrays[f"L{i}.v"] = np.concatenate([p.v for p in enc.pes]).astype(np.uint8)
+        arrays[f"L{i}.z"] = np.concatenate([p.z for p in enc.pes]).astype(np.uint8)
+    return rec, arrays
+
+
+def save_model(model: Model | ModelLayer, path) -> Path:
+    """Write ``model`` to ``path`` atomically (temporary file in the same folder, then rename).
+
+    On any failure the temporary file is removed and an existing file at ``path`` is untouched.
+    """
+    if isinstance(model, ModelLayer):
+        model = Model(layers=(model,))
+    if not isinstance(model, Model):
+        raise ModelFileError(f"model={describe(model)}: expected a Model or ModelLayer")
+    path = Path(path)
+    try:
+        meta_json = json.dumps(model.meta)
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"model.meta is not JSON-serialisable ({exc})") from None
+    del meta_json
+    arrays: dict[str, np.ndarray] = {}
+    recs = []
+    for i, lay in enumerate(model.layers):
+        rec, arr = _layer_arrays(i, lay)
+        recs.append(rec)
+        arrays.update(arr)
+    header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "meta": model.meta, "layers": recs}
+    arrays["meta.json"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ModelFileError(f"path={str(path)!r}: folder {str(folder)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError):
+            raise ModelFileError(f"path={str(path)!r}: could not write the model ({exc})") from exc
+        raise
+    return path
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+class _Reader:
+    """Checked access to the arrays of an opened archive."""
+
+    def __init__(self, npz, where: str):
+        self.npz = npz
+        self.where = where
+        self.used: set[str] = set()
+
+    def get(self, key: str, kind: str, ndim: int) -> np.ndarray:
+        if key not in self.npz.files:
+            raise ModelFileError(f"{self.where}: field {key!r} is missing")
+        try:
+            arr = self.npz[key]
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+            raise ModelFileError(f"{self.where}: field {key!r} cannot be read ({exc})") from None
+        self.used.add(key)
+        ok = {"f": np.issubdtype(arr.dtype, np.floating), "u8": arr.dtype == np.uint8, "i": np.issubdtype(arr.dtype, np.integer)}[kind]
+        if not ok or arr.ndim != ndim:
+            want = {"f": "float", "u8": "uint8", "i": "integer"}[kind]
+            raise ModelFileError(f"{self.where}: field {key!r} has dtype {arr.dtype} and {arr.ndim} dims; expected {want} with {ndim}")
+        return arr
+
+
+def _rec_int(rec: dict, key: str, where: str, lo: int, hi: int) -> int:
+    val = rec.get(key)
+    if isinstance(val, bool) or not isinstance(val, int) or not lo <= val <= hi:
+        raise ModelFileError(f"{where}: field {key!r}={describe(val)}; expected an integer in {lo}..{hi}")
+    return val
+
+
+def _load_layer(i: int, rec, rd: _Reader) -> ModelLayer:
+    where = f"{rd.where}: layers[{i}]"
+    if not isinstance(rec, dict):
+        raise ModelFileError(f"{where}: expected an object, got {describe(rec)}")
+    known = {
+        "name", "shape", "weight_bits", "index_bits", "activation", "act_bits", "in_frac", "w_frac", "out_frac",
+        "has_bias", "meta", "layout", "n_pe", "ptr_bits", "sram_width", "spmat_sram_kb", "ptr_sram_kb",
+    }
+    extra = set(rec) - known
+    if extra:
+        raise ModelFileError(f"{where}: unknown field(s) {sorted(extra)}")
+    name = rec.get("name")
+    if not isinstance(name, str) or not name:
+        raise ModelFileError(f"{where}: field 'name'={describe(name)}; expected a non-empty string")
+    where = f"{rd.where}: layer {name!r}"
+    shape = rec.get("shape")
+    if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= 1 << 24 for s in shape)):
+        raise ModelFileError(f"{where}: field 'shape'={describe(shape)}; expected [outputs, inputs]")
+    rows, cols = shape
+    wb = _rec_int(rec, "weight_bits", where, 1, 8)
+    ib = _rec_int(rec, "index_bits", where, 1, 8)
+    act_bits = _rec_int(rec, "act_bits", where, 2, 24)
+    fracs = {}
+    for key in ("in_frac", "w_frac", "out_frac"):
+        val = rec.get(key, "missing")
+        if val is not None and (isinstance(val, bool) or not isinstance(val, int) or not FRAC_MIN <= val <= FRAC_MAX):
+            raise ModelFileError(f"{where}: field {key!r}={describe(val)}; expected null or an integer in {FRAC_MIN}..{FRAC_MAX}")
+        fracs[key] = val
+    activation = rec.get("activation")
+    if activation not in ACTIVATIONS:
+        raise ModelFileError(f"{where}: field 'activation'={describe(activation)}; expected one of {ACTIVATIONS}")
+    meta = rec.get("meta")
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{where}: field 'meta'={describe(meta)}; expected an object")
+    has_bias = rec.get("has_bias")
+    if not isinstance(has_bias, bool):
+        raise ModelFileError(f"{where}: field 'has_bias'={describe(has_bias)}; expected true or false")
+    cb = rd.get(f"L{i}.codebook", "f", 1)
+    if cb.size != 1 << wb:
+        raise ModelFileError(f"{where}: codebook has {cb.size} entries; expected 2**weight_bits = {1 << wb}")
+    bias = None
+    if has_bias:
+        bias = rd.get(f"L{i}.bias", "f", 1)
+        if bias.size != rows:
+            raise ModelFileError(f"{where}: bias has {bias.size} values; expected {rows}")
+    layout = rec.get("layout")
+    codes = encoded = None
+    try:
+        if layout == "dense":
+            codes = rd.get(f"L{i}.codes", "u8", 2)
+            if codes.shape != (rows, cols):
+                raise ModelFileError(f"{where}: codes have shape {codes.shape}; expected {(rows, cols)}")
+            check_codes(codes, wb, name=f"{where}: codes")
+        elif layout == "eie":
+            n_pe = _rec_int(rec, "n_pe", where, 1, 1 << 16)
+            ptr_bits = _rec_int(rec, "ptr_bits", where, 1, 40)
+            sram_width = _rec_int(rec, "sram_width", where, wb + ib, 4096)
+            spmat_kb = _rec_int(rec, "spmat_sram_kb", where, 1, 1 << 20)
+            ptr_kb = _rec_int(rec, "ptr_sram_kb", where, 1, 1 << 20)
+            ptr = rd.get(f"L{i}.ptr", "i", 2)
+            offsets = rd.get(f"L{i}.offsets", "i", 1)
+            v = rd.get(f"L{i}.v", "u8", 1)
+            z = rd.get(f"L{i}.z", "u8", 1)
+            if ptr.shape != (n_pe, cols + 1):
+                raise ModelFileError(f"{where}: ptr has shape {ptr.shape}; expected {(n_pe, cols + 1)}")
+            if offsets.size != n_pe + 1 or offsets[0] != 0 or np.any(np.diff(offsets) < 0) or offsets[-1] != v.size or v.size != z.size:
+                raise ModelFileError(f"{where}: offsets, v and z do not agree ({offsets.size} offsets, {v.size} v, {z.size} z)")
+            pes = tuple(
+                PEColumns(
+                    ptr=ptr[k].astype(np.int64),
+                    v=v[offsets[k] : offsets[k + 1]],
+                    z=z[offsets[k] : offsets[k + 1]],
+                    n_local_rows=len(range(k, rows, n_pe)),
+                )
+                for k in range(n_pe)
+            )
+            encoded = CompressedLayer(
+                shape=(rows, cols), n_pe=n_pe, weight_bits=wb, index_bits=ib, codebook=cb.astype(np.float64),
+                pes=pes, ptr_bits=ptr_bits, sram_width=sram_width, spmat_sram_kb=spmat_kb, ptr_sram_kb=ptr_kb,
+            )
+            encoded.validate(name=where)
+            need = max(int(p.ptr[-1]) for p in pes).bit_length()
+            if need > ptr_bits:
+                raise ModelFileError(f"{where}: pointers need {need} bits but ptr_bits={ptr_bits}")
+        else:
+            raise ModelFileError(f"{where}: field 'layout'={describe(layout)}; expected 'dense' or 'eie'")
+        return ModelLayer(
+            name=name, codebook=cb, codes=codes, encoded=encoded, bias=bias, activation=activation,
+            act_bits=act_bits, index_bits=ib, meta=meta, **fracs,
+        )
+    except ModelFileError:
+        raise
+    except EIEError as exc:
+        raise ModelFileError(str(exc) if str(exc).startswith(rd.where) else f"{rd.where}: {exc}") from None
+
+
+def load_model(path) -> Model:
+    """Read and validate a model file written by :func:`save_model`.
+
+    Raises :class:`ModelFileError` naming the file and field for a missing, corrupt, truncated,
+    foreign or newer-version file. Never unpickles.
+    """
+    path = Path(path)
+    where = str(path)
+    if not path.is_file():
+        raise ModelFileError(f"{where}: no such file")
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ModelFileError(f"{where}: not an eie-sim model file (cannot be opened as .npz: {exc})") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ModelFileError(f"{where}: not an eie-sim model file (a bare .npy array, not an .npz archive)")
+    with npz:
+        rd = _Reader(npz, where)
+        if "meta.json" not in npz.files:
+            raise ModelFileError(f"{where}: not an eie-sim model file (field 'meta.json' is missing)")
+        raw = rd.get("meta.json", "u8", 1)
+        try:
+            header = json.loads(raw.tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFileError(f"{where}: field 'meta.json' is not valid JSON ({exc})") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+            got = header.get("format") if isinstance(header, dict) else header
+            raise ModelFileError(f"{where}: field 'format'={describe(got)}; expected {FORMAT_NAME!r}")
+        version = header.get("version")
+        if version != FORMAT_VERSION:
+            raise ModelFileError(f"{where}: field 'version'={describe(version)}; this eie-sim reads version {FORMAT_VERSION}")
+        recs = header.get("layers")
+        if not isinstance(recs, list) or not recs:
+            raise ModelFileError(f"{where}: field 'layers'={describe(recs)}; expected a non-empty list")
+        meta = header.get("meta", {})
+        if not isinstance(meta, dict):
+            raise ModelFileError(f"{where}: field 'meta'={describe(meta)}; expected an object")
+        layers = [_load_layer(i, rec, rd) for i, rec in enumerate(recs)]
+        extra = set(npz.files) - rd.used
+        if extra:
+            raise ModelFileError(f"{where}: unexpected field(s) {sorted(extra)}")
+    try:
+        return Model(layers=tuple(layers), meta=meta)
+    except EIEError as exc:
+        raise ModelFileError(f"{where}: {exc}") from None
+
+
