@@ -55,7 +55,7 @@ def check_codebook(codebook, weight_bits: int | None = None, name: str = "codebo
         k = int(np.argmax(bad))
         raise EncodingError(f"{name}[{k}]={cb[k]}: expected finite values (no NaN or inf)")
     if cb[0] != 0.0:
-        raise EncodingError(f"{name}[0]={cb[0]!r}: expected exactly 0.0 (code 0 means 'no weight')")
+        raise EncodingError(f"{name}[0]={float(cb[0])!r}: expected exactly 0.0 (code 0 means 'no weight')")
     return cb
 
 

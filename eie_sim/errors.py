@@ -52,5 +52,7 @@ class ModelFileError(EIEError):
 
 def describe(value: object, limit: int = 60) -> str:
     """Short printable form of ``value`` for error messages."""
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()  # NumPy scalar -> Python scalar, so messages read 0.5 not np.float64(0.5)
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

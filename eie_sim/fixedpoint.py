@@ -103,7 +103,7 @@ def round_shift(q: np.ndarray, shift: int, out_bits: int) -> np.ndarray:
     else:
         lim = 1 << (out_bits - 1)
         s = -shift
-        if s >= 62:
+        if s + out_bits - 1 >= 63:  # any non-zero q saturates; avoid int64 overflow
             r = np.sign(q) * np.int64(lim)
         else:
             r = np.clip(q, -lim, lim) << np.int64(s)

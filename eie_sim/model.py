@@ -21,6 +21,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -288,8 +289,8 @@ class _Reader:
             raise ModelFileError(f"{self.where}: field {key!r} is missing")
         try:
             arr = self.npz[key]
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-            raise ModelFileError(f"{self.where}: field {key!r} cannot be read ({exc})") from None
+        except Exception as exc:  # zlib.error, BadZipFile, ValueError, ...: any decoding failure is corruption
+            raise ModelFileError(f"{self.where}: field {key!r} cannot be read, the file is corrupt ({exc})") from None
         self.used.add(key)
         ok = {"f": np.issubdtype(arr.dtype, np.floating), "u8": arr.dtype == np.uint8, "i": np.issubdtype(arr.dtype, np.integer)}[kind]
         if not ok or arr.ndim != ndim:
@@ -413,7 +414,7 @@ def load_model(path) -> Model:
         raise ModelFileError(f"{where}: no such file")
     try:
         npz = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise ModelFileError(f"{where}: not an eie-sim model file (cannot be opened as .npz: {exc})") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ModelFileError(f"{where}: not an eie-sim model file (a bare .npy array, not an .npz archive)")
