@@ -51,7 +51,7 @@ from .fixedpoint import QFormat, choose_frac, choose_frac_int, quantize_fixed, r
 from .format import CompressedLayer, decode
 from .model import ACTIVATIONS, Model, ModelLayer
 
-__all__ = ["SpmvResult", "ForwardResult", "reference_spmv", "reference_forward", "error_bound", "check_activations"]
+__all__ = ["SpmvResult", "ForwardResult", "Prepared", "prepare", "finish", "reference_spmv", "reference_forward", "error_bound", "check_activations"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,7 +164,26 @@ def _as_layer(layer):
     raise EncodingError(f"layer={describe(layer)}: expected a CompressedLayer or ModelLayer")
 
 
-def reference_spmv(
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """Steps 1, 2 and the bias of step 3 of the contract, shared by every tier."""
+
+    source: object  # the CompressedLayer or ModelLayer holding codes and codebook
+    qa: np.ndarray  # int64 activations in act_format
+    qc: np.ndarray  # int64 codebook in w_format
+    acc0: np.ndarray  # int64 initial accumulators (bias)
+    act_format: QFormat
+    w_format: QFormat
+    out_frac: int | None
+    activation: str
+    acc_bits: int
+
+    @property
+    def acc_frac(self) -> int:
+        return self.act_format.frac + self.w_format.frac
+
+
+def prepare(
     layer,
     activations,
     config: ArchConfig | None = None,
@@ -175,13 +194,8 @@ def reference_spmv(
     bias=None,
     activation: str | None = None,
     fixed_input: bool = False,
-) -> SpmvResult:
-    """Golden output of one layer, ``act(W a + bias)``, bit-exact per the module contract.
-
-    ``layer``: a :class:`CompressedLayer` or a :class:`ModelLayer` (whose stored formats, bias
-    and activation are used unless overridden here). ``activations``: floats, or with
-    ``fixed_input=True`` integers already in ``Q(act_bits, act_frac)`` (act_frac required).
-    """
+) -> Prepared:
+    """Validate the arguments of :func:`reference_spmv` and quantise inputs, codebook and bias."""
     config = ArchConfig() if config is None else config
     if not isinstance(config, ArchConfig):
         raise ConfigError(f"config={describe(config)}: expected an ArchConfig")
@@ -221,6 +235,8 @@ def reference_spmv(
     fw = QFormat(B, choose_frac(enc.codebook, B) if w_frac is None else w_frac)
     qc = quantize_fixed(enc.codebook, fw)
     acc_frac = fa.frac + fw.frac
+    if out_frac is not None:
+        QFormat(B, out_frac)  # validates the value
 
     if bias is None:
         acc0 = np.zeros(n_rows, dtype=np.int64)
@@ -231,27 +247,57 @@ def reference_spmv(
         lim = 1 << (A - 1)
         scaled = np.clip(np.ldexp(b.astype(np.float64), acc_frac), -float(lim), float(lim - 1))
         acc0 = np.clip(np.floor(scaled + 0.5), -lim, lim - 1).astype(np.int64)
+    return Prepared(enc, qa, qc, acc0, fa, fw, out_frac, activation, A)
 
-    w = _weights_csc(enc, qc)
-    acc, saturated = _accumulate(w, qa, acc0, A)
 
+def finish(prep: Prepared, acc: np.ndarray, saturated: bool) -> SpmvResult:
+    """Step 4 of the contract: choose the output format if needed, round, saturate, ReLU."""
+    B = prep.act_format.bits
+    out_frac = prep.out_frac
     if out_frac is None:
-        basis = np.maximum(acc, 0) if activation == "relu" else acc
-        out_frac = choose_frac_int(basis, acc_frac, B)
+        basis = np.maximum(acc, 0) if prep.activation == "relu" else acc
+        out_frac = choose_frac_int(basis, prep.acc_frac, B)
     fo = QFormat(B, out_frac)
-    y = round_shift(acc, acc_frac - fo.frac, B)
-    if activation == "relu":
+    y = round_shift(acc, prep.acc_frac - fo.frac, B)
+    if prep.activation == "relu":
         y = np.maximum(y, 0)
     return SpmvResult(
         output_fixed=y,
         output=np.ldexp(y.astype(np.float64), -fo.frac),
-        act_format=fa,
-        w_format=fw,
+        act_format=prep.act_format,
+        w_format=prep.w_format,
         out_format=fo,
         acc=acc,
-        acc_saturated=saturated,
-        activation=activation,
+        acc_saturated=bool(saturated),
+        activation=prep.activation,
     )
+
+
+def reference_spmv(
+    layer,
+    activations,
+    config: ArchConfig | None = None,
+    *,
+    act_frac: int | None = None,
+    w_frac: int | None = None,
+    out_frac: int | None = None,
+    bias=None,
+    activation: str | None = None,
+    fixed_input: bool = False,
+) -> SpmvResult:
+    """Golden output of one layer, ``act(W a + bias)``, bit-exact per the module contract.
+
+    ``layer``: a :class:`CompressedLayer` or a :class:`ModelLayer` (whose stored formats, bias
+    and activation are used unless overridden here). ``activations``: floats, or with
+    ``fixed_input=True`` integers already in ``Q(act_bits, act_frac)`` (act_frac required).
+    """
+    prep = prepare(
+        layer, activations, config, act_frac=act_frac, w_frac=w_frac, out_frac=out_frac,
+        bias=bias, activation=activation, fixed_input=fixed_input,
+    )
+    w = _weights_csc(prep.source, prep.qc)
+    acc, saturated = _accumulate(w, prep.qa, prep.acc0, prep.acc_bits)
+    return finish(prep, acc, saturated)
 
 
 def reference_forward(model, x, config: ArchConfig | None = None) -> ForwardResult:
