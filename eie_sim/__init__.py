@@ -22,6 +22,7 @@ from .fixedpoint import QFormat
 from .format import CompressedLayer, PEColumns, Storage, decode, encode, encode_for
 from .golden import ForwardResult, SpmvResult, error_bound, reference_forward, reference_spmv
 from .model import Model, ModelLayer, load_model, save_model
+from .simulator import SimResult, simulate
 
 __all__ = [
     "__version__",
@@ -47,6 +48,8 @@ __all__ = [
     "save_model",
     "load_model",
     "example_model",
+    "simulate",
+    "SimResult",
     "EIEError",
     "ConfigError",
     "EncodingError",
