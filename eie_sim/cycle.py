@@ -88,107 +88,109 @@ def lnzd_nodes(n_pe: int) -> int:
 
 
 @njit(cache=True)
-def _timing_pass(ptr_t, nzcols, fifo_depth, t_start, ptr_base, ptr_cap, busy, blocked, ring, free, ptr_stats):
-    """Issue-phase timing of one pass (closed form of the module's rules).
+def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc, acc, acc_lo, acc_hi, check_sat,
+                   row0, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real, pad,
+                   sram_reads, dram_words):
+    """One pass: issue-phase timing (closed form of the module's rules), per-PE counters and the
+    arithmetic of every real entry of every broadcast column.
 
-    ptr_t: (n_cols + 1, n_pe) int64 pointers; nzcols: columns broadcast, in order;
-    t_start: cycle of the first possible broadcast. Updates busy, blocked (per PE) and
-    ptr_stats[k, 0/1] (pointer reads from SRAM / DRAM). ring: (n_pe, fifo_depth) scratch.
-    Returns the first cycle at which every PE is free again.
+    ptr_t: (n_cols + 1, n_pe) int32 column pointers; real_t: (n_cols, n_pe) int32 real entries
+    per column and PE; col_rs: (n_cols + 1) offsets of each column's real entries (all PEs) in
+    ``real_rows`` (row in the sub-layer, int32) and ``real_codes`` (uint8). nzcols: broadcast
+    columns in order. Accumulates ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` (golden contract,
+    step 3; the saturation test is skipped when ``check_sat`` is False, i.e. when it provably
+    cannot fire). Each row belongs to one PE, which sees its columns in ascending order, so a
+    column-by-column sweep gives every row the same order as the hardware.
+    Updates per PE: busy, blocked, real and padding entries, spmat SRAM reads, spmat DRAM words,
+    held (the spmat word held by each PE). The caller guarantees that the pass lasts fewer than
+    2**31 cycles and that entry indices stay below 2**31, so the per-PE state is int32 (twice the
+    SIMD lanes of int64).
     """
     n_pe = ptr_t.shape[1]
     m = nzcols.size
+    inv_epw = 1.0 / epw
+    cap = np.int32(min(cap_words, 2**31 - 1))
+    # All per-PE state in one int32 array, so the loops below touch a single writable base
+    # pointer and the compiler can vectorise them without runtime alias checks.
+    FREE, BUSY, BLOCKED, REAL, PAD, SRAM, DRAM, HELD, BASE, RING = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+    st = np.zeros((RING + fifo_depth, n_pe), dtype=np.int32)
     for k in range(n_pe):
-        free[k] = 0
-    t_prev = t_start - 1
+        st[HELD, k] = held[k]
+        st[BASE, k] = entry_base[k]
+    one = np.int32(1)
+    zero = np.int32(0)
+    t_prev = np.int32(-1)
     for i in range(m):
         j = nzcols[i]
-        earliest = t_start if i == 0 else t_prev + 1
+        earliest = zero if i == 0 else np.int32(t_prev + one)
         t_i = earliest
-        slot = i % fifo_depth
+        r_slot = RING + i % fifo_depth
         if i >= fifo_depth:
+            # ring: the cycle at which PE k popped broadcast i - fifo_depth. Its queue is full at
+            # the start of every cycle up to and including that one.
+            mx = st[r_slot, 0]
+            for k in range(1, n_pe):
+                mx = max(mx, st[r_slot, k])
+            t_i = max(t_i, np.int32(mx + one))
             for k in range(n_pe):
-                sk = ring[k, slot]  # cycle at which PE k popped broadcast i - fifo_depth
-                if sk + 1 > t_i:
-                    t_i = sk + 1
-                if sk >= earliest:
-                    blocked[k] += sk - earliest + 1
-        in_sram = 0
-        if ptr_base + j < ptr_cap:
-            in_sram += 1
-        if ptr_base + j + 1 < ptr_cap:
-            in_sram += 1
-        for k in range(n_pe):
-            e = ptr_t[j + 1, k] - ptr_t[j, k]
-            s = e if e > 1 else 1
-            st = t_i + 1
-            if free[k] > st:
-                st = free[k]
-            ring[k, slot] = st
-            free[k] = st + s
-            busy[k] += s
-            ptr_stats[k, 0] += in_sram
-            ptr_stats[k, 1] += 2 - in_sram
+                st[BLOCKED, k] += max(np.int32(st[r_slot, k] - earliest + one), zero)
+        tp1 = np.int32(t_i + one)
+        for k in range(n_pe):  # branch-free: the branches here would be unpredictable
+            c0 = ptr_t[j, k]
+            c1 = ptr_t[j + 1, k]
+            c = np.int32(c1 - c0)
+            sv = max(c, one)
+            start = max(st[FREE, k], tp1)
+            st[r_slot, k] = start
+            st[FREE, k] = start + sv
+            st[BUSY, k] += sv
+            # Spmat reads: one per word not already held (a column's entries are consecutive).
+            # (x + 1/2) / epw is at least 1/(2 epw) from an integer, far more than the float
+            # error below 2**31, so truncation is floor division; for an empty column the
+            # word values are unused.
+            nonempty = np.int32(c > zero)
+            base = st[BASE, k]
+            ws = np.int32((base + c0 + 0.5) * inv_epw)
+            we = np.int32((base + c1 - 0.5) * inv_epw)
+            held_k = st[HELD, k]
+            first = ws + np.int32(ws == held_k)
+            words = nonempty * max(np.int32(we - first + one), zero)
+            sram = nonempty * max(np.int32(min(we, np.int32(cap - one)) - first + one), zero)
+            st[SRAM, k] += sram
+            st[DRAM, k] += words - sram
+            st[HELD, k] = held_k + nonempty * (we - held_k)
+            r = real_t[j, k]
+            st[REAL, k] += r
+            st[PAD, k] += c - r
         t_prev = t_i
-    t_end = t_start
+    t_end = np.int64(0)
     for k in range(n_pe):
-        if free[k] > t_end:
-            t_end = free[k]
-    return t_end
+        t_end = max(t_end, np.int64(st[FREE, k]))
+        busy[k] += st[BUSY, k]
+        blocked[k] += st[BLOCKED, k]
+        real[k] += st[REAL, k]
+        pad[k] += st[PAD, k]
+        sram_reads[k] += st[SRAM, k]
+        dram_words[k] += st[DRAM, k]
+        held[k] = st[HELD, k]
+    t_end += t_start
 
-
-@njit(cache=True)
-def _entries_pass(ptr, offsets, v, z, nzcols, qa, qc, acc, acc_lo, acc_hi, row0, epw, entry_base, cap_words,
-                  held_word, stats):
-    """Functional part of one pass: every entry of every broadcast column, per PE, in order.
-
-    Accumulates ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` (golden contract, step 3) and
-    counts per PE: stats[k, 0] real entries, 1 padding entries, 2 spmat SRAM word reads,
-    3 spmat words read from DRAM. Returns 1 if any accumulator saturated.
-    """
-    n_pe = ptr.shape[0]
-    m = nzcols.size
-    saturated = 0
-    for k in range(n_pe):
-        base = offsets[k]
-        eb = entry_base[k]
-        hw = held_word[k]
-        real = 0
-        pad = 0
-        reads = 0
-        dram = 0
-        for i in range(m):
-            j = nzcols[i]
-            a = qa[j]
-            s = ptr[k, j]
-            e = ptr[k, j + 1]
-            row = -1
-            for idx in range(s, e):
-                row += np.int64(z[base + idx]) + 1
-                w = (eb + idx) // epw
-                if w != hw:
-                    hw = w
-                    if w < cap_words:
-                        reads += 1
-                    else:
-                        dram += 1
-                code = v[base + idx]
-                if code != 0:
-                    r = row0 + k + n_pe * row
-                    t = acc[r] + qc[code] * a
-                    if t > acc_hi:
-                        t = acc_hi
-                        saturated = 1
-                    elif t < acc_lo:
-                        t = acc_lo
-                        saturated = 1
-                    acc[r] = t
-                    real += 1
-                else:
-                    pad += 1
-        held_word[k] = hw
-        stats[k, 0] += real
-        stats[k, 1] += pad
-        stats[k, 2] += reads
-        stats[k, 3] += dram
-    return saturated
+    saturated = False
+    for i in range(m):
+        j = nzcols[i]
+        a = qa[j]
+        if check_sat:
+            for x in range(col_rs[j], col_rs[j + 1]):
+                r = row0 + real_rows[x]
+                t = acc[r] + qc[real_codes[x]] * a
+                if t > acc_hi:
+                    t = acc_hi
+                    saturated = True
+                elif t < acc_lo:
+                    t = acc_lo
+                    saturated = True
+                acc[r] = t
+        else:
+            for x in range(col_rs[j], col_rs[j + 1]):
+                acc[row0 + real_rows[x]] += qc[real_codes[x]] * a
+    return t_end, saturated

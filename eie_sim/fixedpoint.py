@@ -78,12 +78,10 @@ def saturate(q: np.ndarray, bits: int) -> np.ndarray:
 def quantize_fixed(x, fmt: QFormat) -> np.ndarray:
     """Float array -> int64 codes of ``fmt``: round half up, then saturate."""
     x = np.asarray(x, dtype=np.float64)
-    scaled = np.ldexp(x, fmt.frac)
-    # Clip before rounding so huge values cannot overflow int64; the clip bounds are
-    # exactly representable and lie outside the format, so saturation is unchanged.
-    scaled = np.clip(scaled, float(fmt.qmin) - 1.0, float(fmt.qmax) + 1.0)
-    q = np.floor(scaled + 0.5).astype(np.int64)
-    return saturate(q, fmt.bits)
+    # floor(x * 2**frac + 1/2), clamped in float (exact for these bounds) before the integer cast.
+    q = np.floor(np.ldexp(x, fmt.frac) + 0.5)
+    np.clip(q, float(fmt.qmin), float(fmt.qmax), out=q)
+    return q.astype(np.int64)
 
 
 def round_shift(q: np.ndarray, shift: int, out_bits: int) -> np.ndarray:

@@ -232,8 +232,12 @@ def prepare(
         a = check_activations(activations, n_cols)
         fa = QFormat(B, choose_frac(a, B) if act_frac is None else act_frac)
         qa = quantize_fixed(a, fa)
-    fw = QFormat(B, choose_frac(enc.codebook, B) if w_frac is None else w_frac)
-    qc = quantize_fixed(enc.codebook, fw)
+    key = ("qc", B, w_frac)
+    cached = enc._cache.get(key)
+    if cached is None:
+        fw = QFormat(B, choose_frac(enc.codebook, B) if w_frac is None else w_frac)
+        cached = enc._cache[key] = (fw, quantize_fixed(enc.codebook, fw))
+    fw, qc = cached
     acc_frac = fa.frac + fw.frac
     if out_frac is not None:
         QFormat(B, out_frac)  # validates the value

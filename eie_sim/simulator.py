@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,10 @@ import pandas as pd
 
 from .codebook import check_codebook
 from .config import ArchConfig
-from .cycle import DRAIN_CYCLES, _entries_pass, _timing_pass, lnzd_levels, lnzd_nodes
+from .cycle import DRAIN_CYCLES, _simulate_pass, lnzd_levels, lnzd_nodes
 from .errors import ConfigError, EncodingError, describe
 from .fixedpoint import QFormat
-from .format import CompressedLayer, decode, encode
+from .format import CompressedLayer, _entry_rows, decode, encode
 from .golden import finish, prepare
 from .model import Model, ModelLayer, load_model
 
@@ -67,7 +68,8 @@ class SimResult:
 
     cycles: clock cycles from start to the last write-back; latency_us at ``config.clock_mhz``.
     output / output_fixed: float view and integers, bit-identical to the golden model.
-    counters: dict of integers (see :mod:`eie_sim.cycle`). per_pe: DataFrame, one row per PE.
+    counters: dict of integers (see :mod:`eie_sim.cycle`). per_pe: DataFrame, one row per PE
+    (built on first access from ``per_pe_arrays``).
     entries / padding_entries: entries stored in the layout simulated (padding included / only).
     notes: warnings a user must read, such as DRAM traffic for SRAM overflow.
     """
@@ -80,12 +82,20 @@ class SimResult:
     output_fixed: np.ndarray
     out_format: QFormat
     counters: dict
-    per_pe: pd.DataFrame
+    per_pe_arrays: dict
     entries: int
     padding_entries: int
     notes: tuple[str, ...] = ()
     layers: tuple["SimResult", ...] = ()
     acc_saturated: bool = False
+
+    @cached_property
+    def per_pe(self) -> pd.DataFrame:
+        """One row per PE: entries_real, entries_padding (processed), busy_cycles, starved_cycles
+        (issue-phase cycles with an empty queue), blocked_cycles (cycles in which this PE's full
+        queue stalled the broadcast), spmat_sram_reads, stored_entries."""
+        return pd.DataFrame({c: self.per_pe_arrays[c] for c in PER_PE_COLUMNS},
+                            index=pd.RangeIndex(self.config.n_pe, name="pe"))
 
     @property
     def latency_us(self) -> float:
@@ -134,21 +144,39 @@ class SimResult:
 
 
 def _kernel_arrays(enc: CompressedLayer) -> dict:
-    """Kernel inputs of an encoded (sub-)layer, built once and cached on it."""
+    """Kernel inputs of an encoded (sub-)layer, built once and cached on it.
+
+    ptr_t (n_cols + 1, n_pe) int32 pointers; real_t (n_cols, n_pe) int32 real entries per column
+    and PE; the real entries of all PEs in column order: real_rows (row in the layer, int32),
+    real_codes (uint8), with column offsets col_rs. Padding entries are counted, never visited.
+    """
     arr = enc._cache.get("kernel")
-    if arr is None:
-        ptr = np.ascontiguousarray(np.stack([p.ptr for p in enc.pes]).astype(np.int64))
-        entries = np.array([p.entries for p in enc.pes], dtype=np.int64)
-        arr = {
-            "ptr": ptr,
-            "ptr_t": np.ascontiguousarray(ptr.T),
-            "offsets": np.concatenate([[0], np.cumsum(entries)]).astype(np.int64),
-            "v": np.ascontiguousarray(np.concatenate([p.v for p in enc.pes]).astype(np.uint8)),
-            "z": np.ascontiguousarray(np.concatenate([p.z for p in enc.pes]).astype(np.uint8)),
-            "entries": entries,
-            "padding": np.array([p.padding for p in enc.pes], dtype=np.int64),
-        }
-        enc._cache["kernel"] = arr
+    if arr is not None:
+        return arr
+    N, K = enc.n_pe, enc.n_cols
+    ptr_t = np.empty((K + 1, N), dtype=np.int32)
+    real_t = np.empty((K, N), dtype=np.int32)
+    r_col, r_row, r_code = [], [], []
+    for k, p in enumerate(enc.pes):
+        ptr_t[:, k] = p.ptr
+        col, row = _entry_rows(p)
+        real = p.v != 0
+        real_t[:, k] = np.bincount(col[real], minlength=K)
+        r_col.append(col[real])
+        r_row.append((k + N * row[real]).astype(np.int32))
+        r_code.append(p.v[real])
+    rcol = np.concatenate(r_col)
+    order = np.argsort(rcol, kind="stable")  # column order; within a column PE-major, rows ascending
+    arr = {
+        "ptr_t": ptr_t,
+        "real_t": real_t,
+        "col_rs": np.concatenate([[0], np.cumsum(np.bincount(rcol, minlength=K))]).astype(np.int64),
+        "real_rows": np.ascontiguousarray(np.concatenate(r_row)[order]),
+        "real_codes": np.ascontiguousarray(np.concatenate(r_code)[order]),
+        "entries": enc.entries_per_pe,
+        "padding": enc.padding_per_pe,
+    }
+    enc._cache["kernel"] = arr
     return arr
 
 
@@ -253,26 +281,32 @@ def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kw
 
     batches = _row_batches(enc, R)
     n_in_batches = max(1, math.ceil(K / R))
-    in_batches = [np.arange(b * R, min((b + 1) * R, K)) for b in range(n_in_batches)]
     nz_all = np.flatnonzero(prep.qa).astype(np.int64)
-    nz_batches = [nz_all[(nz_all >= b * R) & (nz_all < (b + 1) * R)] for b in range(n_in_batches)]
+    if n_in_batches == 1:
+        nz_batches = [nz_all]
+    else:
+        cuts = np.searchsorted(nz_all, np.arange(1, n_in_batches) * R)
+        nz_batches = np.split(nz_all, cuts)
 
-    n_in = np.array([len(range(k, K, N)) for k in range(N)], dtype=np.int64)
-    n_out = np.array([len(range(k, M, N)) for k in range(N)], dtype=np.int64)
+    pe_idx = np.arange(N, dtype=np.int64)
+    n_in = np.maximum((K - pe_idx + N - 1) // N, 0)  # activations held by each PE (j % N == k)
+    n_out = np.maximum((M - pe_idx + N - 1) // N, 0)
     inputs_in_sram = K > R
     outputs_in_sram = M > R
     in_slots = n_in if inputs_in_sram else np.zeros(N, dtype=np.int64)
 
     acc = prep.acc0.copy()
+    # Each row gets at most one product per column, so if |acc0| + max|qc| * sum|qa| fits, no
+    # partial sum can saturate and the kernel may skip the test (it then sums exactly).
+    bound = float(np.abs(prep.acc0).max(initial=0)) + float(np.abs(prep.qc).max()) * float(np.abs(prep.qa).sum())
+    check_sat = not bound < acc_hi / 2
     saturated = False
     busy = np.zeros(N, dtype=np.int64)
     blocked = np.zeros(N, dtype=np.int64)
-    ptr_stats = np.zeros((N, 2), dtype=np.int64)
-    stats = np.zeros((N, 4), dtype=np.int64)
-    ring = np.zeros((N, config.fifo_depth), dtype=np.int64)
-    free = np.zeros(N, dtype=np.int64)
+    stats = np.zeros((4, N), dtype=np.int64)  # real, padding, spmat SRAM reads, spmat DRAM words
     entry_base = np.zeros(N, dtype=np.int64)
     held = np.full(N, -1, dtype=np.int64)
+    ptr_sram = ptr_dram = 0
     issue_cycles = 0
     t = 0
     act_sram_reads = act_sram_writes = act_dram_in = act_dram_out = 0
@@ -298,11 +332,18 @@ def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kw
                 t += int(loads.max())
             t_start = t + lat
             nz = nz_batches[ib]
-            t_end = _timing_pass(arr["ptr_t"], nz, config.fifo_depth, t_start, ptr_base, ptr_cap,
-                                 busy, blocked, ring, free, ptr_stats)
-            sat = _entries_pass(arr["ptr"], arr["offsets"], arr["v"], arr["z"], nz, prep.qa, prep.qc, acc,
-                                acc_lo, acc_hi, row0, epw, entry_base, cap_words, held, stats)
+            t_end, sat = _simulate_pass(
+                arr["ptr_t"], arr["real_t"], arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, prep.qa, prep.qc, acc, acc_lo, acc_hi, check_sat,
+                row0, config.fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked,
+                stats[0], stats[1], stats[2], stats[3],
+            )
             saturated |= bool(sat)
+            if ptr_base + K + 1 <= ptr_cap:
+                in_sram = 2 * int(nz.size)  # every pointer of this sub-layer is in the SRAM
+            else:
+                in_sram = int(np.count_nonzero(ptr_base + nz < ptr_cap) + np.count_nonzero(ptr_base + nz + 1 < ptr_cap))
+            ptr_sram += N * in_sram
+            ptr_dram += N * (2 * int(nz.size) - in_sram)
             broadcasts += int(nz.size)
             issue_cycles += t_end - t_start
             t = t_end
@@ -320,11 +361,11 @@ def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kw
             t += int(outs.max())
     cycles = int(t)
 
-    real = stats[:, 0]
-    pad = stats[:, 1]
+    real = stats[0]
+    pad = stats[1]
     macs = int(real.sum() + pad.sum())
-    spmat_dram_words = int(stats[:, 3].sum())
-    ptr_dram_reads = int(ptr_stats[:, 1].sum())
+    spmat_dram_words = int(stats[3].sum())
+    ptr_dram_reads = ptr_dram
     dram_bits_ptr = ptr_dram_reads * config.ptr_bits
     dram_bits_spmat = spmat_dram_words * config.sram_width
     dram_bits_act = (act_dram_in + act_dram_out) * config.act_bits
@@ -335,8 +376,8 @@ def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kw
         "lnzd_ops": broadcasts * lnzd_nodes(N),
         "queue_pushes": broadcasts * N,
         "queue_pops": broadcasts * N,
-        "ptr_sram_reads": int(ptr_stats[:, 0].sum()),
-        "spmat_sram_reads": int(stats[:, 2].sum()),
+        "ptr_sram_reads": ptr_sram,
+        "spmat_sram_reads": int(stats[2].sum()),
         "codebook_reads": macs,
         "macs_real": int(real.sum()),
         "macs_padding": int(pad.sum()),
@@ -363,18 +404,15 @@ def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kw
         notes.append(f"activation SRAM overflow: {counters['dram_bytes_act']} bytes of activations moved to/from DRAM "
                      f"(act_sram_kb={config.act_sram_kb} per PE)")
     res = finish(prep, acc, saturated)
-    per_pe = pd.DataFrame(
-        {
-            "entries_real": real.copy(),
-            "entries_padding": pad.copy(),
-            "busy_cycles": busy,
-            "starved_cycles": issue_cycles - busy,
-            "blocked_cycles": blocked,
-            "spmat_sram_reads": stats[:, 2].copy(),
-            "stored_entries": stored_entries,
-        },
-        index=pd.RangeIndex(N, name="pe"),
-    )
+    per_pe = {
+        "entries_real": real,
+        "entries_padding": pad,
+        "busy_cycles": busy,
+        "starved_cycles": issue_cycles - busy,
+        "blocked_cycles": blocked,
+        "spmat_sram_reads": stats[2],
+        "stored_entries": stored_entries,
+    }
     return SimResult(
         name=name,
         config=config,
@@ -384,7 +422,7 @@ def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kw
         output_fixed=res.output_fixed,
         out_format=res.out_format,
         counters=counters,
-        per_pe=per_pe,
+        per_pe_arrays=per_pe,
         entries=int(stored_entries.sum()),
         padding_entries=int(stored_padding.sum()),
         notes=tuple(notes),
@@ -420,7 +458,7 @@ def simulate(layer_or_model, activations, config: ArchConfig | None = None) -> S
         res = _simulate_layer(lay, res.output_fixed, config, lay.name, act_frac=res.out_format.frac, fixed_input=True)
         results.append(res)
     counters = {k: sum(r.counters[k] for r in results) for k in results[0].counters}
-    per_pe = sum((r.per_pe for r in results[1:]), results[0].per_pe.copy())
+    per_pe = {c: sum(r.per_pe_arrays[c] for r in results) for c in PER_PE_COLUMNS}
     last = results[-1]
     return SimResult(
         name=str(model.meta.get("name", "model")),
@@ -431,7 +469,7 @@ def simulate(layer_or_model, activations, config: ArchConfig | None = None) -> S
         output_fixed=last.output_fixed,
         out_format=last.out_format,
         counters=counters,
-        per_pe=per_pe,
+        per_pe_arrays=per_pe,
         entries=sum(r.entries for r in results),
         padding_entries=sum(r.padding_entries for r in results),
         notes=tuple(f"{r.name}: {n}" for r in results for n in r.notes),
