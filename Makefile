@@ -20,9 +20,10 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	@mkdir -p $(DEMO)
+	$(BIN)/eie-sim bench
 	$(BIN)/eie-sim example -o $(DEMO)/example.npz
 	$(BIN)/eie-sim info $(DEMO)/example.npz
-	$(BIN)/eie-sim info $(DEMO)/example.npz --pes 8
+	$(BIN)/eie-sim run $(DEMO)/example.npz --pes 8
 	$(BIN)/eie-sim golden $(DEMO)/example.npz
 
 test: $(STAMP)

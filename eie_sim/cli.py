@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import zipfile
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, benchmarks
+from .config import ArchConfig
+from .simulator import SimResult, simulate
 from .codebook import check_weights, make_codebook, quantize
 from .config import check_int
 from .errors import EIEError, EncodingError
@@ -115,6 +118,103 @@ def _cmd_golden(args) -> int:
     return 0
 
 
+def _config_from_args(args, **overrides) -> ArchConfig:
+    kw = {}
+    for name in ("pes", "fifo_depth", "sram_width", "clock_mhz", "act_bits"):
+        val = getattr(args, name, None)
+        if val is not None:
+            kw["n_pe" if name == "pes" else name] = val
+    kw.update(overrides)
+    return ArchConfig(**kw)
+
+
+def _format_run(res: SimResult) -> str:
+    c = res.counters
+    cfg = res.config
+    pp = res.per_pe
+    lines = [
+        f"{res.name}: {res.shape[0]}x{res.shape[1]} on {cfg.n_pe} PEs, FIFO depth {cfg.fifo_depth}, "
+        f"{cfg.sram_width}-bit spmat words, {cfg.clock_mhz:g} MHz",
+        f"  cycles {res.cycles:,}   latency {res.latency_us:,.2f} us   {res.gops:,.1f} GOP/s   "
+        f"load efficiency {100 * res.load_efficiency:.1f}%",
+        f"  entries stored {res.entries:,} (padding {res.padding_entries:,}); processed: real {c['macs_real']:,}, "
+        f"padding {c['macs_padding']:,}; overhead cycles {c['overhead_cycles']:,}",
+    ]
+    for col, label in (("busy_cycles", "busy"), ("starved_cycles", "starved"), ("blocked_cycles", "blocking"),
+                       ("entries_real", "real entries")):
+        v = pp[col]
+        lines.append(f"  per PE {label:<13} min {int(v.min()):>10,}  mean {v.mean():>12,.1f}  max {int(v.max()):>10,}")
+    names = [k for k in c if k not in ("overhead_cycles",)]
+    for i in range(0, len(names), 3):
+        lines.append("  " + "   ".join(f"{k:<17} {c[k]:>13,}" for k in names[i : i + 3]))
+    for n in res.notes:
+        lines.append(f"  ! {n}")
+    return "\n".join(lines)
+
+
+def _cmd_run(args) -> int:
+    target = args.target
+    if target in benchmarks.NAMES:
+        b = benchmarks.get(target, seed=args.seed, scale=args.scale)
+        x = _load_npy(args.input, "--input") if args.input else b.activations
+        cfg = _config_from_args(args)
+        res = simulate((b.codes, b.codebook), x, cfg)
+        res = dataclasses.replace(res, name=target)
+        results = [res]
+    else:
+        if not Path(target).is_file():
+            raise EncodingError(f"{target!r}: neither a model file nor a benchmark ({', '.join(benchmarks.NAMES)})")
+        model = load_model(target)
+        wbits = {l.weight_bits for l in model.layers}
+        if len(wbits) > 1:
+            raise EncodingError(f"{target}: layers use weight_bits {sorted(wbits)}; the array has one codebook width")
+        cfg = _config_from_args(args, weight_bits=wbits.pop(), index_bits=model.layers[0].index_bits)
+        if args.input:
+            x = _load_npy(args.input, "--input")
+        else:
+            x = np.maximum(np.random.default_rng(args.seed).normal(size=model.n_inputs), 0.0)
+        res = simulate(model, x, cfg)
+        results = list(res.layers)
+    if args.json:
+        for r in results:
+            print(json.dumps(r.to_dict()))
+    else:
+        for r in results:
+            print(_format_run(r))
+        if len(results) > 1:
+            print(f"total: {res.cycles:,} cycles, {res.latency_us:,.2f} us, load efficiency {100 * res.load_efficiency:.1f}%")
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    names = args.layers.split(",") if args.layers else list(benchmarks.NAMES)
+    cfg = _config_from_args(args)
+    rows = []
+    for name in names:
+        b = benchmarks.get(name, seed=args.seed, scale=args.scale)
+        res = dataclasses.replace(simulate((b.codes, b.codebook), b.activations, cfg), name=name)
+        rows.append(res)
+        if args.json:
+            print(json.dumps(res.to_dict()), flush=True)
+    if not args.json:
+        head = (f"{'layer':<8} {'shape':>12} {'wd%':>5} {'ad%':>6} {'cycles':>10} {'latency_us':>11} {'GOP/s':>7} "
+                f"{'load_eff':>8} {'pad%':>6} {'spmat_rd':>10} {'dram_B':>10}")
+        print(f"EIE benchmark suite (Table III shapes and densities, seed {args.seed}) on {cfg.n_pe} PEs, "
+              f"FIFO {cfg.fifo_depth}, {cfg.sram_width}-bit words, {cfg.clock_mhz:g} MHz")
+        print(head)
+        print("-" * len(head))
+        for r in rows:
+            n_in, n_out, wd, ad, _ = benchmarks.TABLE_III[r.name]
+            c = r.counters
+            pad = 100 * c["macs_padding"] / max(1, c["macs_real"] + c["macs_padding"])
+            print(f"{r.name:<8} {r.shape[1]:>5}x{r.shape[0]:<6} {wd:>5.1f} {ad:>6.1f} {r.cycles:>10,} {r.latency_us:>11.2f} "
+                  f"{r.gops:>7.1f} {r.load_efficiency:>8.3f} {pad:>6.2f} {c['spmat_sram_reads']:>10,} {c['dram_bytes']:>10,}")
+        for r in rows:
+            for n in r.notes:
+                print(f"! {r.name}: {n}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="eie-sim",
@@ -144,6 +244,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", required=True, metavar="FILE.npz")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_example)
+
+    def arch_args(p):
+        p.add_argument("--pes", type=int, default=None, help="number of PEs (default 64)")
+        p.add_argument("--fifo-depth", type=int, default=None, help="activation queue depth (default 8)")
+        p.add_argument("--sram-width", type=int, default=None, help="spmat SRAM word width in bits (default 64)")
+        p.add_argument("--clock-mhz", type=float, default=None, help="clock in MHz (default 800)")
+        p.add_argument("--seed", type=int, default=0, help="seed of the generated benchmark layers and inputs")
+        p.add_argument("--scale", type=float, default=1.0, help="shrink benchmark layers by this factor (0, 1]")
+        p.add_argument("--json", action="store_true", help="one JSON object per layer")
+
+    p = sub.add_parser("run", help="simulate a model file or a Table III layer on the PE array")
+    p.add_argument("target", metavar="MODEL_FILE|BENCH_NAME", help=f"a model file or one of {', '.join(benchmarks.NAMES)}")
+    p.add_argument("--input", metavar="ACTS.npy", help="input activations (default: the benchmark's, or seeded random)")
+    arch_args(p)
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("bench", help="simulate the whole EIE benchmark suite (Table III), one row per layer")
+    p.add_argument("--layers", default=None, help="comma-separated subset of the suite")
+    arch_args(p)
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("golden", help="run the bit-exact fixed-point golden model on one input")
     p.add_argument("model", metavar="MODEL_FILE")

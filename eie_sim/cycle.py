@@ -194,3 +194,41 @@ def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc,
             for x in range(col_rs[j], col_rs[j + 1]):
                 acc[row0 + real_rows[x]] += qc[real_codes[x]] * a
     return t_end, saturated
+
+
+@njit(cache=True)
+def _build_real_entries(ptr_t, offsets, v, z, real_t, col_rs, real_rows, real_codes):
+    """Fill the kernel's view of a layer: real entries per column and PE (``real_t``), column
+    offsets (``col_rs``) and, column by column (PE-major, rows ascending within a PE), the row
+    (``k + n_pe * local_row``) and code of every real entry. v, z: all PEs' entries concatenated,
+    PE k at ``offsets[k]``."""
+    n_cols = ptr_t.shape[0] - 1
+    n_pe = ptr_t.shape[1]
+    for k in range(n_pe):
+        base = offsets[k]
+        for j in range(n_cols):
+            cnt = 0
+            for idx in range(ptr_t[j, k], ptr_t[j + 1, k]):
+                if v[base + idx] != 0:
+                    cnt += 1
+            real_t[j, k] = cnt
+    col_rs[0] = 0
+    for j in range(n_cols):
+        tot = 0
+        for k in range(n_pe):
+            tot += real_t[j, k]
+        col_rs[j + 1] = col_rs[j] + tot
+    fill = col_rs[:-1].copy()
+    for k in range(n_pe):
+        base = offsets[k]
+        for j in range(n_cols):
+            row = -1
+            pos = fill[j]
+            for idx in range(ptr_t[j, k], ptr_t[j + 1, k]):
+                row += np.int64(z[base + idx]) + 1
+                code = v[base + idx]
+                if code != 0:
+                    real_rows[pos] = k + n_pe * row
+                    real_codes[pos] = code
+                    pos += 1
+            fill[j] = pos

@@ -43,6 +43,7 @@ __all__ = [
     "pack_fields",
     "unpack_fields",
     "deep_compression_entries",
+    "split_rows",
 ]
 
 
@@ -310,9 +311,8 @@ def check_codes(codes, weight_bits: int, name: str = "codes") -> np.ndarray:
     return c.astype(np.uint8)
 
 
-def _csc_entries(local: np.ndarray, S: int):
-    """Non-zeros of ``local`` in column-major order with their zero gaps and padding counts."""
-    col, row = np.nonzero(local.T)  # sorted by column, then row
+def _gaps(col: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """Zero rows before each entry within its column (entries sorted by column, then row)."""
     prev = np.empty_like(row)
     if row.size:
         prev[0] = -1
@@ -320,8 +320,67 @@ def _csc_entries(local: np.ndarray, S: int):
         new_col = np.ones(row.size, dtype=bool)
         new_col[1:] = col[1:] != col[:-1]
         prev[new_col] = -1
-    gap = row - prev - 1
+    return row - prev - 1
+
+
+def _csc_entries(local: np.ndarray, S: int):
+    """Non-zeros of ``local`` in column-major order with their zero gaps and padding counts."""
+    col, row = np.nonzero(local.T)  # sorted by column, then row
+    gap = _gaps(col, row)
     return col, row, gap, gap // S
+
+
+def _encode_pe(col, row, vals, n_cols: int, n_local_rows: int, S: int) -> PEColumns:
+    """One PE's CSC (pointers, v, z with padding) from its real entries sorted by column, then row."""
+    gap = _gaps(col, row)
+    npad = gap // S
+    n = row.size + int(npad.sum())
+    pos = np.arange(row.size) + np.cumsum(npad)
+    v = np.zeros(n, dtype=np.uint8)
+    z = np.full(n, S - 1, dtype=np.uint8)
+    v[pos] = vals
+    z[pos] = gap % S
+    counts = np.bincount(col, weights=npad + 1, minlength=n_cols).astype(np.int64)
+    ptr = np.zeros(n_cols + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return PEColumns(ptr=ptr, v=v, z=z, n_local_rows=n_local_rows)
+
+
+def split_rows(layer: "CompressedLayer", rows_per_batch: int, batch: int | None = None) -> list[tuple[int, "CompressedLayer"]]:
+    """Split a layer into row batches of ``rows_per_batch`` rows (a multiple of n_pe), each
+    encoded as its own layer with the same interleaving: (first row, sub-layer) pairs.
+
+    Works PE by PE on the compressed streams, without a dense matrix: row i of batch b is row
+    ``b * rows_per_batch + i`` of the layer and stays on PE ``i % n_pe``. With ``batch`` given,
+    only that batch is built (to keep one batch in memory at a time).
+    """
+    N = layer.n_pe
+    if rows_per_batch % N:
+        raise EncodingError(f"rows_per_batch={rows_per_batch}: expected a multiple of n_pe={N}")
+    per_pe = rows_per_batch // N
+    n_batches = max(1, -(-layer.n_rows // rows_per_batch))
+    S = 1 << layer.index_bits
+    wanted = range(n_batches) if batch is None else [batch]
+    pes_by_batch = {b: [] for b in wanted}
+    for k, p in enumerate(layer.pes):
+        col, row = _entry_rows(p)
+        real = p.v != 0
+        col, row, vals = col[real], row[real], p.v[real]
+        which = row // per_pe
+        for b in wanted:
+            sel = which == b
+            n_local = len(range(k, min(layer.n_rows - b * rows_per_batch, rows_per_batch), N))
+            pes_by_batch[b].append(_encode_pe(col[sel], row[sel] - b * per_pe, vals[sel], layer.n_cols, n_local, S))
+    out = []
+    for b, pes in pes_by_batch.items():
+        r0 = b * rows_per_batch
+        sub = CompressedLayer(
+            shape=(min(rows_per_batch, layer.n_rows - r0), layer.n_cols), n_pe=N, weight_bits=layer.weight_bits,
+            index_bits=layer.index_bits, codebook=layer.codebook, pes=tuple(pes), ptr_bits=layer.ptr_bits,
+            sram_width=layer.sram_width, spmat_sram_kb=layer.spmat_sram_kb, ptr_sram_kb=layer.ptr_sram_kb,
+        )
+        out.append((r0, sub))
+    return out
 
 
 def deep_compression_entries(codes: np.ndarray, index_bits: int) -> int:
@@ -361,24 +420,16 @@ def encode(
     pes = []
     for k in range(n_pe):
         local = c[k::n_pe]
-        col, row, gap, npad = _csc_entries(local, S)
-        n = row.size + int(npad.sum())
-        pos = np.arange(row.size) + np.cumsum(npad)
-        v = np.zeros(n, dtype=np.uint8)
-        z = np.full(n, S - 1, dtype=np.uint8)
-        v[pos] = local[row, col]
-        z[pos] = gap % S
-        counts = np.bincount(col, weights=npad + 1, minlength=cols).astype(np.int64)
-        ptr = np.zeros(cols + 1, dtype=np.int64)
-        np.cumsum(counts, out=ptr[1:])
-        if n > (1 << ptr_bits) - 1:
-            need = n.bit_length()
+        col, row = np.nonzero(local.T)  # sorted by column, then row
+        pe = _encode_pe(col, row, local[row, col], cols, local.shape[0], S)
+        if pe.entries > (1 << ptr_bits) - 1:
+            need = pe.entries.bit_length()
             raise PointerOverflowError(
-                f"PE {k} holds {n} entries: its pointers need {need} bits but ptr_bits={ptr_bits}; "
+                f"PE {k} holds {pe.entries} entries: its pointers need {need} bits but ptr_bits={ptr_bits}; "
                 f"use ptr_bits >= {need} or more PEs",
                 bits_needed=need,
             )
-        pes.append(PEColumns(ptr=ptr, v=v, z=z, n_local_rows=local.shape[0]))
+        pes.append(pe)
     return CompressedLayer(
         shape=(rows, cols),
         n_pe=n_pe,

@@ -19,10 +19,10 @@ import pandas as pd
 
 from .codebook import check_codebook
 from .config import ArchConfig
-from .cycle import DRAIN_CYCLES, _simulate_pass, lnzd_levels, lnzd_nodes
+from .cycle import DRAIN_CYCLES, _build_real_entries, _simulate_pass, lnzd_levels, lnzd_nodes
 from .errors import ConfigError, EncodingError, describe
 from .fixedpoint import QFormat
-from .format import CompressedLayer, _entry_rows, decode, encode
+from .format import CompressedLayer, encode, split_rows
 from .golden import finish, prepare
 from .model import Model, ModelLayer, load_model
 
@@ -147,51 +147,57 @@ def _kernel_arrays(enc: CompressedLayer) -> dict:
     """Kernel inputs of an encoded (sub-)layer, built once and cached on it.
 
     ptr_t (n_cols + 1, n_pe) int32 pointers; real_t (n_cols, n_pe) int32 real entries per column
-    and PE; the real entries of all PEs in column order: real_rows (row in the layer, int32),
-    real_codes (uint8), with column offsets col_rs. Padding entries are counted, never visited.
+    and PE; the real entries of all PEs in column order: real_rows (row in the sub-layer, uint16
+    when it fits, else int32), real_codes (uint8), with column offsets col_rs. Padding entries
+    are counted, never visited, so the kernel's arithmetic touches each real entry once.
     """
     arr = enc._cache.get("kernel")
     if arr is not None:
         return arr
     N, K = enc.n_pe, enc.n_cols
+    entries = enc.entries_per_pe
+    if entries.max(initial=0) >= 2**31 - 2**20:
+        raise ConfigError(f"a PE holds {int(entries.max())} entries; the simulator supports fewer than 2**31 - 2**20")
     ptr_t = np.empty((K + 1, N), dtype=np.int32)
-    real_t = np.empty((K, N), dtype=np.int32)
-    r_col, r_row, r_code = [], [], []
     for k, p in enumerate(enc.pes):
         ptr_t[:, k] = p.ptr
-        col, row = _entry_rows(p)
-        real = p.v != 0
-        real_t[:, k] = np.bincount(col[real], minlength=K)
-        r_col.append(col[real])
-        r_row.append((k + N * row[real]).astype(np.int32))
-        r_code.append(p.v[real])
-    rcol = np.concatenate(r_col)
-    order = np.argsort(rcol, kind="stable")  # column order; within a column PE-major, rows ascending
+    offsets = np.concatenate([[0], np.cumsum(entries)]).astype(np.int64)
+    v = np.concatenate([p.v for p in enc.pes]) if N > 1 else enc.pes[0].v
+    z = np.concatenate([p.z for p in enc.pes]) if N > 1 else enc.pes[0].z
+    nnz = enc.nnz
+    row_dtype = np.uint16 if enc.n_rows <= 1 << 16 else np.int32
+    real_t = np.empty((K, N), dtype=np.int32)
+    col_rs = np.empty(K + 1, dtype=np.int64)
+    real_rows = np.empty(nnz, dtype=row_dtype)
+    real_codes = np.empty(nnz, dtype=np.uint8)
+    _build_real_entries(ptr_t, offsets, v, z, real_t, col_rs, real_rows, real_codes)
+    del v, z
     arr = {
         "ptr_t": ptr_t,
         "real_t": real_t,
-        "col_rs": np.concatenate([[0], np.cumsum(np.bincount(rcol, minlength=K))]).astype(np.int64),
-        "real_rows": np.ascontiguousarray(np.concatenate(r_row)[order]),
-        "real_codes": np.ascontiguousarray(np.concatenate(r_code)[order]),
-        "entries": enc.entries_per_pe,
+        "col_rs": col_rs,
+        "real_rows": real_rows,
+        "real_codes": real_codes,
+        "entries": entries,
         "padding": enc.padding_per_pe,
     }
     enc._cache["kernel"] = arr
     return arr
 
 
-def _row_batches(enc: CompressedLayer, rows_per_batch: int) -> list[tuple[int, CompressedLayer]]:
-    """(first row, sub-layer) per row batch; the layer itself when it fits the registers."""
+def _row_batches(enc: CompressedLayer, rows_per_batch: int) -> list[tuple[int, dict]]:
+    """(first row, kernel arrays) per row batch, cached on the layer. A layer that fits the
+    registers is one batch; a longer one is split (:func:`eie_sim.format.split_rows`) one batch
+    at a time, keeping only the kernel arrays."""
     if enc.n_rows <= rows_per_batch:
-        return [(0, enc)]
+        return [(0, _kernel_arrays(enc))]
     key = ("row_batches", rows_per_batch)
     if key not in enc._cache:
-        codes = decode(enc)
+        n_batches = -(-enc.n_rows // rows_per_batch)
         enc._cache[key] = [
-            (r0, encode(codes[r0 : r0 + rows_per_batch], enc.codebook, n_pe=enc.n_pe, index_bits=enc.index_bits,
-                        ptr_bits=enc.ptr_bits, sram_width=enc.sram_width, spmat_sram_kb=enc.spmat_sram_kb,
-                        ptr_sram_kb=enc.ptr_sram_kb))
-            for r0 in range(0, enc.n_rows, rows_per_batch)
+            (r0, _kernel_arrays(sub))
+            for b in range(n_batches)
+            for r0, sub in split_rows(enc, rows_per_batch, batch=b)
         ]
     return enc._cache[key]
 
@@ -314,8 +320,7 @@ def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kw
     stored_entries = np.zeros(N, dtype=np.int64)
     stored_padding = np.zeros(N, dtype=np.int64)
 
-    for b, (row0, sub) in enumerate(batches):
-        arr = _kernel_arrays(sub)
+    for b, (row0, arr) in enumerate(batches):
         stored_entries += arr["entries"]
         stored_padding += arr["padding"]
         held[:] = -1

@@ -222,3 +222,21 @@ def test_validate_catches_corruption():
     with pytest.raises(EncodingError, match="expected all equal"):
         with_pe(ptr=np.array([0, 3])).validate()
     assert isinstance(layer.validate(), CompressedLayer)
+
+
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 60), n_pe=st.integers(1, 5), per_pe=st.integers(1, 7), index_bits=st.integers(1, 4))
+def test_split_rows_equals_encoding_each_row_batch(seed, rows, n_pe, per_pe, index_bits):
+    from eie_sim.format import split_rows
+
+    rng = np.random.default_rng(seed)
+    codes = random_codes(rng, rows, 9, 0.3, 4)
+    layer = encode(codes, CB16, n_pe=n_pe, index_bits=index_bits)
+    R = n_pe * per_pe
+    parts = split_rows(layer, R)
+    assert [r0 for r0, _ in parts] == list(range(0, rows, R))
+    for r0, sub in parts:
+        want = encode(codes[r0 : r0 + R], CB16, n_pe=n_pe, index_bits=index_bits)
+        assert sub.shape == want.shape
+        for a, b in zip(sub.pes, want.pes):
+            assert a.n_local_rows == b.n_local_rows
+            assert a.ptr.tolist() == b.ptr.tolist() and a.v.tolist() == b.v.tolist() and a.z.tolist() == b.z.tolist()
