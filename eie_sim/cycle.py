@@ -88,16 +88,75 @@ def lnzd_nodes(n_pe: int) -> int:
 
 
 @njit(cache=True)
+def _issue_full(ptr_t, real_t, nzcols, fifo_depth, st, FREE, BUSY, BLOCKED, REAL, PAD):
+    """The timing loop of a pass that broadcasts every column of a range (the same rules as the
+    general loop in :func:`_simulate_pass`), with its state in separate arrays so that the
+    compiler vectorises it; the spmat reads of such a pass are computed from its end points."""
+    n_pe = ptr_t.shape[1]
+    one = np.int32(1)
+    zero = np.int32(0)
+    free = np.zeros(n_pe, dtype=np.int32)
+    busy = np.zeros(n_pe, dtype=np.int32)
+    blocked = np.zeros(n_pe, dtype=np.int32)
+    total = np.zeros(n_pe, dtype=np.int32)
+    real = np.zeros(n_pe, dtype=np.int32)
+    ring = np.zeros((fifo_depth, n_pe), dtype=np.int32)
+    ringmax = np.zeros(fifo_depth, dtype=np.int32)
+    t_prev = np.int32(-1)
+    for i in range(nzcols.size):
+        j = nzcols[i]
+        earliest = zero if i == 0 else np.int32(t_prev + one)
+        t_i = earliest
+        slot = i % fifo_depth
+        rs = ring[slot]
+        if i >= fifo_depth and ringmax[slot] >= earliest:
+            t_i = np.int32(ringmax[slot] + one)
+            for k in range(n_pe):
+                blocked[k] += max(np.int32(rs[k] - earliest + one), zero)
+        tp1 = np.int32(t_i + one)
+        r0 = ptr_t[j]
+        r1 = ptr_t[j + 1]
+        for k in range(n_pe):
+            sv = max(np.int32(r1[k] - r0[k]), one)
+            start = max(free[k], tp1)
+            rs[k] = start
+            free[k] = start + sv
+            busy[k] += sv
+        mx = rs[0]
+        for k in range(1, n_pe):
+            mx = max(mx, rs[k])
+        ringmax[slot] = mx
+        rr = real_t[j]
+        for k in range(n_pe):
+            real[k] += rr[k]
+        t_prev = t_i
+    # entries of the range, per PE: ptr at the end minus ptr at the start
+    if nzcols.size:
+        a = nzcols[0]
+        b = nzcols[nzcols.size - 1] + 1
+        for k in range(n_pe):
+            total[k] = ptr_t[b, k] - ptr_t[a, k]
+    for k in range(n_pe):
+        st[FREE, k] = free[k]
+        st[BUSY, k] = busy[k]
+        st[BLOCKED, k] = blocked[k]
+        st[REAL, k] = real[k]
+        st[PAD, k] = total[k] - real[k]
+
+
+@njit(cache=True)
 def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc, acc, acc_lo, acc_hi, check_sat,
                    row0, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real, pad,
-                   sram_reads, dram_words):
+                   sram_reads, dram_words, full, do_arith):
     """One pass: issue-phase timing (closed form of the module's rules), per-PE counters and the
     arithmetic of every real entry of every broadcast column.
 
     ptr_t: (n_cols + 1, n_pe) int32 column pointers; real_t: (n_cols, n_pe) int32 real entries
     per column and PE; col_rs: (n_cols + 1) offsets of each column's real entries (all PEs) in
     ``real_rows`` (row in the sub-layer, int32) and ``real_codes`` (uint8). nzcols: broadcast
-    columns in order. Accumulates ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` (golden contract,
+    columns in order; ``do_arith`` False skips the arithmetic (done row by row instead, see
+    :func:`_accumulate_rows`); ``full`` says they are every column from nzcols[0] to nzcols[-1] (then the
+    spmat reads are computed once per PE). Accumulates ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` (golden contract,
     step 3; the saturation test is skipped when ``check_sat`` is False, i.e. when it provably
     cannot fire). Each row belongs to one PE, which sees its columns in ascending order, so a
     column-by-column sweep gives every row the same order as the hardware.
@@ -119,29 +178,34 @@ def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc,
         st[BASE, k] = entry_base[k]
     one = np.int32(1)
     zero = np.int32(0)
+    ringmax = np.zeros(fifo_depth, dtype=np.int32)  # max over PEs of each ring slot
+    if full:
+        _issue_full(ptr_t, real_t, nzcols, fifo_depth, st, FREE, BUSY, BLOCKED, REAL, PAD)
     t_prev = np.int32(-1)
-    for i in range(m):
+    for i in range(0 if full else m):
         j = nzcols[i]
         earliest = zero if i == 0 else np.int32(t_prev + one)
         t_i = earliest
-        r_slot = RING + i % fifo_depth
-        if i >= fifo_depth:
+        slot = i % fifo_depth
+        r_slot = RING + slot
+        if i >= fifo_depth and ringmax[slot] >= earliest:
             # ring: the cycle at which PE k popped broadcast i - fifo_depth. Its queue is full at
-            # the start of every cycle up to and including that one.
-            mx = st[r_slot, 0]
-            for k in range(1, n_pe):
-                mx = max(mx, st[r_slot, k])
-            t_i = max(t_i, np.int32(mx + one))
+            # the start of every cycle up to and including that one, so the broadcast waits.
+            t_i = np.int32(ringmax[slot] + one)
             for k in range(n_pe):
                 st[BLOCKED, k] += max(np.int32(st[r_slot, k] - earliest + one), zero)
         tp1 = np.int32(t_i + one)
+        mx = zero
+        r0 = ptr_t[j]
+        r1 = ptr_t[j + 1]
         for k in range(n_pe):  # branch-free: the branches here would be unpredictable
-            c0 = ptr_t[j, k]
-            c1 = ptr_t[j + 1, k]
+            c0 = r0[k]
+            c1 = r1[k]
             c = np.int32(c1 - c0)
             sv = max(c, one)
             start = max(st[FREE, k], tp1)
             st[r_slot, k] = start
+            mx = max(mx, start)
             st[FREE, k] = start + sv
             st[BUSY, k] += sv
             # Spmat reads: one per word not already held (a column's entries are consecutive).
@@ -162,7 +226,23 @@ def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc,
             r = real_t[j, k]
             st[REAL, k] += r
             st[PAD, k] += c - r
+        ringmax[slot] = mx
         t_prev = t_i
+    if full and m > 0:
+        first_col = nzcols[0]
+        last_col = nzcols[m - 1]
+        for k in range(n_pe):
+            lo = np.int64(st[BASE, k]) + ptr_t[first_col, k]
+            hi = np.int64(st[BASE, k]) + ptr_t[last_col + 1, k]
+            if hi > lo:  # words lo // epw .. (hi - 1) // epw, less the one already held
+                ws = lo // epw
+                we = (hi - 1) // epw
+                first = ws + 1 if ws == st[HELD, k] else ws
+                if first <= we:
+                    sram = max(min(we, np.int64(cap) - 1) - first + 1, 0)
+                    st[SRAM, k] += sram
+                    st[DRAM, k] += we - first + 1 - sram
+                st[HELD, k] = we
     t_end = np.int64(0)
     for k in range(n_pe):
         t_end = max(t_end, np.int64(st[FREE, k]))
@@ -176,7 +256,7 @@ def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc,
     t_end += t_start
 
     saturated = False
-    for i in range(m):
+    for i in range(m if do_arith else 0):
         j = nzcols[i]
         a = qa[j]
         if check_sat:
@@ -232,3 +312,52 @@ def _build_real_entries(ptr_t, offsets, v, z, real_t, col_rs, real_rows, real_co
                     real_codes[pos] = code
                     pos += 1
             fill[j] = pos
+
+
+@njit(cache=True)
+def _build_row_major(col_rs, real_rows, real_codes, row_ptr, row_cols, row_codes):
+    """Counting sort of the column-major real entries into rows (columns ascending in each row)."""
+    n_cols = col_rs.size - 1
+    n_rows = row_ptr.size - 1
+    for r in range(n_rows + 1):
+        row_ptr[r] = 0
+    for x in range(real_rows.size):
+        row_ptr[np.int64(real_rows[x]) + 1] += 1
+    for r in range(n_rows):
+        row_ptr[r + 1] += row_ptr[r]
+    fill = row_ptr[:-1].copy()
+    for j in range(n_cols):
+        for x in range(col_rs[j], col_rs[j + 1]):
+            r = np.int64(real_rows[x])
+            row_cols[fill[r]] = j
+            row_codes[fill[r]] = real_codes[x]
+            fill[r] += 1
+
+
+@njit(cache=True)
+def _accumulate_rows(row_ptr, row_cols, row_codes, qa, qc, acc, row0, acc_lo, acc_hi, check_sat):
+    """The arithmetic of a pass row by row (columns ascending, the hardware's order for every
+    row): ``acc[row] = sat(acc[row] + qc[v] * qa[j])``. Zero activations add zero, which
+    changes nothing even under saturation, so this equals the column sweep of
+    :func:`_simulate_pass` and is faster when most activations are non-zero. Returns the
+    saturated flag."""
+    saturated = False
+    n_rows = row_ptr.size - 1
+    for r in range(n_rows):
+        if check_sat:
+            t = acc[row0 + r]
+            for x in range(row_ptr[r], row_ptr[r + 1]):
+                t += qc[row_codes[x]] * qa[row_cols[x]]
+                if t > acc_hi:
+                    t = acc_hi
+                    saturated = True
+                elif t < acc_lo:
+                    t = acc_lo
+                    saturated = True
+            acc[row0 + r] = t
+        else:
+            t = np.int64(0)
+            for x in range(row_ptr[r], row_ptr[r + 1]):
+                t += qc[row_codes[x]] * qa[row_cols[x]]
+            acc[row0 + r] += t
+    return saturated

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .errors import FixedPointError, describe
 
@@ -75,13 +76,37 @@ def saturate(q: np.ndarray, bits: int) -> np.ndarray:
     return np.clip(q, lo, hi)
 
 
+@njit(cache=True)
+def _quantize_kernel(x, scale, qmin, qmax, out):
+    for i in range(x.size):
+        q = np.floor(x[i] * scale + 0.5)  # scale is a power of two: the product is exact
+        out[i] = np.int64(min(max(q, qmin), qmax))
+
+
+@njit(cache=True)
+def _round_shift_kernel(q, shift, lo, hi, out):
+    half = np.int64(1) << np.int64(shift - 1)
+    for i in range(q.size):
+        out[i] = min(max((q[i] + half) >> np.int64(shift), lo), hi)
+
+
+@njit(cache=True)
+def _minmax(x):
+    lo = x[0]
+    hi = x[0]
+    for i in range(1, x.size):
+        lo = min(lo, x[i])
+        hi = max(hi, x[i])
+    return lo, hi
+
+
 def quantize_fixed(x, fmt: QFormat) -> np.ndarray:
-    """Float array -> int64 codes of ``fmt``: round half up, then saturate."""
-    x = np.asarray(x, dtype=np.float64)
-    # floor(x * 2**frac + 1/2), clamped in float (exact for these bounds) before the integer cast.
-    q = np.floor(np.ldexp(x, fmt.frac) + 0.5)
-    np.clip(q, float(fmt.qmin), float(fmt.qmax), out=q)
-    return q.astype(np.int64)
+    """Float array -> int64 codes of ``fmt``: round half up, then saturate (NaN not allowed)."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    out = np.empty(x.shape, dtype=np.int64)
+    if x.size:
+        _quantize_kernel(x.reshape(-1), math.ldexp(1.0, fmt.frac), float(fmt.qmin), float(fmt.qmax), out.reshape(-1))
+    return out
 
 
 def round_shift(q: np.ndarray, shift: int, out_bits: int) -> np.ndarray:
@@ -90,13 +115,17 @@ def round_shift(q: np.ndarray, shift: int, out_bits: int) -> np.ndarray:
     shift > 0: ``(q + 2**(shift-1)) >> shift`` (arithmetic shift, i.e. floor division).
     shift <= 0: ``q << -shift``; q is clamped first so the shift cannot overflow.
     """
-    q = np.asarray(q, dtype=np.int64)
-    if shift > 0:
-        if shift >= 63:
-            # Every representable accumulator value rounds to 0 or -0 -> 0 (|q| < 2**62).
-            return np.zeros_like(q)
-        r = (q + (np.int64(1) << np.int64(shift - 1))) >> np.int64(shift)
-    elif shift == 0:
+    q = np.ascontiguousarray(q, dtype=np.int64)
+    lo, hi = -(1 << (out_bits - 1)), (1 << (out_bits - 1)) - 1
+    if 0 < shift < 63:
+        out = np.empty(q.shape, dtype=np.int64)
+        if q.size:
+            _round_shift_kernel(q.reshape(-1), shift, lo, hi, out.reshape(-1))
+        return out
+    if shift >= 63:
+        # Every representable accumulator value rounds to 0 or -0 -> 0 (|q| < 2**62).
+        return np.zeros_like(q)
+    if shift == 0:
         r = q
     else:
         lim = 1 << (out_bits - 1)
@@ -119,7 +148,7 @@ def choose_frac(x, bits: int) -> int:
         return min(bits - 1, FRAC_MAX)
     if not np.all(np.isfinite(x)):
         raise FixedPointError("cannot choose a fixed-point format for values that include NaN or inf")
-    hi, lo = float(x.max()), float(x.min())
+    lo, hi = (float(v) for v in _minmax(np.ascontiguousarray(x).reshape(-1)))
     m = max(abs(hi), abs(lo))
     if m == 0.0:
         return min(bits - 1, FRAC_MAX)
@@ -140,10 +169,12 @@ def choose_frac(x, bits: int) -> int:
 def choose_frac_int(q: np.ndarray, q_frac: int, bits: int) -> int:
     """Largest frac such that integers ``q`` (scaled by 2**-q_frac) fit ``Q(bits, frac)`` after
     :func:`round_shift`, computed exactly on integers."""
-    q = np.asarray(q, dtype=np.int64)
-    if q.size == 0 or not np.any(q):
+    q = np.ascontiguousarray(q, dtype=np.int64).reshape(-1)
+    if q.size == 0:
         return min(bits - 1, FRAC_MAX)
-    hi, lo = int(q.max()), int(q.min())
+    lo, hi = (int(v) for v in _minmax(q))
+    if lo == 0 and hi == 0:
+        return min(bits - 1, FRAC_MAX)
     m = max(abs(hi), abs(lo))
     qmax = (1 << (bits - 1)) - 1
     frac = q_frac - (m.bit_length() - (bits - 1))  # m * 2**(frac-q_frac) < 2**(bits-1)

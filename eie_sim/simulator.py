@@ -19,7 +19,15 @@ import pandas as pd
 
 from .codebook import check_codebook
 from .config import ArchConfig
-from .cycle import DRAIN_CYCLES, _build_real_entries, _simulate_pass, lnzd_levels, lnzd_nodes
+from .cycle import (
+    DRAIN_CYCLES,
+    _accumulate_rows,
+    _build_real_entries,
+    _build_row_major,
+    _simulate_pass,
+    lnzd_levels,
+    lnzd_nodes,
+)
 from .errors import ConfigError, EncodingError, describe
 from .fixedpoint import QFormat
 from .format import CompressedLayer, encode, split_rows
@@ -185,6 +193,25 @@ def _kernel_arrays(enc: CompressedLayer) -> dict:
     return arr
 
 
+def _row_major(arr: dict, n_rows: int) -> dict:
+    """Row-major copy of a kernel's real entries (built on first use, cached in ``arr``)."""
+    if "row_ptr" not in arr:
+        nnz = arr["real_rows"].size
+        n_cols = arr["col_rs"].size - 1
+        row_ptr = np.empty(n_rows + 1, dtype=np.int64)
+        row_cols = np.empty(nnz, dtype=np.uint16 if n_cols <= 1 << 16 else np.int32)
+        row_codes = np.empty(nnz, dtype=np.uint8)
+        _build_row_major(arr["col_rs"], arr["real_rows"], arr["real_codes"], row_ptr, row_cols, row_codes)
+        arr["row_ptr"], arr["row_cols"], arr["row_codes"] = row_ptr, row_cols, row_codes
+    return arr
+
+
+# Above this fraction of non-zero activations the arithmetic runs row by row over every real
+# entry (register accumulation, like CSR); below it, column by column over the broadcast
+# columns only. Both give identical results (see _accumulate_rows).
+ROW_MAJOR_DENSITY = 0.6
+
+
 def _row_batches(enc: CompressedLayer, rows_per_batch: int) -> list[tuple[int, dict]]:
     """(first row, kernel arrays) per row batch, cached on the layer. A layer that fits the
     registers is one batch; a longer one is split (:func:`eie_sim.format.split_rows`) one batch
@@ -320,7 +347,13 @@ def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kw
     stored_entries = np.zeros(N, dtype=np.int64)
     stored_padding = np.zeros(N, dtype=np.int64)
 
+    by_rows = nz_all.size > ROW_MAJOR_DENSITY * K
     for b, (row0, arr) in enumerate(batches):
+        if by_rows:
+            sub_rows = min(R, M - row0) if len(batches) > 1 else M
+            _row_major(arr, sub_rows)
+            saturated |= bool(_accumulate_rows(arr["row_ptr"], arr["row_cols"], arr["row_codes"], prep.qa, prep.qc,
+                                               acc, row0, acc_lo, acc_hi, check_sat))
         stored_entries += arr["entries"]
         stored_padding += arr["padding"]
         held[:] = -1
@@ -340,7 +373,8 @@ def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kw
             t_end, sat = _simulate_pass(
                 arr["ptr_t"], arr["real_t"], arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, prep.qa, prep.qc, acc, acc_lo, acc_hi, check_sat,
                 row0, config.fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked,
-                stats[0], stats[1], stats[2], stats[3],
+                stats[0], stats[1], stats[2], stats[3], bool(nz.size and nz[-1] - nz[0] + 1 == nz.size),
+                not by_rows,
             )
             saturated |= bool(sat)
             if ptr_base + K + 1 <= ptr_cap:
