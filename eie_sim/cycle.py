@@ -87,6 +87,16 @@ def lnzd_nodes(n_pe: int) -> int:
         nodes = math.ceil(nodes / 4)
 
 
+@njit(cache=True, inline="always")
+def _sat(t, lo, hi):
+    """Saturate the accumulator value t to [lo, hi]; also say whether it saturated."""
+    if t > hi:
+        return hi, True
+    if t < lo:
+        return lo, True
+    return t, False
+
+
 @njit(cache=True)
 def _issue_full(ptr_t, real_t, nzcols, fifo_depth, st, FREE, BUSY, BLOCKED, REAL, PAD):
     """The timing loop of a pass that broadcasts every column of a range (the same rules as the
@@ -262,14 +272,8 @@ def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc,
         if check_sat:
             for x in range(col_rs[j], col_rs[j + 1]):
                 r = row0 + real_rows[x]
-                t = acc[r] + qc[real_codes[x]] * a
-                if t > acc_hi:
-                    t = acc_hi
-                    saturated = True
-                elif t < acc_lo:
-                    t = acc_lo
-                    saturated = True
-                acc[r] = t
+                acc[r], hit = _sat(acc[r] + qc[real_codes[x]] * a, acc_lo, acc_hi)
+                saturated |= hit
         else:
             for x in range(col_rs[j], col_rs[j + 1]):
                 acc[row0 + real_rows[x]] += qc[real_codes[x]] * a
@@ -347,13 +351,8 @@ def _accumulate_rows(row_ptr, row_cols, row_codes, qa, qc, acc, row0, acc_lo, ac
         if check_sat:
             t = acc[row0 + r]
             for x in range(row_ptr[r], row_ptr[r + 1]):
-                t += qc[row_codes[x]] * qa[row_cols[x]]
-                if t > acc_hi:
-                    t = acc_hi
-                    saturated = True
-                elif t < acc_lo:
-                    t = acc_lo
-                    saturated = True
+                t, hit = _sat(t + qc[row_codes[x]] * qa[row_cols[x]], acc_lo, acc_hi)
+                saturated |= hit
             acc[row0 + r] = t
         else:
             t = np.int64(0)
