@@ -23,6 +23,9 @@ from .format import CompressedLayer, PEColumns, Storage, decode, encode, encode_
 from .golden import ForwardResult, SpmvResult, error_bound, reference_forward, reference_spmv
 from .model import Model, ModelLayer, load_model, save_model
 from .simulator import SimResult, simulate
+from .energy import EnergyTable, EnergyTableError, load_table, preset, scale_table
+from .energy_report import EnergyReport, energy_report
+from .area import AreaReport, area_report
 
 __all__ = [
     "__version__",
@@ -50,6 +53,15 @@ __all__ = [
     "example_model",
     "simulate",
     "SimResult",
+    "EnergyTable",
+    "EnergyTableError",
+    "EnergyReport",
+    "AreaReport",
+    "energy_report",
+    "area_report",
+    "load_table",
+    "preset",
+    "scale_table",
     "EIEError",
     "ConfigError",
     "EncodingError",
