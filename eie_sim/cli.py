@@ -12,17 +12,16 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, benchmarks
-from .config import ArchConfig
+from .codebook import check_weights, make_codebook, quantize
+from .config import ArchConfig, check_int
 from .energy import get_table, scale_table
 from .energy_report import EnergyReport, energy_report
-from .simulator import SimResult, simulate
-from .codebook import check_weights, make_codebook, quantize
-from .config import check_int
 from .errors import EIEError, EncodingError
 from .examples import example_model
 from .golden import reference_forward
 from .model import Model, ModelLayer, load_model, save_model
 from .report import format_info, model_info
+from .simulator import SimResult, simulate
 
 __all__ = ["main", "build_parser"]
 
@@ -269,6 +268,97 @@ def _cmd_energy_table(args) -> int:
     return 0
 
 
+def _cmd_compress(args) -> int:
+    import shlex
+
+    from . import compress as dc
+    from .data import load_dataset
+    from .nn import build
+
+    data = load_dataset(args.dataset, args.data_dir)
+    if args.limit_train:
+        data = dataclasses.replace(data, x_train=data.x_train[: args.limit_train], y_train=data.y_train[: args.limit_train])
+    if args.limit_test:
+        data = dataclasses.replace(data, x_test=data.x_test[: args.limit_test], y_test=data.y_test[: args.limit_test])
+    rng = np.random.default_rng(args.seed)
+    net = build(args.arch, rng, data.n_features, data.n_classes, data.side, dropout=args.dropout)
+    base = dc.TrainSettings(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, weight_decay=args.weight_decay)
+    tenth = dataclasses.replace(base, lr=args.lr / 10)
+    show = not args.quiet
+    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if show else (lambda *a: None)
+    log(f"{args.arch} on {data.note}; seed {args.seed}")
+    result = {"arch": args.arch, "dataset": args.dataset, "seed": args.seed}
+    if args.dsd:
+        phases = dc.dsd(net, data, sparsity=args.dsd_sparsity, dense=base, sparse=base, redense=tenth, seed=args.seed,
+                        progress=show)
+        result["dsd"] = phases
+        log(f"DSD: dense {phases['dense']:.4f}, sparse {phases['sparse']:.4f}, re-dense {phases['redense']:.4f}")
+        dense_acc = phases["redense"]
+    else:
+        dc.train(net, data, base, seed=args.seed, label="dense", progress=show)
+        dense_acc = net.accuracy(data.x_test, data.y_test)
+    log(f"dense test accuracy {dense_acc:.4f}")
+    retrain = dataclasses.replace(tenth, epochs=args.retrain_epochs)
+    if args.sparsity:
+        dc.prune(net, data, sparsity=args.sparsity, rounds=args.prune_rounds, retrain=retrain, seed=args.seed, progress=show)
+    else:
+        dc.prune(net, data, quality=args.prune_quality, rounds=args.prune_rounds, retrain=retrain, seed=args.seed,
+                 progress=show)
+    pruned_acc = net.accuracy(data.x_test, data.y_test)
+    log(f"pruned test accuracy {pruned_acc:.4f}")
+    dc.share_weights(net, args.weight_bits, seed=args.seed)
+    finetune = dataclasses.replace(tenth, epochs=args.finetune_epochs, weight_decay=0.0)
+    dc.train(net, data, finetune, seed=args.seed + 100, label="codebook fine-tune", progress=show)
+    final_acc = net.accuracy(data.x_test, data.y_test)
+    report = dc.compression_report(net, args.index_bits, dense_acc, final_acc)
+    result.update(dense_accuracy=dense_acc, pruned_accuracy=pruned_acc, compressed_accuracy=final_acc,
+                  report=report.total, layers=report.rows.to_dict(orient="records"))
+    print(report.to_text())
+    if args.out:
+        command = "eie-sim " + " ".join(shlex.quote(a) for a in args.argv)
+        model = dc.export_model(net, data.x_train[:5000], name=Path(args.out).stem, index_bits=args.index_bits,
+                                meta={"command": command, "dataset": args.dataset, "seed": args.seed,
+                                      "report": report.total, "dense_accuracy": dense_acc,
+                                      "compressed_float_accuracy": final_acc})
+        save_model(model, args.out)
+        print(f"wrote {args.out}")
+    if args.json_report:
+        Path(args.json_report).write_text(json.dumps(result, indent=2, default=float))
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    from .compress import float_accuracy
+    from .data import load_dataset
+    from .golden import reference_forward_batch
+
+    model = load_model(args.model)
+    data = load_dataset(args.dataset, args.data_dir)
+    x, y = data.x_test, data.y_test
+    if args.limit:
+        x, y = x[: args.limit], y[: args.limit]
+    if x.shape[1] != model.n_inputs:
+        raise EncodingError(f"{args.model} has {model.n_inputs} inputs but {args.dataset} images have {x.shape[1]} pixels")
+    out = reference_forward_batch(model, x)
+    acc = float((out.argmax(axis=1) == y).mean())
+    facc = float_accuracy(model, x, y)
+    res = {"accuracy": acc, "n_samples": int(len(y)), "float_accuracy": facc, "dataset": args.dataset,
+           "model": str(args.model), "arithmetic": "bit-exact fixed-point golden model"}
+    if args.check_simulator:
+        wb = model.layers[0].weight_bits
+        cfg = ArchConfig(n_pe=args.pes or 64, weight_bits=wb, index_bits=model.layers[0].index_bits)
+        same = all(np.array_equal(simulate(model, x[i], cfg).output_fixed, out[i]) for i in range(min(args.check_simulator, len(y))))
+        res["simulator_matches"] = bool(same)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"{args.model} on {args.dataset} test ({len(y)} images): accuracy {100 * acc:.2f}% (fixed-point golden model), "
+              f"{100 * facc:.2f}% float compressed model ({100 * (acc - facc):+.2f} points)")
+        if "simulator_matches" in res:
+            print(f"cycle model outputs equal the golden model's on the first {args.check_simulator} images: {res['simulator_matches']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="eie-sim",
@@ -330,6 +420,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vdd", type=float, default=None)
     p.set_defaults(func=_cmd_energy_table, energy_table=None)
 
+    from .data import DATASETS
+
+    p = sub.add_parser("compress", help="train, prune, share weights and Huffman-code a network (Deep Compression, DSD)")
+    p.add_argument("arch", metavar="{lenet300,lenet5,mlp:H1,H2,...}")
+    p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS)
+    p.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST IDX files")
+    p.add_argument("--dsd", action="store_true", help="train dense-sparse-dense before compressing")
+    p.add_argument("--dsd-sparsity", type=float, default=0.3)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--prune-quality", type=float, nargs="+", default=[1.0], metavar="Q",
+                   help="threshold = Q x std of a layer's weights (one value or one per layer)")
+    g.add_argument("--sparsity", type=float, nargs="+", default=None, metavar="S",
+                   help="fraction of weights removed (one value or one per layer)")
+    p.add_argument("--prune-rounds", type=int, default=3)
+    p.add_argument("--retrain-epochs", type=int, default=3, help="epochs of retraining per pruning round")
+    p.add_argument("--finetune-epochs", type=int, default=3, help="epochs of codebook fine-tuning")
+    p.add_argument("--weight-bits", type=int, nargs="+", default=[4], metavar="B")
+    p.add_argument("--index-bits", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=20, help="dense training epochs (each DSD phase too)")
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--limit-test", type=int, default=None, help="use only the first N test images")
+    p.add_argument("--out", metavar="models/NAME.npz", default=None)
+    p.add_argument("--json-report", metavar="FILE.json", default=None)
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_compress)
+
+    p = sub.add_parser("eval", help="test accuracy of a model file with the bit-exact fixed-point golden model")
+    p.add_argument("model", metavar="MODEL_FILE")
+    p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--limit", type=int, default=None, help="only the first N test images")
+    p.add_argument("--check-simulator", type=int, default=0, metavar="K",
+                   help="also run the first K images through the cycle model and compare outputs")
+    p.add_argument("--pes", type=int, default=None, help="PEs for --check-simulator (default 64)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_eval)
+
     p = sub.add_parser("golden", help="run the bit-exact fixed-point golden model on one input")
     p.add_argument("model", metavar="MODEL_FILE")
     p.add_argument("--input", metavar="ACTS.npy", help="input vector (default: seeded random, post-ReLU)")
@@ -341,7 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -1,0 +1,378 @@
+"""Small neural networks in NumPy: layers, loss, SGD with momentum, and the LeNet builders.
+
+Everything is float32 and seeded. Weights of Dense layers are stored outputs x inputs, the
+layout of the EIE format. Each weight tensor may carry a ``mask``; masked weights and their
+gradients (and momentum) are held at exactly zero (Han et al., NIPS 2015).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .errors import ConfigError, describe
+
+__all__ = [
+    "Param",
+    "Dense",
+    "Conv2D",
+    "MaxPool2D",
+    "ReLU",
+    "Dropout",
+    "Flatten",
+    "Network",
+    "SGD",
+    "softmax_cross_entropy",
+    "lenet300",
+    "lenet5",
+    "mlp",
+    "build",
+    "ARCHITECTURES",
+]
+
+
+@dataclass(eq=False)
+class Param:
+    """A trainable tensor with its gradient, momentum buffer and optional pruning mask.
+
+    ``codes``/``codebook`` are set once the weights are shared (Deep Compression, section 3):
+    then ``value`` is always ``codebook[codes]`` and training updates the codebook.
+    """
+
+    value: np.ndarray
+    grad: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    momentum: np.ndarray | None = None
+    decay: bool = True  # weight decay applies (weights yes, biases no)
+    codes: np.ndarray | None = None
+    codebook: np.ndarray | None = None
+    codebook_momentum: np.ndarray | None = None
+
+    def apply_mask(self) -> None:
+        if self.mask is not None:
+            self.value *= self.mask
+            if self.grad is not None:
+                self.grad *= self.mask
+            if self.momentum is not None:
+                self.momentum *= self.mask
+
+
+class Layer:
+    params: dict
+
+    def forward(self, x: np.ndarray, train: bool) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class Dense(Layer):
+    """y = x W^T + b, W of shape (outputs, inputs); He-initialised from ``rng``."""
+
+    def __init__(self, n_in: int, n_out: int, rng: np.random.Generator, name: str = "fc"):
+        self.name = name
+        w = rng.normal(0.0, math.sqrt(2.0 / n_in), (n_out, n_in)).astype(np.float32)
+        self.params = {"W": Param(w), "b": Param(np.zeros(n_out, np.float32), decay=False)}
+        self.need_dx = True
+
+    def forward(self, x, train):
+        self.x = x
+        return x @ self.params["W"].value.T + self.params["b"].value
+
+    def backward(self, grad):
+        self.params["W"].grad = grad.T @ self.x
+        self.params["b"].grad = grad.sum(axis=0)
+        return grad @ self.params["W"].value if self.need_dx else None
+
+
+class Conv2D(Layer):
+    """Valid convolution, stride 1, by im2col; W of shape (out_ch, in_ch, k, k)."""
+
+    def __init__(self, in_ch: int, out_ch: int, k: int, rng: np.random.Generator, name: str = "conv"):
+        self.name = name
+        self.k = k
+        fan_in = in_ch * k * k
+        w = rng.normal(0.0, math.sqrt(2.0 / fan_in), (out_ch, in_ch, k, k)).astype(np.float32)
+        self.params = {"W": Param(w), "b": Param(np.zeros(out_ch, np.float32), decay=False)}
+        self.need_dx = True
+
+    def forward(self, x, train):
+        B, C, H, W = x.shape
+        k = self.k
+        self.shape = x.shape
+        win = sliding_window_view(x, (k, k), axis=(2, 3))  # B, C, OH, OW, k, k
+        oh, ow = win.shape[2], win.shape[3]
+        cols = np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(B * oh * ow, C * k * k)
+        self.cols = cols
+        wm = self.params["W"].value.reshape(self.params["W"].value.shape[0], -1)
+        out = cols @ wm.T + self.params["b"].value
+        return np.ascontiguousarray(out.reshape(B, oh, ow, -1).transpose(0, 3, 1, 2))
+
+    def backward(self, grad):
+        B, C, H, W = self.shape
+        k = self.k
+        O = grad.shape[1]
+        oh, ow = grad.shape[2], grad.shape[3]
+        g = grad.transpose(0, 2, 3, 1).reshape(-1, O)
+        wv = self.params["W"].value
+        self.params["W"].grad = (g.T @ self.cols).reshape(wv.shape)
+        self.params["b"].grad = g.sum(axis=0)
+        if not self.need_dx:
+            return None
+        dcols = (g @ wv.reshape(O, -1)).reshape(B, oh, ow, C, k, k)
+        dx = np.zeros(self.shape, dtype=grad.dtype)
+        for i in range(k):
+            for j in range(k):
+                dx[:, :, i : i + oh, j : j + ow] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+        return dx
+
+
+class MaxPool2D(Layer):
+    """2-D max pooling with a square window and the same stride."""
+
+    def __init__(self, size: int = 2):
+        self.size = size
+        self.params = {}
+
+    def forward(self, x, train):
+        s = self.size
+        B, C, H, W = x.shape
+        xr = x[:, :, : H // s * s, : W // s * s].reshape(B, C, H // s, s, W // s, s)
+        out = xr.max(axis=(3, 5))
+        self.shape = x.shape
+        self.mask = xr == out[:, :, :, None, :, None]
+        return out
+
+    def backward(self, grad):
+        s = self.size
+        B, C, H, W = self.shape
+        g = self.mask * grad[:, :, :, None, :, None]
+        dx = np.zeros(self.shape, dtype=grad.dtype)
+        dx[:, :, : H // s * s, : W // s * s] = g.reshape(B, C, H // s * s, W // s * s)
+        return dx
+
+
+class ReLU(Layer):
+    def __init__(self):
+        self.params = {}
+
+    def forward(self, x, train):
+        self.pos = x > 0
+        return x * self.pos
+
+    def backward(self, grad):
+        return grad * self.pos
+
+
+class Dropout(Layer):
+    """Inverted dropout with drop probability ``p`` (0 disables it)."""
+
+    def __init__(self, p: float, rng: np.random.Generator):
+        if not 0.0 <= p < 1.0:
+            raise ConfigError(f"dropout p={describe(p)}: expected 0 <= p < 1")
+        self.p = p
+        self.rng = rng
+        self.params = {}
+
+    def forward(self, x, train):
+        if not train or self.p == 0.0:
+            self.keep = None
+            return x
+        self.keep = (self.rng.random(x.shape, dtype=np.float32) >= self.p) / np.float32(1.0 - self.p)
+        return x * self.keep
+
+    def backward(self, grad):
+        return grad if self.keep is None else grad * self.keep
+
+
+class Flatten(Layer):
+    def __init__(self):
+        self.params = {}
+
+    def forward(self, x, train):
+        self.shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad):
+        return grad.reshape(self.shape)
+
+
+def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of integer labels ``y`` and its gradient with respect to ``logits``."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    ez = np.exp(z)
+    p = ez / ez.sum(axis=1, keepdims=True)
+    n = logits.shape[0]
+    loss = float(-np.log(np.maximum(p[np.arange(n), y], 1e-12)).mean())
+    g = p
+    g[np.arange(n), y] -= 1.0
+    return loss, g / n
+
+
+@dataclass(eq=False)
+class Network:
+    """A sequential network; ``input_shape`` excludes the batch dimension."""
+
+    name: str
+    layers: list
+    input_shape: tuple
+
+    def __post_init__(self):
+        for layer in self.layers:
+            if layer.params:
+                layer.need_dx = False
+                break
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        x = x.reshape((x.shape[0],) + tuple(self.input_shape)).astype(np.float32, copy=False)
+        for layer in self.layers:
+            x = layer.forward(x, train)
+        return x
+
+    def backward(self, grad: np.ndarray) -> None:
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+            if grad is None:
+                break
+
+    def weighted(self) -> list:
+        """Layers with weights (Dense and Conv2D), in order."""
+        return [l for l in self.layers if isinstance(l, (Dense, Conv2D))]
+
+    def dense_layers(self) -> list:
+        return [l for l in self.layers if isinstance(l, Dense)]
+
+    def dropouts(self) -> list:
+        return [l for l in self.layers if isinstance(l, Dropout)]
+
+    def params(self):
+        for layer in self.layers:
+            yield from layer.params.values()
+
+    def predict(self, x: np.ndarray, batch: int = 1000) -> np.ndarray:
+        return np.concatenate([self.forward(x[i : i + batch]).argmax(axis=1) for i in range(0, len(x), batch)])
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
+        return float((self.predict(x) == y).mean()) if len(y) else 0.0
+
+    def n_weights(self) -> int:
+        return sum(l.params["W"].value.size for l in self.weighted())
+
+    def state(self) -> dict:
+        """A copy of every parameter value (and mask, codes, codebook) for save/restore."""
+        out = {}
+        for li, layer in enumerate(self.layers):
+            for pn, p in layer.params.items():
+                out[(li, pn)] = (p.value.copy(), None if p.mask is None else p.mask.copy(),
+                                 None if p.codes is None else p.codes.copy(),
+                                 None if p.codebook is None else p.codebook.copy())
+        return out
+
+    def load_state(self, state: dict) -> None:
+        for (li, pn), (v, m, c, cb) in state.items():
+            p = self.layers[li].params[pn]
+            p.value = v.copy()
+            p.mask = None if m is None else m.copy()
+            p.codes = None if c is None else c.copy()
+            p.codebook = None if cb is None else cb.copy()
+            p.momentum = None
+            p.codebook_momentum = None
+
+
+@dataclass
+class SGD:
+    """SGD with momentum and L2 weight decay (on weights, not biases). Masks are enforced after
+    every step; shared weights update their codebook with the summed gradient of each cluster
+    (Deep Compression, section 3.3), code 0 staying exactly zero."""
+
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+
+    def step(self, params, lr: float | None = None) -> None:
+        lr = self.lr if lr is None else lr
+        for p in params:
+            if p.grad is None:
+                continue
+            g = p.grad
+            if p.codes is not None:
+                self._step_shared(p, g, lr)
+                continue
+            if p.decay and self.weight_decay:
+                g = g + self.weight_decay * p.value
+            if p.mask is not None:
+                g = g * p.mask
+            if p.momentum is None:
+                p.momentum = np.zeros_like(p.value)
+            p.momentum *= self.momentum
+            p.momentum -= lr * g
+            p.value += p.momentum
+            p.apply_mask()
+
+    def _step_shared(self, p: Param, g: np.ndarray, lr: float) -> None:
+        k = p.codebook.size
+        cg = np.bincount(p.codes.ravel(), weights=g.ravel().astype(np.float64), minlength=k).astype(np.float32)
+        cg[0] = 0.0  # code 0 is "no weight": never moves
+        if p.codebook_momentum is None:
+            p.codebook_momentum = np.zeros_like(p.codebook)
+        p.codebook_momentum *= self.momentum
+        p.codebook_momentum -= lr * cg
+        p.codebook += p.codebook_momentum
+        p.codebook[0] = 0.0
+        p.value = p.codebook[p.codes].astype(np.float32)
+
+
+def lenet300(rng: np.random.Generator, n_in: int = 784, n_out: int = 10, dropout: float = 0.0) -> Network:
+    """LeNet-300-100: fc 300, fc 100, fc n_out with ReLU (Han et al., NIPS 2015)."""
+    return mlp([n_in, 300, 100, n_out], rng, dropout=dropout, name="lenet300")
+
+
+def mlp(sizes, rng: np.random.Generator, dropout: float = 0.0, name: str = "mlp") -> Network:
+    """A multi-layer perceptron from a list of layer sizes, input first; ReLU between layers."""
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2 or any(s < 1 for s in sizes):
+        raise ConfigError(f"layer sizes={sizes}: expected at least an input and an output size, all >= 1")
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(Dense(sizes[i], sizes[i + 1], rng, name=f"fc{i + 1}"))
+        if i < len(sizes) - 2:
+            layers.append(ReLU())
+            if dropout:
+                layers.append(Dropout(dropout, rng))
+    return Network(name, layers, (sizes[0],))
+
+
+def lenet5(rng: np.random.Generator, in_ch: int = 1, side: int = 28, n_out: int = 10, dropout: float = 0.0) -> Network:
+    """LeNet-5, Caffe variant: conv 20@5x5, max-pool 2, conv 50@5x5, max-pool 2, fc 500, fc 10."""
+    s1 = (side - 4) // 2
+    s2 = (s1 - 4) // 2
+    layers = [
+        Conv2D(in_ch, 20, 5, rng, name="conv1"), MaxPool2D(2),
+        Conv2D(20, 50, 5, rng, name="conv2"), MaxPool2D(2),
+        Flatten(), Dense(50 * s2 * s2, 500, rng, name="fc1"), ReLU(),
+    ]
+    if dropout:
+        layers.append(Dropout(dropout, rng))
+    layers.append(Dense(500, n_out, rng, name="fc2"))
+    return Network("lenet5", layers, (in_ch, side, side))
+
+
+ARCHITECTURES = ("lenet300", "lenet5")
+
+
+def build(arch: str, rng: np.random.Generator, n_features: int, n_classes: int, side: int | None = None, dropout: float = 0.0) -> Network:
+    """``lenet300``, ``lenet5`` or ``mlp:784,300,10``-style user MLPs."""
+    if arch == "lenet300":
+        return lenet300(rng, n_features, n_classes, dropout)
+    if arch == "lenet5":
+        if side is None or side * side != n_features:
+            raise ConfigError(f"lenet5 needs square images; got {n_features} features")
+        return lenet5(rng, 1, side, n_classes, dropout)
+    if arch.startswith("mlp:"):
+        hidden = [int(s) for s in arch[4:].split(",") if s]
+        return mlp([n_features, *hidden, n_classes], rng, dropout)
+    raise ConfigError(f"architecture={describe(arch)}: expected lenet300, lenet5 or mlp:H1,H2,...")
