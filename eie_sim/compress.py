@@ -191,6 +191,14 @@ def prune(net: Network, data: Dataset, *, quality=None, sparsity=None, rounds: i
     if (quality is None) == (sparsity is None):
         raise ConfigError("prune: give exactly one of quality or sparsity")
     retrain = retrain or TrainSettings(epochs=2, lr=0.005)
+    for s in _layer_list(net, sparsity, "sparsity") if sparsity is not None else []:
+        if not 0.0 <= s < 1.0:
+            raise ConfigError(f"sparsity={s}: expected 0 <= sparsity < 1 (the fraction of weights removed)")
+    for q in _layer_list(net, quality, "quality") if quality is not None else []:
+        if not (isinstance(q, (int, float)) and math.isfinite(q) and q >= 0):
+            raise ConfigError(f"quality={describe(q)}: expected a finite number >= 0")
+    if not isinstance(rounds, int) or rounds < 1:
+        raise ConfigError(f"rounds={describe(rounds)}: expected an integer >= 1")
     layers = net.weighted()
     stds = [float(l.params["W"].value.std()) for l in layers]
     history = []
