@@ -4,8 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := build/demo
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+# root installs directly; anyone else through non-interactive sudo (never a password prompt)
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
+APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -y -q
 
-.PHONY: all venv demo test test-fast clean
+.PHONY: all venv data demo test test-fast clean
 
 all: test
 
@@ -18,18 +22,27 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+# Fashion-MNIST from the Debian package dataset-fashion-mnist, installed when absent.
+data:
+	@if [ ! -f $(FASHION_DIR)/train-images-idx3-ubyte.gz ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing the Debian package dataset-fashion-mnist"; \
+	    $(APT) install dataset-fashion-mnist >/dev/null 2>&1 || \
+	    { $(SUDO) apt-get -q update >/dev/null 2>&1 && $(APT) install dataset-fashion-mnist >/dev/null 2>&1; } || \
+	    echo "warning: could not install dataset-fashion-mnist; Fashion-MNIST tests will be skipped"; \
+	  else echo "warning: no apt-get; Fashion-MNIST tests will be skipped"; fi; \
+	fi
+
+demo: $(STAMP) data
 	@mkdir -p $(DEMO)
 	$(BIN)/eie-sim bench
-	$(BIN)/eie-sim example -o $(DEMO)/example.npz
-	$(BIN)/eie-sim info $(DEMO)/example.npz
-	$(BIN)/eie-sim run $(DEMO)/example.npz --pes 8
-	$(BIN)/eie-sim golden $(DEMO)/example.npz
+	$(BIN)/eie-sim info models/lenet300-fashion.npz
+	$(BIN)/eie-sim eval models/lenet300-fashion.npz --dataset fashion-mnist --simulate 20
 
-test: $(STAMP)
+test: $(STAMP) data
 	$(BIN)/python -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) data
 	$(BIN)/python -m pytest -q -m "not rtl and not slow"
 
 clean:

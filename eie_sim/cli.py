@@ -344,18 +344,31 @@ def _cmd_eval(args) -> int:
     facc = float_accuracy(model, x, y)
     res = {"accuracy": acc, "n_samples": int(len(y)), "float_accuracy": facc, "dataset": args.dataset,
            "model": str(args.model), "arithmetic": "bit-exact fixed-point golden model"}
-    if args.check_simulator:
+    if args.simulate:
         wb = model.layers[0].weight_bits
         cfg = ArchConfig(n_pe=args.pes or 64, weight_bits=wb, index_bits=model.layers[0].index_bits)
-        same = all(np.array_equal(simulate(model, x[i], cfg).output_fixed, out[i]) for i in range(min(args.check_simulator, len(y))))
-        res["simulator_matches"] = bool(same)
+        table = get_table(args.energy_table)
+        k = min(args.simulate, len(y))
+        sims = [simulate(model, x[i], cfg) for i in range(k)]
+        reps = [energy_report(r, table) for r in sims]
+        res["simulator_matches"] = bool(all(np.array_equal(r.output_fixed, out[i]) for i, r in enumerate(sims)))
+        res["simulated_images"] = k
+        res["n_pe"] = cfg.n_pe
+        res["cycles_mean"] = float(np.mean([r.cycles for r in sims]))
+        res["latency_us_mean"] = float(np.mean([r.latency_us for r in sims]))
+        res["energy_pj_mean"] = float(np.mean([r.energy_pj for r in reps]))
+        res["power_mw_mean"] = float(np.mean([r.power_mw for r in reps]))
+        res["energy_table"] = table.name
     if args.json:
         print(json.dumps(res))
     else:
         print(f"{args.model} on {args.dataset} test ({len(y)} images): accuracy {100 * acc:.2f}% (fixed-point golden model), "
               f"{100 * facc:.2f}% float compressed model ({100 * (acc - facc):+.2f} points)")
         if "simulator_matches" in res:
-            print(f"cycle model outputs equal the golden model's on the first {args.check_simulator} images: {res['simulator_matches']}")
+            print(f"cycle model on {res['n_pe']} PEs, first {res['simulated_images']} images: outputs equal the golden "
+                  f"model's: {res['simulator_matches']}; per inference {res['cycles_mean']:,.0f} cycles, "
+                  f"{res['latency_us_mean']:.2f} us, {res['energy_pj_mean'] / 1e6:.3f} uJ ({res['energy_table']}), "
+                  f"{res['power_mw_mean']:.1f} mW")
     return 0
 
 
@@ -456,9 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--limit", type=int, default=None, help="only the first N test images")
-    p.add_argument("--check-simulator", type=int, default=0, metavar="K",
-                   help="also run the first K images through the cycle model and compare outputs")
-    p.add_argument("--pes", type=int, default=None, help="PEs for --check-simulator (default 64)")
+    p.add_argument("--simulate", type=int, default=0, metavar="K",
+                   help="also run the first K images on the cycle model: check outputs, report cycles and energy")
+    p.add_argument("--pes", type=int, default=None, help="PEs for --simulate (default 64)")
+    p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_eval)
 

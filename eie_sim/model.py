@@ -261,6 +261,9 @@ def save_model(model: Model | ModelLayer, path) -> Path:
             np.savez_compressed(fh, **arrays)
             fh.flush()
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException as exc:
         try:

@@ -233,9 +233,10 @@ def test_cli_compress_and_eval(tmp_path, capsys):
     assert "after Huffman" in text and "fc1" in text
     r = json.loads(rep.read_text())
     assert r["report"]["ratio_huffman"] > r["report"]["ratio_pruned_quantized"] > 1
-    assert main(["eval", str(out), "--dataset", "digits", "--json", "--check-simulator", "2", "--pes", "4"]) == 0
+    assert main(["eval", str(out), "--dataset", "digits", "--json", "--simulate", "2", "--pes", "4"]) == 0
     ev = json.loads(capsys.readouterr().out)
     assert ev["n_samples"] == 359 and 0 <= ev["accuracy"] <= 1 and ev["simulator_matches"] is True
     assert abs(ev["accuracy"] - ev["float_accuracy"]) <= 0.005
+    assert ev["cycles_mean"] > 0 and ev["energy_pj_mean"] > 0
     assert main(["compress", "lenet300", "--dataset", "digits", "--sparsity", "1.5", "--quiet"]) == 2
     assert "sparsity=1.5" in capsys.readouterr().err
