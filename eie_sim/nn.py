@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import ConfigError, describe
 
@@ -89,6 +88,18 @@ class Dense(Layer):
         return grad @ self.params["W"].value if self.need_dx else None
 
 
+def _im2col(x: np.ndarray, k: int) -> np.ndarray:
+    """(C*k*k, B*OH*OW) columns of the k x k windows of x (B, C, H, W): k*k block copies."""
+    B, C, H, W = x.shape
+    oh, ow = H - k + 1, W - k + 1
+    xt = x.transpose(1, 0, 2, 3)
+    cols = np.empty((C, k, k, B, oh, ow), dtype=x.dtype)
+    for i in range(k):
+        for j in range(k):
+            cols[:, i, j] = xt[:, :, i : i + oh, j : j + ow]
+    return cols.reshape(C * k * k, B * oh * ow)
+
+
 class Conv2D(Layer):
     """Valid convolution, stride 1, by im2col; W of shape (out_ch, in_ch, k, k)."""
 
@@ -104,55 +115,64 @@ class Conv2D(Layer):
         B, C, H, W = x.shape
         k = self.k
         self.shape = x.shape
-        win = sliding_window_view(x, (k, k), axis=(2, 3))  # B, C, OH, OW, k, k
-        oh, ow = win.shape[2], win.shape[3]
-        cols = np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(B * oh * ow, C * k * k)
-        self.cols = cols
-        wm = self.params["W"].value.reshape(self.params["W"].value.shape[0], -1)
-        out = cols @ wm.T + self.params["b"].value
-        return np.ascontiguousarray(out.reshape(B, oh, ow, -1).transpose(0, 3, 1, 2))
+        self.cols = _im2col(x, k)
+        wv = self.params["W"].value
+        out = wv.reshape(wv.shape[0], -1) @ self.cols + self.params["b"].value[:, None]
+        return np.ascontiguousarray(out.reshape(wv.shape[0], B, H - k + 1, W - k + 1).transpose(1, 0, 2, 3))
 
     def backward(self, grad):
         B, C, H, W = self.shape
         k = self.k
         O = grad.shape[1]
-        oh, ow = grad.shape[2], grad.shape[3]
-        g = grad.transpose(0, 2, 3, 1).reshape(-1, O)
+        g = np.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(O, -1)
         wv = self.params["W"].value
-        self.params["W"].grad = (g.T @ self.cols).reshape(wv.shape)
-        self.params["b"].grad = g.sum(axis=0)
+        self.params["W"].grad = (g @ self.cols.T).reshape(wv.shape)
+        self.params["b"].grad = g.sum(axis=1)
         if not self.need_dx:
             return None
-        dcols = (g @ wv.reshape(O, -1)).reshape(B, oh, ow, C, k, k)
-        dx = np.zeros(self.shape, dtype=grad.dtype)
+        # col2im: scatter-add the column gradients back onto the k x k window positions.
+        oh, ow = H - k + 1, W - k + 1
+        dcols = (wv.reshape(O, -1).T @ g).reshape(C, k, k, B, oh, ow)
+        dxt = np.zeros((C, B, H, W), dtype=grad.dtype)
         for i in range(k):
             for j in range(k):
-                dx[:, :, i : i + oh, j : j + ow] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-        return dx
+                dxt[:, :, i : i + oh, j : j + ow] += dcols[:, i, j]
+        return np.ascontiguousarray(dxt.transpose(1, 0, 2, 3))
 
 
 class MaxPool2D(Layer):
-    """2-D max pooling with a square window and the same stride."""
+    """2x2 max pooling with stride 2 (the element-wise maximum of the four strided views; ties
+    send the gradient to the first maximum in row-major window order)."""
 
     def __init__(self, size: int = 2):
+        if size != 2:
+            raise ConfigError(f"MaxPool2D size={describe(size)}: only 2 is implemented")
         self.size = size
         self.params = {}
 
     def forward(self, x, train):
-        s = self.size
         B, C, H, W = x.shape
-        xr = x[:, :, : H // s * s, : W // s * s].reshape(B, C, H // s, s, W // s, s)
-        out = xr.max(axis=(3, 5))
+        h2, w2 = H // 2 * 2, W // 2 * 2
+        views = [x[:, :, di:h2:2, dj:w2:2] for di in (0, 1) for dj in (0, 1)]
+        out = np.maximum(np.maximum(views[0], views[1]), np.maximum(views[2], views[3]))
+        taken = np.zeros(out.shape, dtype=bool)
+        self.masks = []
+        for v in views:
+            m = (v == out) & ~taken
+            taken |= m
+            self.masks.append(m)
         self.shape = x.shape
-        self.mask = xr == out[:, :, :, None, :, None]
         return out
 
     def backward(self, grad):
-        s = self.size
         B, C, H, W = self.shape
-        g = self.mask * grad[:, :, :, None, :, None]
+        h2, w2 = H // 2 * 2, W // 2 * 2
         dx = np.zeros(self.shape, dtype=grad.dtype)
-        dx[:, :, : H // s * s, : W // s * s] = g.reshape(B, C, H // s * s, W // s * s)
+        k = 0
+        for di in (0, 1):
+            for dj in (0, 1):
+                dx[:, :, di:h2:2, dj:w2:2] = grad * self.masks[k]
+                k += 1
         return dx
 
 
