@@ -1,0 +1,69 @@
+"""The load sequence and expected results of a layer, shared by every bench (Amaranth
+simulator, cocotb under Verilator) and the CLI: the model is imported, never copied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from eie_sim import ArchConfig, CompressedLayer, reference_spmv, simulate
+from eie_sim.golden import prepare
+
+from .pe import LOAD_ACC, LOAD_CODEBOOK, LOAD_CONFIG, LOAD_PTR, LOAD_SPMAT, LOAD_SRC, PEParams
+
+__all__ = ["LayerJob", "make_job", "params_for"]
+
+
+@dataclass
+class LayerJob:
+    """Writes (target, pe, addr, data) to load a layer, with the golden outputs and the cycle
+    model's count to check against."""
+
+    writes: list
+    n_rows: int
+    n_pe: int
+    expected_fixed: np.ndarray
+    cycles_model: int
+    broadcasts_model: int
+
+
+def params_for(config: ArchConfig, max_cols: int, max_rows: int, spmat_words: int) -> PEParams:
+    """PE build parameters for ``config`` and the largest layer a build must hold."""
+    return PEParams(fifo_depth=config.fifo_depth, weight_bits=config.weight_bits, index_bits=config.index_bits,
+                    act_bits=config.act_bits, acc_bits=config.acc_bits, ptr_bits=config.ptr_bits,
+                    sram_width=config.sram_width, max_cols=max_cols, max_rows=max_rows,
+                    max_src=max(1, -(-max_cols // config.n_pe)), spmat_words=spmat_words)
+
+
+def _twos(value: int, bits: int) -> int:
+    return int(value) & ((1 << bits) - 1)
+
+
+def make_job(layer: CompressedLayer, activations, config: ArchConfig, **prep_kwargs) -> LayerJob:
+    """Everything a bench needs to run ``layer`` on ``activations``: one pass (the layer must fit
+    the registers: n_rows and n_cols <= n_pe * act_regs_per_pe), non-negative output shift."""
+    if layer.n_rows > config.n_pe * config.act_regs_per_pe or layer.n_cols > config.n_pe * config.act_regs_per_pe:
+        raise ValueError(f"layer {layer.shape} needs batching; the RTL runs one pass of at most "
+                         f"{config.n_pe * config.act_regs_per_pe} rows and columns")
+    prep = prepare(layer, activations, config, **prep_kwargs)
+    gold = reference_spmv(layer, activations, config, **prep_kwargs)
+    sim = simulate(layer, activations, config) if not prep_kwargs else None
+    shift = prep.acc_frac - gold.out_format.frac
+    if shift < 0:
+        raise ValueError(f"output shift {shift} < 0 is not supported by the RTL read-out")
+    writes = []
+    N = layer.n_pe
+    for k, pe in enumerate(layer.pes):
+        writes += [(LOAD_PTR, k, j, int(v)) for j, v in enumerate(pe.ptr)]
+        words = layer.packed_spmat(k)
+        for w in range(words.shape[0]):
+            val = sum(int(x) << (64 * i) for i, x in enumerate(words[w]))
+            writes.append((LOAD_SPMAT, k, w, val))
+        writes += [(LOAD_CODEBOOK, k, c, _twos(q, config.act_bits)) for c, q in enumerate(prep.qc)]
+        rows = range(k, layer.n_rows, N)
+        writes += [(LOAD_ACC, k, r, _twos(prep.acc0[i], config.acc_bits)) for r, i in enumerate(rows)]
+    writes += [(LOAD_SRC, 0, j, _twos(q, config.act_bits)) for j, q in enumerate(prep.qa)]
+    writes += [(LOAD_CONFIG, 0, 0, shift), (LOAD_CONFIG, 0, 1, int(prep.activation == "relu"))]
+    return LayerJob(writes, layer.n_rows, N, gold.output_fixed,
+                    sim.cycles if sim is not None else -1, sim.counters["broadcasts"] if sim is not None else -1)
