@@ -250,7 +250,8 @@ class ActivationRW(wiring.Component):
         rounded = Signal(signed(p.acc_bits + 1))
         half = Signal(p.acc_bits + 1)
         m.d.comb += half.eq((Const(1, p.acc_bits + 2) << self.out_shift) >> 1)  # 2**(s-1), 0 for s = 0
-        m.d.comb += rounded.eq((a + half) >> self.out_shift)
+        # for s > acc_bits every accumulator value rounds to 0 (|acc| < 2**(s-2)), as in the golden model
+        m.d.comb += rounded.eq(Mux(self.out_shift > p.acc_bits, 0, (a + half) >> self.out_shift))
         ymax, ymin = (1 << (p.act_bits - 1)) - 1, -(1 << (p.act_bits - 1))
         y = Mux(rounded > ymax, ymax, Mux(rounded < ymin, ymin, rounded))
         m.d.comb += self.out_data.eq(Mux(self.relu & (y < 0), 0, y))
