@@ -11,9 +11,10 @@ from eie_sim.fixedpoint import round_shift
 pytestmark = pytest.mark.rtl
 
 
-def run(dut, bench):
+def run(dut, bench, clock=True):
     sim = Simulator(dut)
-    sim.add_clock(1e-6)
+    if clock:
+        sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
 
@@ -35,7 +36,7 @@ def test_lnzd_node_exhaustive():
                 if first is not None:
                     assert ctx.get(dut.index) == first * 4 + idx[first]
 
-    run(dut, bench)
+    run(dut, bench, clock=False)
 
 
 def test_lnzd_levels_match_the_cycle_model():
@@ -118,3 +119,5 @@ def test_parameters_are_checked():
         PEParams(weight_bits=4.0)
     with pytest.raises(ValueError, match="n_pe"):
         PEArray(0, PEParams(), 8)
+    with pytest.raises(ValueError, match="child_bits"):
+        __import__("eie_rtl").LNZDNode(-1)
