@@ -20,7 +20,7 @@ from eie_sim.nn import build
 def numpy_epoch(arch, data, epochs):
     net = build(arch, np.random.default_rng(0), data.n_features, 10, data.side)
     t0 = time.perf_counter()
-    train(net, data, TrainSettings(epochs=epochs, lr=0.05, batch_size=128), seed=0)
+    train(net, data, TrainSettings(epochs=epochs, lr=0.05 if arch == "lenet300" else 0.02, batch_size=128), seed=0)
     return (time.perf_counter() - t0) / epochs
 
 
@@ -38,7 +38,7 @@ def torch_epoch(arch, data, epochs):
         model = nn.Sequential(nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.MaxPool2d(2), nn.Flatten(),
                               nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, 10))
         shape = (-1, 1, 28, 28)
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05 if arch == "lenet300" else 0.02, momentum=0.9, weight_decay=5e-4)
     x = torch.from_numpy(data.x_train).reshape(shape)
     y = torch.from_numpy(data.y_train)
     loss_fn = nn.CrossEntropyLoss()

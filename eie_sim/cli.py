@@ -476,6 +476,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_eval)
 
+    from .rtl_cli import add_rtl_parser
+
+    add_rtl_parser(sub)
+
     p = sub.add_parser("golden", help="run the bit-exact fixed-point golden model on one input")
     p.add_argument("model", metavar="MODEL_FILE")
     p.add_argument("--input", metavar="ACTS.npy", help="input vector (default: seeded random, post-ReLU)")
@@ -495,9 +499,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except EIEError as exc:
-        print(f"eie-sim: error: {exc}", file=sys.stderr)
-        return 2
+    except (ValueError, RuntimeError) as exc:
+        if isinstance(exc, EIEError):
+            print(f"eie-sim: error: {exc}", file=sys.stderr)
+            return 2
+        if args.command == "rtl":
+            print(f"eie-sim: error: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,8 @@ from eie_sim import ArchConfig, encode, reference_spmv, simulate
 
 from helpers import random_codebook, random_codes
 
-# name, n_pe, fifo_depth, rows, cols, weight density, activation density, index_bits, seed
+# name, n_pe, fifo_depth, rows, cols, weight density, activation density, index_bits, seed.
+# FIFO depths 1 and 8 and 4-bit indices only, so the Verilator tier needs 8 builds.
 CASES = [
     ("n1-fifo1", 1, 1, 9, 7, 0.4, 0.8, 4, 1),
     ("n1-fifo8", 1, 8, 9, 7, 0.4, 0.8, 4, 2),
@@ -18,9 +19,9 @@ CASES = [
     ("n4-fifo8", 4, 8, 30, 24, 0.25, 0.4, 4, 6),
     ("n8-fifo1", 8, 1, 40, 24, 0.15, 0.6, 4, 7),
     ("n8-fifo8", 8, 8, 48, 32, 0.1, 0.5, 4, 8),
-    ("padding-heavy", 2, 4, 64, 8, 0.03, 1.0, 1, 9),
-    ("padding-2bit", 4, 2, 96, 10, 0.04, 1.0, 2, 10),
-    ("more-pes-than-rows", 8, 2, 5, 9, 0.5, 0.8, 4, 11),
+    ("padding-heavy", 2, 8, 64, 8, 0.03, 1.0, 4, 9),
+    ("padding-tall", 4, 1, 120, 10, 0.02, 1.0, 4, 10),
+    ("more-pes-than-rows", 8, 1, 5, 9, 0.5, 0.8, 4, 11),
     ("zero-activations", 4, 8, 12, 10, 0.5, 0.0, 4, 12),
     ("empty-columns", 4, 1, 16, 16, 0.0, 1.0, 4, 13),
 ]

