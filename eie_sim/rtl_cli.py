@@ -122,7 +122,7 @@ def _cmd_area(args) -> int:
         if args.json:
             print(json.dumps({"weight_bits": wb, "index_bits": args.index_bits, "act_bits": args.act_bits, **r}))
         else:
-            print(f"PE, weight_bits {wb}, index_bits {args.index_bits}, act_bits {args.act_bits} (Yosys, generic gates):")
+            print(f"PE, weight_bits {wb}, index_bits {args.index_bits}, act_bits {args.act_bits} (Yosys, word-level cells after optimisation):")
             for name, m in r["modules"].items():
                 print(f"  {name:<28} cells {m['cells']:>7,}  flip-flops {m['flip_flops']:>6,}  memory bits {m['memory_bits']:>8,}")
             t = r["total"]

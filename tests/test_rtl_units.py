@@ -121,3 +121,23 @@ def test_parameters_are_checked():
         PEArray(0, PEParams(), 8)
     with pytest.raises(ValueError, match="child_bits"):
         __import__("eie_rtl").LNZDNode(-1)
+
+
+def test_area_memory_bits_by_hand(capsys):
+    import json
+
+    from eie_sim.cli import main
+
+    assert main(["rtl", "area", "--weight-bits", "2,4", "--json", "--max-cols", "64", "--spmat-words", "256"]) == 0
+    rows = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]
+    for r in rows:
+        mods = r["modules"]
+        arith = next(v for k, v in mods.items() if k.endswith(".arith"))
+        assert arith["memory_bits"] == (1 << r["weight_bits"]) * 16  # the codebook
+        spmat = next(v for k, v in mods.items() if k.endswith(".spmat"))
+        assert spmat["memory_bits"] == 256 * 64
+        ptr = next(v for k, v in mods.items() if k.endswith(".ptr"))
+        assert ptr["memory_bits"] == 2 * (64 // 2 + 1) * 17  # two banks of 17-bit pointers
+        act = next(v for k, v in mods.items() if ".act" in k)
+        assert act["memory_bits"] == 64 * 16 + 64 * 48  # source activations + accumulators
+        assert r["total"]["flip_flops"] > 0
