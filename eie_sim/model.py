@@ -240,10 +240,9 @@ def save_model(model: Model | ModelLayer, path) -> Path:
         raise ModelFileError(f"model={describe(model)}: expected a Model or ModelLayer")
     path = Path(path)
     try:
-        meta_json = json.dumps(model.meta)
+        json.dumps(model.meta)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"model.meta is not JSON-serialisable ({exc})") from None
-    del meta_json
     arrays: dict[str, np.ndarray] = {}
     recs = []
     for i, lay in enumerate(model.layers):

@@ -55,7 +55,7 @@ def _layer_from_args(args):
 
 def _cmd_export(args) -> int:
     rtl = _rtl()
-    from eie_rtl.driver import make_job
+    from eie_rtl.driver import make_job, spmat_words
     from eie_rtl.verilator import BuildSpec, export_verilog
 
     out = Path(args.out)
@@ -72,8 +72,7 @@ def _cmd_export(args) -> int:
             for t, pe, a, d in job.writes:
                 fh.write(f"{names[t]} {pe} {a} {d:x}\n")
         for k in range(layer.n_pe):
-            words = layer.packed_spmat(k)
-            (out / f"pe{k}_spmat.hex").write_text("".join(f"{sum(int(x) << (64 * i) for i, x in enumerate(w)):x}\n" for w in words))
+            (out / f"pe{k}_spmat.hex").write_text("".join(f"{w:x}\n" for w in spmat_words(layer, k)))
             (out / f"pe{k}_ptr.hex").write_text("".join(f"{int(v):x}\n" for v in layer.pes[k].ptr))
     else:
         cfg = ArchConfig(n_pe=args.pes, fifo_depth=args.fifo_depth)

@@ -39,14 +39,6 @@ def test_lnzd_node_exhaustive():
     run(dut, bench, clock=False)
 
 
-def test_lnzd_levels_match_the_cycle_model():
-    from eie_rtl import lnzd_levels as rtl_levels
-
-    from eie_sim.cycle import lnzd_levels
-
-    assert [rtl_levels(n) for n in range(1, 300)] == [lnzd_levels(n) for n in range(1, 300)]
-
-
 def test_pointer_banks():
     from eie_rtl import LOAD_PTR, PEParams, PointerRead
 

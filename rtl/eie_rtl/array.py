@@ -15,17 +15,11 @@ from amaranth import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from eie_sim.cycle import lnzd_levels
+
 from .pe import LOAD_CONFIG, LOAD_SRC, PEParams, ProcessingElement
 
 __all__ = ["LNZDNode", "PEArray", "lnzd_levels"]
-
-
-def lnzd_levels(n_pe: int) -> int:
-    levels, nodes = 1, -(-n_pe // 4)
-    while nodes > 1:
-        nodes = -(-nodes // 4)
-        levels += 1
-    return levels
 
 
 class LNZDNode(wiring.Component):

@@ -12,7 +12,7 @@ from eie_sim.golden import prepare
 
 from .pe import LOAD_ACC, LOAD_CODEBOOK, LOAD_CONFIG, LOAD_PTR, LOAD_SPMAT, LOAD_SRC, PEParams
 
-__all__ = ["LayerJob", "make_job", "params_for"]
+__all__ = ["LayerJob", "make_job", "params_for", "spmat_words"]
 
 
 @dataclass
@@ -34,6 +34,11 @@ def params_for(config: ArchConfig, max_cols: int, max_rows: int, spmat_words: in
                     act_bits=config.act_bits, acc_bits=config.acc_bits, ptr_bits=config.ptr_bits,
                     sram_width=config.sram_width, max_cols=max_cols, max_rows=max_rows,
                     max_src=max(1, -(-max_cols // config.n_pe)), spmat_words=spmat_words)
+
+
+def spmat_words(layer: CompressedLayer, pe: int) -> list[int]:
+    """PE ``pe``'s packed spmat SRAM words as Python integers (64-bit limbs joined)."""
+    return [sum(int(x) << (64 * i) for i, x in enumerate(w)) for w in layer.packed_spmat(pe)]
 
 
 def _twos(value: int, bits: int) -> int:
@@ -59,10 +64,7 @@ def make_job(layer: CompressedLayer, activations, config: ArchConfig, source=Non
     N = layer.n_pe
     for k, pe in enumerate(layer.pes):
         writes += [(LOAD_PTR, k, j, int(v)) for j, v in enumerate(pe.ptr)]
-        words = layer.packed_spmat(k)
-        for w in range(words.shape[0]):
-            val = sum(int(x) << (64 * i) for i, x in enumerate(words[w]))
-            writes.append((LOAD_SPMAT, k, w, val))
+        writes += [(LOAD_SPMAT, k, w, val) for w, val in enumerate(spmat_words(layer, k))]
         writes += [(LOAD_CODEBOOK, k, c, _twos(q, config.act_bits)) for c, q in enumerate(prep.qc)]
         rows = range(k, layer.n_rows, N)
         writes += [(LOAD_ACC, k, r, _twos(prep.acc0[i], config.acc_bits)) for r, i in enumerate(rows)]
