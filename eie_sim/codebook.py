@@ -12,7 +12,7 @@ import numpy as np
 from .config import check_int
 from .errors import ConfigError, EncodingError, describe
 
-__all__ = ["check_codebook", "check_weights", "quantize", "linear_codebook", "kmeans_codebook", "make_codebook"]
+__all__ = ["check_codebook", "check_weights", "quantize", "linear_codebook", "kmeans_codebook", "make_codebook", "recluster"]
 
 
 def check_weights(weights, name: str = "weights") -> np.ndarray:
@@ -140,3 +140,50 @@ def make_codebook(weights, weight_bits: int, method: str = "kmeans", seed: int =
     if method == "linear":
         return linear_codebook(weights, weight_bits)
     raise ConfigError(f"codebook method={describe(method)}: expected 'kmeans' or 'linear'")
+
+
+def recluster(codes, codebook, weight_bits: int, iters: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Re-share an already shared layer at another width (Deep Compression Sec. 3, k-means).
+
+    Weighted 1-D k-means, linear initialisation, over the distinct non-zero values in use
+    (``codebook[c]`` for every code c > 0 that occurs, weighted by how often it occurs), so it
+    costs O(codes) however large the layer. Returns ``(codes, codebook)`` with
+    ``2**weight_bits`` entries: code 0 stays 0 and every non-zero code stays non-zero (no weight
+    pruned or added). With at least as many centroids as values in use the values are kept
+    exactly (the extra entries repeat the largest value).
+    """
+    cb = check_codebook(codebook)
+    weight_bits = check_int("weight_bits", weight_bits, 1, 8)
+    codes = np.asarray(codes)
+    if codes.size and (not np.issubdtype(codes.dtype, np.integer) or codes.min() < 0 or codes.max() >= cb.size):
+        raise EncodingError(f"codes: expected integers in 0..{cb.size - 1} (codebook of {cb.size} entries)")
+    k = (1 << weight_bits) - 1
+    new = np.zeros(k + 1)
+    counts = np.bincount(codes.ravel().astype(np.intp), minlength=cb.size)
+    used = np.flatnonzero(counts[1:]) + 1
+    lut = np.zeros(cb.size, dtype=np.uint8)
+    if used.size == 0:
+        return lut[codes], new
+    order = np.argsort(cb[used], kind="stable")
+    used = used[order]
+    vals, w = cb[used], counts[used].astype(np.float64)
+    if used.size <= k:
+        new[1 : 1 + used.size] = vals
+        new[1 + used.size :] = vals[-1]
+        lut[used] = 1 + np.arange(used.size)
+        return lut[codes], new
+    c = np.linspace(vals[0], vals[-1], k)
+    for _ in range(iters):
+        edges = (c[1:] + c[:-1]) / 2.0
+        idx = np.searchsorted(edges, vals, side="left")
+        sw = np.bincount(idx, weights=w, minlength=k)
+        sv = np.bincount(idx, weights=w * vals, minlength=k)
+        nc = np.where(sw > 0, sv / np.maximum(sw, 1e-300), c)
+        nc.sort()
+        if np.array_equal(nc, c):
+            break
+        c = nc
+    edges = (c[1:] + c[:-1]) / 2.0
+    lut[used] = 1 + np.searchsorted(edges, vals, side="left")
+    new[1:] = c
+    return lut[codes], new

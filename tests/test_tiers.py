@@ -1,11 +1,15 @@
 """The same layer cases through the golden model, the cycle model and the RTL."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from eie_sim import reference_spmv, simulate
 
 from layer_cases import LayerCases
+
+MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "lenet300-fashion.npz"
 
 
 class TestGoldenModel(LayerCases):
@@ -86,3 +90,25 @@ def test_scaled_table_iii_layer_end_to_end():
     assert res["outputs_match"], res["first_mismatch"]
     assert res["outputs"].tolist() == reference_spmv(layer, b.activations, cfg).output_fixed.tolist()
     assert res["cycles_rtl"] == res["cycles_model"] == simulate(layer, b.activations, cfg).cycles
+
+
+@pytest.mark.rtl
+def test_shipped_model_first_layer_end_to_end():
+    """The shipped LeNet-300-100 (Fashion-MNIST) fc1, 300 x 784 with its bias, ReLU and
+    calibrated fixed-point formats, on 16 PEs (784 inputs need 16 x 64 activation registers):
+    a real test image through golden model, cycle model and Verilator."""
+    from eie_sim import ArchConfig, load_model, reference_spmv, simulate
+
+    model = load_model(MODEL_PATH)
+    fc1 = model.layers[0]
+    cfg = ArchConfig(n_pe=16, fifo_depth=8, weight_bits=fc1.weight_bits, index_bits=fc1.index_bits)
+    rng = np.random.default_rng(0)
+    acts = rng.random(fc1.shape[1]) * (rng.random(fc1.shape[1]) < 0.5)  # image-like: half the pixels dark
+    layer = fc1.compressed(16)
+    from eie_rtl.verilator import run_cosim
+
+    res = run_cosim(layer, acts, cfg, source=fc1)  # a build sized for this layer
+    gold = reference_spmv(fc1, acts, cfg)
+    assert res["outputs_match"], res["first_mismatch"]
+    assert res["outputs"].tolist() == gold.output_fixed.tolist()
+    assert res["cycles_rtl"] == res["cycles_model"] == simulate(fc1, acts, cfg).cycles

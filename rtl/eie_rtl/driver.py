@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eie_sim import ArchConfig, CompressedLayer, reference_spmv, simulate
+from eie_sim.errors import ConfigError
 from eie_sim.golden import prepare
 
 from .pe import LOAD_ACC, LOAD_CODEBOOK, LOAD_CONFIG, LOAD_PTR, LOAD_SPMAT, LOAD_SRC, PEParams
@@ -51,15 +52,15 @@ def make_job(layer: CompressedLayer, activations, config: ArchConfig, source=Non
     ``source``: the model layer ``layer`` was encoded from (its bias, activation function and
     fixed-point formats are used)."""
     if layer.n_rows > config.n_pe * config.act_regs_per_pe or layer.n_cols > config.n_pe * config.act_regs_per_pe:
-        raise ValueError(f"layer {layer.shape} needs batching; the RTL runs one pass of at most "
-                         f"{config.n_pe * config.act_regs_per_pe} rows and columns")
+        raise ConfigError(f"layer shape {layer.shape}: the RTL runs one pass of at most n_pe * act_regs_per_pe = "
+                          f"{config.n_pe * config.act_regs_per_pe} rows and columns; use more PEs (--pes)")
     src = layer if source is None else source
     prep = prepare(src, activations, config, **prep_kwargs)
     gold = reference_spmv(src, activations, config, **prep_kwargs)
     sim = simulate(src, activations, config) if not prep_kwargs else None
     shift = prep.acc_frac - gold.out_format.frac
     if shift < 0:
-        raise ValueError(f"output shift {shift} < 0 is not supported by the RTL read-out")
+        raise ConfigError(f"output shift {shift}: the RTL read-out supports shifts >= 0 (output frac <= accumulator frac)")
     writes = []
     N = layer.n_pe
     for k, pe in enumerate(layer.pes):

@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from eie_sim import ArchConfig, CompressedLayer
+from eie_sim.errors import ConfigError
 
 from .array import PEArray
+
 from .driver import LayerJob, make_job, params_for
 
 __all__ = ["verilator_env", "export_verilog", "BuildSpec", "build", "run_cosim", "DEFAULT_BUILD_ROOT"]
@@ -133,7 +135,7 @@ def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: Bui
                                         max_rows=max(1, -(-layer.n_rows // config.n_pe)),
                                         spmat_words=max(1, max(layer.packed_spmat(k).shape[0] for k in range(config.n_pe))))
     if not spec.fits(layer):
-        raise ValueError(f"layer {layer.shape} does not fit build {spec}")
+        raise ConfigError(f"layer shape {layer.shape} does not fit build {spec}")
     job = make_job(layer, activations, config, source=source)
     bdir = build(spec, build_root, waves, optimize)
     with tempfile.TemporaryDirectory(dir=bdir) as tmp:
