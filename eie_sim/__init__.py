@@ -2,7 +2,7 @@
 
 Tiers: the compressed-layer format (:mod:`eie_sim.format`), a bit-exact fixed-point golden model
 (:mod:`eie_sim.golden`), model files (:mod:`eie_sim.model`); the cycle model, energy model,
-RTL, trainer and sweeps build on them.
+RTL, trainer and design-space sweeps (:func:`sweep`, on Dask) build on them.
 """
 
 from ._version import __version__
@@ -26,6 +26,7 @@ from .simulator import SimResult, simulate
 from .energy import EnergyTable, EnergyTableError, load_table, preset, scale_table
 from .energy_report import EnergyReport, energy_report
 from .area import AreaReport, area_report
+from .sweep_engine import SweepIncomplete, SweepLayer, load_sweep, sweep
 
 __all__ = [
     "__version__",
@@ -59,6 +60,10 @@ __all__ = [
     "AreaReport",
     "energy_report",
     "area_report",
+    "sweep",
+    "SweepLayer",
+    "SweepIncomplete",
+    "load_sweep",
     "load_table",
     "preset",
     "scale_table",

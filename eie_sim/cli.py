@@ -477,8 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_eval)
 
     from .rtl_cli import add_rtl_parser
+    from .sweep_cli import add_sweep_parsers
 
     add_rtl_parser(sub)
+    add_sweep_parsers(sub)
 
     p = sub.add_parser("golden", help="run the bit-exact fixed-point golden model on one input")
     p.add_argument("model", metavar="MODEL_FILE")

@@ -25,7 +25,9 @@ Layers: Table III names (``"alex6"``, optionally ``"alex6@0.1"`` for a scaled co
 (every layer of the model, fed by one test image propagated through the golden model), or
 :class:`SweepLayer` (dense codes, codebook and activations). Fields not in ``space`` take the
 :class:`ArchConfig` default, except weight_bits, index_bits and act_bits, which a model or user
-layer keeps from its own when they are not swept.
+layer keeps from its own when they are not swept, and ptr_bits, which when not swept grows from
+17 to what the layer needs on few PEs (a 1-PE AlexNet fc6 needs 23-bit pointers); every row
+shows the configuration it ran.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from .codebook import check_codebook, recluster
 from .config import ArchConfig
 from .energy import EnergyTable, get_table
 from .energy_report import energy_report
-from .errors import ConfigError, EIEError, describe
+from .errors import ConfigError, EIEError, PointerOverflowError, describe
 from .format import encode
 from .model import Model, ModelLayer, load_model
 from .simulator import COUNTERS, simulate
@@ -239,19 +241,22 @@ def _point_id(cfg: dict, src: _Source, table_key: str) -> str:
 
 # ----------------------------------------------------------------------------- worker side
 
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_ITEMS = 12
+# per-worker caches, least recently used dropped first: layers and models by kind, encodings
+_CACHES: dict = {}
+_CACHE_ITEMS = {"enc": 24, "variant": 32}
+_PTR_BITS_NEEDED: dict = {}  # (layer key, n_pe, weight_bits, index_bits) -> pointer width that fits
 
 
 def _cached(key, make):
-    hit = _CACHE.get(key)
+    cache = _CACHES.setdefault(key[0], OrderedDict())
+    hit = cache.get(key)
     if hit is None:
         hit = make()
-        _CACHE[key] = hit
-        while len(_CACHE) > _CACHE_ITEMS:
-            _CACHE.popitem(last=False)
+        cache[key] = hit
+        while len(cache) > _CACHE_ITEMS.get(key[0], 16):
+            cache.popitem(last=False)
     else:
-        _CACHE.move_to_end(key)
+        cache.move_to_end(key)
     return hit
 
 
@@ -357,33 +362,46 @@ def _rows(res, table: EnergyTable) -> list[dict]:
     return out
 
 
-def _run_batch(src: _Source, user, cfgs: list[dict], ids: list[str], table: EnergyTable, seed: int) -> list[dict]:
+def _simulate_point(src: _Source, user, cfg: dict, seed: int, auto_ptr: bool):
+    """(config used, names of the layers, SimResult). With ``auto_ptr`` a pointer overflow
+    widens ptr_bits to what the layer needs and the point runs again."""
+    c = dict(cfg)
+    memo = (src.key, c["n_pe"], c["weight_bits"], c["index_bits"])
+    if auto_ptr:
+        c["ptr_bits"] = max(c["ptr_bits"], _PTR_BITS_NEEDED.get(memo, 0))
+    for _ in range(4):
+        try:
+            target, acts = _prepare(src, user, c, seed)
+            return c, simulate(target, acts, ArchConfig(**c))
+        except PointerOverflowError as exc:
+            if not auto_ptr or exc.bits_needed <= c["ptr_bits"]:
+                raise
+            c["ptr_bits"] = _PTR_BITS_NEEDED[memo] = exc.bits_needed
+    raise ConfigError(f"ptr_bits: no width found for layer {src.name!r}")  # pragma: no cover
+
+
+def _run_batch(src: _Source, user, cfgs: list[dict], ids: list[str], table: EnergyTable, seed: int,
+               auto_ptr: bool = False) -> list[dict]:
     """Simulate ``cfgs`` (which share an encoding) on ``src``; one row per (point, layer).
     Never raises for a point: the exception goes in the ``error`` column."""
     rows = []
-    names = [src.name]
-    try:
-        target, acts = _prepare(src, user, cfgs[0], seed)
-        if isinstance(target, Model):
-            names = [l.name for l in target.layers]
-        prep_error = None
-    except Exception as exc:  # noqa: BLE001 - recorded per point, the sweep goes on
-        prep_error = f"{type(exc).__name__}: {exc}"
     for cfg, pid in zip(cfgs, ids):
-        base = {"point_id": pid, **cfg, "source": src.key.split(":")[0], "source_name": src.name}
-        err = prep_error
-        if err is None:
-            try:
-                res = simulate(target, acts, ArchConfig(**cfg))
-                for r in _rows(res, table):
-                    if src.kind != "model":
-                        r["layer"] = src.name
-                    rows.append({**base, **r, "error": ""})
-                continue
-            except Exception as exc:  # noqa: BLE001
-                err = f"{type(exc).__name__}: {exc}"
-        for nm in names:
-            rows.append({**base, "layer": nm, "error": err})
+        try:
+            used, res = _simulate_point(src, user, cfg, seed, auto_ptr)
+            for r in _rows(res, table):
+                if src.kind != "model":
+                    r["layer"] = src.name
+                rows.append({"point_id": pid, **used, "source": src.kind, "source_name": src.name, **r, "error": ""})
+        except Exception as exc:  # noqa: BLE001 - recorded per point, the sweep goes on
+            err = f"{type(exc).__name__}: {exc}"
+            names = [src.name]
+            if src.kind == "model":
+                try:
+                    names = [l.name for l in _cached(("model", src.key), lambda: load_model(src.detail[0])).layers]
+                except Exception:  # noqa: BLE001
+                    pass
+            for nm in names:
+                rows.append({"point_id": pid, **cfg, "source": src.kind, "source_name": src.name, "layer": nm, "error": err})
     return rows
 
 
@@ -573,7 +591,7 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
                 for i in range(0, len(items), bs):
                     chunk = items[i : i + bs]
                     f = client.submit(_run_batch, s, user_futs.get(s.key), [c for c, _ in chunk], [p for _, p in chunk],
-                                      table, seed, pure=False)
+                                      table, seed, "ptr_bits" not in space, pure=False)
                     futs.append((f, len(chunk), chunk))
             for k, f in afuts.items():
                 acc[k] = f.result()[0]

@@ -1,0 +1,177 @@
+"""``eie-sim sweep`` and ``eie-sim plot``: design-space sweeps on Dask and their figures."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import benchmarks
+from .config import ArchConfig
+from .errors import ConfigError
+
+__all__ = ["add_sweep_parsers"]
+
+# CLI option -> ArchConfig field, with the type of its values
+_AXES = {
+    "pes": ("n_pe", int),
+    "fifo_depth": ("fifo_depth", int),
+    "sram_width": ("sram_width", int),
+    "weight_bits": ("weight_bits", int),
+    "index_bits": ("index_bits", int),
+    "act_bits": ("act_bits", int),
+    "ptr_bits": ("ptr_bits", int),
+    "clock_mhz": ("clock_mhz", float),
+    "spmat_sram_kb": ("spmat_sram_kb", int),
+    "ptr_sram_kb": ("ptr_sram_kb", int),
+}
+
+
+def _values(option: str, text: str, typ) -> list:
+    out = []
+    for tok in text.split(","):
+        tok = tok.strip()
+        try:
+            out.append(typ(tok))
+        except ValueError:
+            raise ConfigError(f"--{option.replace('_', '-')}={text!r}: {tok!r} is not a{'n integer' if typ is int else ' number'}; "
+                              "expected a comma-separated list such as 1,2,4") from None
+    return out
+
+
+def _space_from_args(args) -> dict:
+    space = {}
+    for opt, (field, typ) in _AXES.items():
+        v = getattr(args, opt)
+        if v is not None:
+            space[field] = _values(opt, v, typ)
+    for item in args.set or []:
+        field, eq, vals = item.partition("=")
+        if not eq:
+            raise ConfigError(f"--set {item!r}: expected FIELD=V1,V2,...")
+        if field not in ArchConfig.field_names():
+            raise ConfigError(f"--set {item!r}: {field!r} is not an ArchConfig field ({', '.join(ArchConfig.field_names())})")
+        typ = type(getattr(ArchConfig(), field))
+        space[field] = _values(field, vals, typ)
+    if not space:
+        raise ConfigError("give at least one axis to sweep, e.g. --pes 1,2,4,8")
+    return space
+
+
+class _Progress:
+    """points done / total, rate, ETA on one stderr line."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.start_done, self.last = stream, None, 0.0
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def __call__(self, done: int, total: int, elapsed_s: float) -> None:
+        if self.start_done is None:
+            self.start_done = done
+        now = time.perf_counter()
+        if done < total and now - self.last < (0.2 if self.tty else 10.0):
+            return
+        self.last = now
+        ran = done - self.start_done
+        rate = ran / elapsed_s if elapsed_s > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else float("nan")
+        width = 30
+        fill = int(width * done / total) if total else width
+        eta_s = f"{eta:5.0f} s" if eta == eta else "    ? s"
+        self.stream.write(("\r" if self.tty else "") + f"[{'#' * fill}{'.' * (width - fill)}] {done}/{total} points  {rate:6.1f} points/s  ETA {eta_s}")
+        if done >= total or not self.tty:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _cmd_sweep(args) -> int:
+    from .sweep_engine import SweepIncomplete, sweep
+
+    space = _space_from_args(args)
+    layers = []
+    for tok in (args.layers or "").split(","):
+        tok = tok.strip()
+        for name in benchmarks.NAMES if tok == "all" else [tok] if tok else []:
+            layers.append(name + (f"@{args.scale:g}" if args.scale != 1.0 and name in benchmarks.TABLE_III else ""))
+    if not layers and not args.model:
+        raise ConfigError("give --layers (Table III names, 'all', or model files) and/or --model FILE")
+    prog = None if args.no_progress else _Progress()
+    t0 = time.perf_counter()
+    try:
+        df = sweep(space, layers, model=args.model, energy_table=args.energy_table, scheduler=args.scheduler,
+                   workers=args.workers, out=args.out, seed=args.seed, dataset=args.dataset,
+                   accuracy_samples=args.accuracy_samples, batch_size=args.batch_size, retry_errors=args.retry_errors,
+                   progress=prog)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished points are saved in {args.out}; rerun the same command to resume", file=sys.stderr)
+        return 130
+    except SweepIncomplete as exc:
+        print(f"\neie-sim: error: {exc}", file=sys.stderr)
+        return 1
+    wall = time.perf_counter() - t0
+    errors = int((df["error"] != "").sum()) if "error" in df.columns else 0
+    summary = {"out": str(args.out), "rows": int(len(df)), "points": int(df["point_id"].nunique()),
+               "errors": errors, "wall_s": round(wall, 2)}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{summary['points']} points, {summary['rows']} rows ({errors} with errors) in {args.out}; {wall:.1f} s")
+        if errors:
+            first = df.loc[df["error"] != "", ["layer", "error"]].iloc[0]
+            print(f"first error: {first['layer']}: {first['error']}")
+    return 0
+
+
+def _cmd_plot(args) -> int:
+    from .plots import KINDS, plot
+    from .sweep_engine import load_sweep
+
+    df = load_sweep(args.sweep)
+    kinds = list(KINDS) if args.kind == "all" else [args.kind]
+    out = Path(args.out)
+    for k in kinds:
+        path = out / f"{k}.png" if args.kind == "all" else out
+        try:
+            plot(df, k, path)
+        except ConfigError as exc:
+            if args.kind != "all":
+                raise
+            print(f"skipped {k}: {exc}", file=sys.stderr)
+            continue
+        print(f"wrote {path}")
+    return 0
+
+
+def add_sweep_parsers(sub) -> None:
+    from .plots import KINDS
+
+    p = sub.add_parser("sweep", help="design-space sweep on Dask: PEs x bit widths x FIFO x SRAM width x layers -> Parquet")
+    for opt, (field, typ) in _AXES.items():
+        p.add_argument(f"--{opt.replace('_', '-')}", default=None, metavar="V1,V2,...",
+                       help=f"values of {field}")
+    p.add_argument("--set", action="append", metavar="FIELD=V1,V2", help="any other ArchConfig field (repeatable)")
+    p.add_argument("--layers", default=None, metavar="NAMES",
+                   help=f"comma-separated Table III layers ({', '.join(benchmarks.NAMES)}; 'all' for the suite), "
+                        "NAME@SCALE for a scaled copy, or model files")
+    p.add_argument("--scale", type=float, default=1.0, help="scale every Table III layer by this factor (0, 1]")
+    p.add_argument("--model", default=None, metavar="FILE.npz",
+                   help="trained model: its layers join the sweep and every row gets its test accuracy re-clustered at the row's weight_bits")
+    p.add_argument("--dataset", default=None, help="dataset of the accuracy (default: the model's)")
+    p.add_argument("--accuracy-samples", type=int, default=None, help="first N test images only (default: all)")
+    p.add_argument("--out", required=True, metavar="SWEEP.parquet", help="results; rerunning resumes from it")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="use an existing Dask cluster")
+    p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml")
+    p.add_argument("--seed", type=int, default=0, help="seed of the Table III layers and of a fallback model input")
+    p.add_argument("--batch-size", type=int, default=None, help="points per Dask task (default: automatic)")
+    p.add_argument("--retry-errors", action="store_true", help="rerun points whose earlier run recorded an error")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("plot", help="figures from a sweep: " + ", ".join(KINDS))
+    p.add_argument("sweep", metavar="SWEEP.parquet")
+    p.add_argument("--kind", required=True, choices=[*KINDS, "all"])
+    p.add_argument("-o", "--out", required=True, metavar="FIG.png", help="output file (a folder with --kind all)")
+    p.set_defaults(func=_cmd_plot)
