@@ -193,8 +193,10 @@ def pareto_front(df: pd.DataFrame) -> pd.DataFrame:
     if "source" in df.columns and (df["source"] == "model").any():
         df = df[df["source"] == "model"]
     keys = [f for f in _FIELDS if f in df.columns]
-    g = df.groupby(keys, as_index=False).agg(energy_pj=("energy_pj", "sum"), latency_us=("latency_us", "sum"),
-                                             accuracy=("accuracy", "first"))
+    agg = {"energy_pj": ("energy_pj", "sum"), "accuracy": ("accuracy", "first")}
+    if "latency_us" in df.columns:
+        agg["latency_us"] = ("latency_us", "sum")
+    g = df.groupby(keys, as_index=False).agg(**agg)
     g = g.sort_values(["energy_pj", "accuracy"], ascending=[True, False]).reset_index(drop=True)
     best = -np.inf
     front = []

@@ -102,6 +102,7 @@ def _cmd_sweep(args) -> int:
         df = sweep(space, layers, model=args.model, energy_table=args.energy_table, scheduler=args.scheduler,
                    workers=args.workers, out=args.out, seed=args.seed, dataset=args.dataset,
                    accuracy_samples=args.accuracy_samples, batch_size=args.batch_size, retry_errors=args.retry_errors,
+                   flush_s=args.flush_seconds,
                    progress=prog)
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished points are saved in {args.out}; rerun the same command to resume", file=sys.stderr)
@@ -165,6 +166,7 @@ def add_sweep_parsers(sub) -> None:
     p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml")
     p.add_argument("--seed", type=int, default=0, help="seed of the Table III layers and of a fallback model input")
     p.add_argument("--batch-size", type=int, default=None, help="points per Dask task (default: automatic)")
+    p.add_argument("--flush-seconds", type=float, default=2.0, help="rewrite --out at most this often (default 2)")
     p.add_argument("--retry-errors", action="store_true", help="rerun points whose earlier run recorded an error")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
