@@ -38,6 +38,10 @@ demo: $(STAMP) data
 	$(BIN)/eie-sim bench
 	$(BIN)/eie-sim info models/lenet300-fashion.npz
 	$(BIN)/eie-sim eval models/lenet300-fashion.npz --dataset fashion-mnist --simulate 20
+	$(BIN)/eie-sim sweep --pes 2,4,8,16,32,64 --fifo-depth 1,2,4,8,16 --sram-width 32,64,128 --weight-bits 2,3,4 \
+	  --layers alex7,vgg7,ntwe --scale 0.25 --model models/lenet300-fashion.npz --accuracy-samples 2000 \
+	  --out $(DEMO)/sweep.parquet
+	$(BIN)/eie-sim plot $(DEMO)/sweep.parquet --kind all -o $(DEMO)/plots
 
 test: $(STAMP) data
 	$(BIN)/python -m pytest -q

@@ -213,9 +213,10 @@ def _pareto(df, fig):
     ax.scatter(g["energy_pj"] / 1e6, 100 * g["accuracy"], s=12, c="0.6", label="design points")
     f = g[g["on_front"]]
     ax.plot(f["energy_pj"] / 1e6, 100 * f["accuracy"], "o-", color="tab:red", label="Pareto front")
-    varied = [k for k in _FIELDS if k in g.columns and g[k].nunique() > 1]
+    first = ("weight_bits", "index_bits", "act_bits")
+    varied = [k for k in (*first, *(f for f in _FIELDS if f not in first)) if k in g.columns and g[k].nunique() > 1]
     for _, r in f.iterrows():
-        ax.annotate(", ".join(f"{k}={r[k]:g}" for k in varied[:3]), (r["energy_pj"] / 1e6, 100 * r["accuracy"]),
+        ax.annotate(", ".join(f"{k}={r[k]:g}" for k in varied[:4]), (r["energy_pj"] / 1e6, 100 * r["accuracy"]),
                     textcoords="offset points", xytext=(4, -8), fontsize=6)
     ax.set_xlabel("energy per inference, uJ (sum over the model's layers)")
     ax.set_ylabel("test accuracy, % (bit-exact golden model)")
