@@ -101,17 +101,23 @@ def _speedup(df, fig):
     ax.legend(fontsize=7, ncol=2)
 
 
-def _fifo(df, fig):
+def _efficiency_against(df, fig, field, kind, xlabel, title):
+    """Load efficiency (%) per layer against ``field`` (FIFO depth: Fig. 8; PE count: Fig. 13)."""
     ax = fig.add_subplot(111)
-    vals = _need(df, "fifo_depth", "fifo")
-    d, fixed = reference_slice(df, ("fifo_depth",))
-    _per_layer_lines(ax, d, "fifo_depth", "load_efficiency", 100.0)
+    vals = _need(df, field, kind)
+    d, fixed = reference_slice(df, (field,))
+    _per_layer_lines(ax, d, field, "load_efficiency", 100.0)
     _log2_x(ax, vals)
-    ax.set_xlabel("activation queue (FIFO) depth, entries")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("load efficiency, % (work / (PEs x cycles))")
     ax.set_ylim(0, 105)
-    _title(ax, "Load efficiency against FIFO depth (EIE Fig. 8)", fixed)
+    _title(ax, title, fixed)
     ax.legend(fontsize=7, ncol=2)
+
+
+def _fifo(df, fig):
+    _efficiency_against(df, fig, "fifo_depth", "fifo", "activation queue (FIFO) depth, entries",
+                        "Load efficiency against FIFO depth (EIE Fig. 8)")
 
 
 def _padding(df, fig):
@@ -136,16 +142,8 @@ def _padding(df, fig):
 
 
 def _balance(df, fig):
-    ax = fig.add_subplot(111)
-    vals = _need(df, "n_pe", "balance")
-    d, fixed = reference_slice(df, ("n_pe",))
-    _per_layer_lines(ax, d, "n_pe", "load_efficiency", 100.0)
-    _log2_x(ax, vals)
-    ax.set_ylim(0, 105)
-    ax.set_xlabel("processing elements (PEs)")
-    ax.set_ylabel("load efficiency, % (work / (PEs x cycles))")
-    _title(ax, "Load balance against PE count (EIE Fig. 13)", fixed)
-    ax.legend(fontsize=7, ncol=2)
+    _efficiency_against(df, fig, "n_pe", "balance", "processing elements (PEs)",
+                        "Load balance against PE count (EIE Fig. 13)")
 
 
 def _sram_width(df, fig):

@@ -136,7 +136,8 @@ def expand_space(space: dict) -> list[dict]:
         v = space[k]
         if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
             raise ConfigError(f"space[{k!r}]={describe(v)}: expected a list of values")
-        vals = list(v)
+        vals = [x.item() if isinstance(x, np.generic) else x for x in v]
+        space = {**space, k: vals}
         if not vals:
             raise ConfigError(f"space[{k!r}] is empty: expected at least one value")
         if len(set(map(repr, vals))) != len(vals):
@@ -470,6 +471,9 @@ def _client(scheduler, workers):
     except ImportError as exc:
         raise ConfigError(f"sweeps need Dask: pip install 'eie-sim[dist]' ({exc})") from None
     if scheduler is not None:
+        if workers is not None:
+            raise ConfigError(f"workers={describe(workers)} with scheduler={scheduler!r}: an existing cluster brings "
+                              "its own workers; give one or the other")
         if not isinstance(scheduler, str) or not scheduler:
             raise ConfigError(f"scheduler={describe(scheduler)}: expected an address such as 'tcp://10.0.0.5:8786'")
         try:
@@ -516,8 +520,12 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     if model is not None:
         mpath = str(Path(model).resolve())
         acc_ds = dataset or load_model(mpath).meta.get("dataset")
+        from .data import DATASETS
+
         if not acc_ds:
             raise ConfigError(f"model {str(model)!r} names no dataset in its metadata: give dataset=")
+        if acc_ds not in DATASETS:
+            raise ConfigError(f"dataset={acc_ds!r}: expected one of {', '.join(DATASETS)}")
 
     # every (point, layer source) with its full config and id, in output order
     todo = []

@@ -78,9 +78,15 @@ def test_bad_layers_and_options_refused(tmp_path):
         SweepLayer("bad", np.zeros((3, 4), dtype=np.uint8), np.zeros(2), np.zeros(5))
     with pytest.raises(ConfigError, match="at least one"):
         sweep({"n_pe": [2]}, [], workers=1)
+    with pytest.raises(ConfigError, match="one or the other"):
+        sweep({"n_pe": [2]}, ["alex8@0.05"], workers=2, scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(ConfigError, match="dataset="):
+        sweep({"n_pe": [2]}, [], model=MODEL, dataset="imagenet", workers=1)
 
 
 def test_expand_space_is_the_cartesian_product():
+    assert expand_space({"n_pe": np.array([1, 2])}) == [{"n_pe": 1}, {"n_pe": 2}]  # NumPy ints: same point ids
+    assert type(expand_space({"n_pe": np.array([1])})[0]["n_pe"]) is int
     pts = expand_space({"n_pe": [1, 2, 4], "fifo_depth": [2, 8]})
     assert len(pts) == 6
     assert pts[0] == {"n_pe": 1, "fifo_depth": 2} and pts[-1] == {"n_pe": 4, "fifo_depth": 8}
