@@ -216,6 +216,7 @@ def _pareto(df, fig):
     for _, r in f.iterrows():
         ax.annotate(", ".join(f"{k}={r[k]:g}" for k in varied[:4]), (r["energy_pj"] / 1e6, 100 * r["accuracy"]),
                     textcoords="offset points", xytext=(4, -8), fontsize=6)
+    ax.set_xscale("log")
     ax.set_xlabel("energy per inference, uJ (sum over the model's layers)")
     ax.set_ylabel("test accuracy, % (bit-exact golden model)")
     model = df["accuracy_model"].dropna().iloc[0] if "accuracy_model" in df.columns else "model"
