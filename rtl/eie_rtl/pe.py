@@ -280,7 +280,7 @@ class ProcessingElement(wiring.Component):
         m.submodules.ptr = ptr = PointerRead(p)
         m.submodules.spmat = sp = SpmatRead(p)
         m.submodules.arith = ar = ArithmeticUnit(p)
-        m.submodules.act = act = ActivationRW(p)
+        m.submodules.actrw = act = ActivationRW(p)
         for unit in (ptr, sp, ar, act):
             m.d.comb += [unit.load_en.eq(self.load_en & self.load_pe_sel), unit.load_target.eq(self.load_target),
                          unit.load_addr.eq(self.load_addr), unit.load_data.eq(self.load_data)]

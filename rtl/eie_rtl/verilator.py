@@ -41,6 +41,17 @@ def verilator_env() -> dict:
     return env
 
 
+def _rtl_digest() -> str:
+    """Digest of the Amaranth sources of the array and of the Amaranth version."""
+    import amaranth
+
+    h = hashlib.sha1(getattr(amaranth, "__version__", "?").encode())
+    here = Path(__file__).resolve().parent
+    for name in ("pe.py", "array.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class BuildSpec:
     """What a Verilator build is specialised for: the architecture and the largest layer."""
@@ -70,7 +81,9 @@ class BuildSpec:
 
     @property
     def key(self) -> str:
-        text = json.dumps(self.__dict__, sort_keys=True)
+        """Build folder name: the parameters and a digest of the RTL sources (so an edited design
+        never reuses a stale Verilator model)."""
+        text = json.dumps(self.__dict__, sort_keys=True) + _rtl_digest()
         return f"n{self.n_pe}-f{self.fifo_depth}-" + hashlib.sha1(text.encode()).hexdigest()[:10]
 
     def array(self) -> PEArray:
