@@ -310,3 +310,30 @@ def test_ctrl_c_in_the_cli_then_rerun_completes(tmp_path):
     assert rerun.returncode == 0, rerun.stderr
     df = load_sweep(out)
     assert len(df) == total and not df.duplicated(["point_id", "layer"]).any()
+
+
+def test_a_worker_killed_mid_sweep_loses_nothing(reference):
+    """A worker process dies while the sweep runs: Dask reruns its tasks elsewhere (the nanny
+    restarts it) and the result equals the uninterrupted sweep."""
+    from dask.distributed import Client, LocalCluster
+
+    df, _ = reference
+    killed = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as admin:
+            victim, pid = sorted(admin.run(os.getpid).items())[0]
+
+            def kill_once(done, total, elapsed):
+                if done > 0 and not killed:
+                    killed.append(done)
+                    os.kill(pid, signal.SIGKILL)  # a crash, not a clean shutdown
+
+            got = sweep(SPACE, LAYERS + [_user_layer()], scheduler=cluster.scheduler_address, batch_size=1,
+                        progress=kill_once)
+            for _ in range(100):  # the nanny brings up a new worker process, at a new address
+                if victim not in admin.scheduler_info()["workers"]:
+                    break
+                time.sleep(0.1)
+            assert victim not in admin.scheduler_info()["workers"]
+    assert killed and killed[0] < len(df)
+    pd.testing.assert_frame_equal(got.drop(columns=["notes"]), df.drop(columns=["notes"]), check_dtype=False)
