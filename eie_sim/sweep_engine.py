@@ -15,7 +15,8 @@ of the group reuses it; groups are cut into batches of a few points to keep task
 workers busy.
 
 Results stream to ``out`` (one Parquet file, rewritten atomically at most every
-``flush_s`` seconds, on interrupt and at the end). Every row carries ``point_id``, a digest of
+``flush_s`` seconds (less often when writing takes longer than a tenth of that), on interrupt
+and at the end). Every row carries ``point_id``, a digest of
 the configuration, the layer source and the energy table, so rerunning the same sweep skips the
 points already in ``out``; a sweep stopped by Ctrl-C or a lost worker resumes with nothing lost
 and no duplicates. A point whose simulation raises gets a row with the message in ``error``
@@ -569,16 +570,23 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     if progress:
         progress(n_done0, total, 0.0)
 
+    converted: list[pd.DataFrame] = []  # new rows already turned into frames, in order
+    n_converted = 0
+
     def frame() -> pd.DataFrame:
-        frames = list(done_frames)
-        if new_rows:
-            df = pd.DataFrame(new_rows)
+        """Every row so far; only the rows since the last call are converted."""
+        nonlocal n_converted
+        if len(new_rows) > n_converted:
+            fresh = new_rows[n_converted:]
+            df = pd.DataFrame(fresh)
             if model is not None:
-                df["accuracy"] = [acc.get((r["weight_bits"], r["act_bits"]), np.nan) for r in new_rows]
+                df["accuracy"] = [acc.get((r["weight_bits"], r["act_bits"]), np.nan) for r in fresh]
                 df["accuracy_model"] = Path(model).name
                 df["accuracy_dataset"] = acc_ds
             df["energy_table"] = table.name
-            frames.append(_tidy(df))
+            converted.append(_tidy(df))
+            n_converted = len(new_rows)
+        frames = done_frames + converted
         if not frames:
             return pd.DataFrame(columns=["point_id"])
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -587,6 +595,7 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     if pending:
         client, cluster = _client(scheduler, workers)
         last_flush = time.perf_counter()
+        flush_interval = flush_s
         try:
             need = {(c["weight_bits"], c["act_bits"]) for _, c, _ in pending} if model is not None else set()
             need -= set(acc)
@@ -617,9 +626,12 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
                 n_done += n
                 if progress:
                     progress(n_done, total, time.perf_counter() - t0)
-                if out_path is not None and time.perf_counter() - last_flush >= flush_s:
+                if out_path is not None and time.perf_counter() - last_flush >= flush_interval:
+                    t_w = time.perf_counter()
                     _write_atomic(frame(), out_path)
                     last_flush = time.perf_counter()
+                    # a big file is rewritten less often: writing stays under ~10% of the driver's time
+                    flush_interval = max(flush_s, 10 * (last_flush - t_w))
         finally:
             if out_path is not None and new_rows:
                 _write_atomic(frame(), out_path)
