@@ -276,36 +276,33 @@ def _model_input(model: Model, dataset: str | None, index: int, seed: int) -> np
     return np.random.default_rng(seed).random(model.n_inputs)
 
 
+def _relayer(lay: ModelLayer, **changes) -> ModelLayer:
+    """``lay`` stored dense with ``changes`` applied (and a fresh encoding cache)."""
+    return replace(lay, codes=changes.pop("codes", lay.dense_codes()), encoded=None, meta=dict(lay.meta), _cache={},
+                   **changes)
+
+
 def _model_variant(model: Model, weight_bits: int | None, act_bits: int | None) -> Model:
     """``model`` with every layer re-clustered to ``weight_bits`` and its fixed-point formats moved to
     ``act_bits`` (same integer bits, more or fewer fraction bits); None keeps the layer's own."""
     layers = []
     for lay in model.layers:
-        codes, cb = lay.dense_codes(), lay.codebook
+        changes = {}
         if weight_bits is not None and weight_bits != lay.weight_bits:
-            codes, cb = recluster(codes, cb, weight_bits)
-        kw = {}
+            changes["codes"], changes["codebook"] = recluster(lay.dense_codes(), lay.codebook, weight_bits)
         if act_bits is not None and act_bits != lay.act_bits:
             d = act_bits - lay.act_bits
-            kw = {"act_bits": act_bits, **{f: (getattr(lay, f) + d if getattr(lay, f) is not None else None)
-                                          for f in ("in_frac", "w_frac", "out_frac")}}
-        if codes is lay.dense_codes() and not kw:
-            layers.append(lay)
-            continue
-        layers.append(ModelLayer(name=lay.name, codebook=cb, codes=codes, bias=lay.bias, activation=lay.activation,
-                                 act_bits=kw.get("act_bits", lay.act_bits), in_frac=kw.get("in_frac", lay.in_frac),
-                                 w_frac=kw.get("w_frac", lay.w_frac), out_frac=kw.get("out_frac", lay.out_frac),
-                                 index_bits=lay.index_bits, meta=dict(lay.meta)))
+            changes["act_bits"] = act_bits
+            for f in ("in_frac", "w_frac", "out_frac"):
+                changes[f] = getattr(lay, f) + d if getattr(lay, f) is not None else None
+        layers.append(_relayer(lay, **changes) if changes else lay)
     return Model(layers=tuple(layers), meta=dict(model.meta))
 
 
 def _with_index_bits(model: Model, index_bits: int) -> Model:
     if all(lay.index_bits == index_bits for lay in model.layers):
         return model
-    return Model(layers=tuple(ModelLayer(name=l.name, codebook=l.codebook, codes=l.dense_codes(), bias=l.bias,
-                                         activation=l.activation, act_bits=l.act_bits, in_frac=l.in_frac,
-                                         w_frac=l.w_frac, out_frac=l.out_frac, index_bits=index_bits, meta=dict(l.meta))
-                              for l in model.layers), meta=dict(model.meta))
+    return Model(layers=tuple(_relayer(l, index_bits=index_bits) for l in model.layers), meta=dict(model.meta))
 
 
 def _prepare(src: _Source, user, cfg: dict, seed: int):
@@ -313,7 +310,7 @@ def _prepare(src: _Source, user, cfg: dict, seed: int):
     wb, ib, ab = cfg["weight_bits"], cfg["index_bits"], cfg["act_bits"]
     if src.kind == "model":
         path, index, ds = src.detail
-        base = _cached(("model", src.key), lambda: load_model(path))
+        base = _cached(("model", path), lambda: load_model(path))
         variant = _cached(("variant", src.key, wb, ab), lambda: _model_variant(base, wb, ab))
         m = _cached(("variant", src.key, wb, ab, ib), lambda: _with_index_bits(variant, ib))
         x = _cached(("input", src.key), lambda: _model_input(base, ds, index, seed))
@@ -365,7 +362,7 @@ def _rows(res, table: EnergyTable) -> list[dict]:
 
 
 def _simulate_point(src: _Source, user, cfg: dict, seed: int, auto_ptr: bool):
-    """(config used, names of the layers, SimResult). With ``auto_ptr`` a pointer overflow
+    """(config used, SimResult). With ``auto_ptr`` a pointer overflow
     widens ptr_bits to what the layer needs and the point runs again."""
     c = dict(cfg)
     memo = (src.key, c["n_pe"], c["weight_bits"], c["index_bits"])
@@ -399,7 +396,7 @@ def _run_batch(src: _Source, user, cfgs: list[dict], ids: list[str], table: Ener
             names = [src.name]
             if src.kind == "model":
                 try:
-                    names = [l.name for l in _cached(("model", src.key), lambda: load_model(src.detail[0])).layers]
+                    names = [l.name for l in _cached(("model", src.detail[0]), lambda: load_model(src.detail[0])).layers]
                 except Exception:  # noqa: BLE001
                     pass
             for nm in names:
@@ -412,7 +409,7 @@ def _accuracy(path: str, weight_bits, act_bits, dataset: str, samples: int | Non
     from .data import load_dataset
     from .golden import reference_forward_batch
 
-    base = _cached(("model-file", path), lambda: load_model(path))
+    base = _cached(("model", path), lambda: load_model(path))
     m = _model_variant(base, weight_bits, act_bits)
     d = _cached(("dataset", dataset), lambda: load_dataset(dataset))
     x, y = d.x_test, d.y_test
@@ -520,7 +517,7 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     acc_ds = None
     if model is not None:
         mpath = str(Path(model).resolve())
-        acc_ds = dataset or load_model(mpath).meta.get("dataset")
+        acc_ds = next(s.detail[2] for s in sources if s.kind == "model" and s.detail[0] == mpath)
         from .data import DATASETS
 
         if not acc_ds:
@@ -603,27 +600,26 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
             n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
             bs = batch_size or max(1, min(32, math.ceil(len(pending) / (4 * n_workers))))
             user_futs = {k: client.scatter(v, broadcast=False) for k, v in arrays.items()}
-            futs = []
+            chunks = {}  # future -> the (config, point id) pairs it runs
             for (s, items) in groups.values():
                 for i in range(0, len(items), bs):
                     chunk = items[i : i + bs]
                     f = client.submit(_run_batch, s, user_futs.get(s.key), [c for c, _ in chunk], [p for _, p in chunk],
                                       table, seed, "ptr_bits" not in space, pure=False)
-                    futs.append((f, len(chunk), chunk))
+                    chunks[f] = chunk
             for k, f in afuts.items():
                 acc[k] = f.result()[0]
             from dask.distributed import as_completed
 
-            by_future = {f: (n, chunk) for f, n, chunk in futs}
             n_done = n_done0
-            for f in as_completed(list(by_future)):
-                n, chunk = by_future[f]
+            for f in as_completed(list(chunks)):
+                chunk = chunks[f]
                 try:
                     new_rows.extend(f.result())
                 except Exception as exc:  # noqa: BLE001 - a lost worker: these points stay pending
                     failed.append(f"{len(chunk)} point(s): {type(exc).__name__}: {exc}")
                     continue
-                n_done += n
+                n_done += len(chunk)
                 if progress:
                     progress(n_done, total, time.perf_counter() - t0)
                 if out_path is not None and time.perf_counter() - last_flush >= flush_interval:
