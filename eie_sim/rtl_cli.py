@@ -60,10 +60,10 @@ def _cmd_export(args) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.model or args.bench or args.random:
+    images = bool(args.model or args.bench or args.random)
+    if images:
         layer, acts, cfg, src = _layer_from_args(args)
-        words = max(layer.packed_spmat(k).shape[0] for k in range(layer.n_pe))
-        spec = BuildSpec.for_config(cfg, max_cols=layer.n_cols, max_rows=-(-layer.n_rows // cfg.n_pe), spmat_words=words)
+        spec = BuildSpec.for_layer(layer, cfg)
         job = make_job(layer, acts, cfg, source=src)
         names = {rtl.LOAD_PTR: "ptr", rtl.LOAD_SPMAT: "spmat", rtl.LOAD_CODEBOOK: "codebook", rtl.LOAD_SRC: "act",
                  rtl.LOAD_ACC: "acc_init", rtl.LOAD_CONFIG: "config"}
@@ -79,7 +79,7 @@ def _cmd_export(args) -> int:
         spec = BuildSpec.for_config(cfg)
     v = export_verilog(spec.array(), out / "eie_array.v")
     print(f"wrote {v} ({spec.n_pe} PEs, FIFO {spec.fifo_depth}, up to {spec.max_cols} inputs, "
-          f"{spec.max_rows} rows per PE, {spec.spmat_words} spmat words)" + (" and the memory images" if (out / "load.txt").exists() else ""))
+          f"{spec.max_rows} rows per PE, {spec.spmat_words} spmat words)" + (" and the memory images" if images else ""))
     return 0
 
 

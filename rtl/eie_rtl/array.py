@@ -65,9 +65,7 @@ class PEArray(wiring.Component):
         self.n_pe = n_pe
         self.p = p
         self.max_inputs = max_inputs
-        self.levels_tree = 1
-        while 4 ** self.levels_tree < max_inputs:
-            self.levels_tree += 1
+        self.levels_tree = lnzd_levels(max_inputs)
         super().__init__({
             "start": In(1), "busy": Out(1), "done": Out(1), "cycles": Out(32), "broadcasts": Out(32),
             "load_en": In(1), "load_target": In(3), "load_pe": In(range(max(2, n_pe))),

@@ -13,7 +13,7 @@ from eie_sim.golden import prepare
 
 from .pe import LOAD_ACC, LOAD_CODEBOOK, LOAD_CONFIG, LOAD_PTR, LOAD_SPMAT, LOAD_SRC, PEParams
 
-__all__ = ["LayerJob", "make_job", "params_for", "spmat_words"]
+__all__ = ["LayerJob", "make_job", "params_for", "spmat_words", "layer_limits"]
 
 
 @dataclass
@@ -35,6 +35,14 @@ def params_for(config: ArchConfig, max_cols: int, max_rows: int, spmat_words: in
                     act_bits=config.act_bits, acc_bits=config.acc_bits, ptr_bits=config.ptr_bits,
                     sram_width=config.sram_width, max_cols=max_cols, max_rows=max_rows,
                     max_src=max(1, -(-max_cols // config.n_pe)), spmat_words=spmat_words)
+
+
+def layer_limits(layer: CompressedLayer) -> dict:
+    """The smallest build limits that hold ``layer`` (each at least 1): max_cols, max_rows per PE
+    and spmat_words (its fullest PE's entries in SRAM words, as in :meth:`CompressedLayer.storage`)."""
+    words = int((-(-layer.entries_per_pe // layer.entries_per_word)).max())
+    return {"max_cols": max(1, layer.n_cols), "max_rows": max(1, -(-layer.n_rows // layer.n_pe)),
+            "spmat_words": max(1, words)}
 
 
 def spmat_words(layer: CompressedLayer, pe: int) -> list[int]:

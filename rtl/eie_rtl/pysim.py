@@ -8,17 +8,15 @@ from amaranth.sim import Simulator
 from eie_sim import ArchConfig, CompressedLayer
 
 from .array import PEArray
-from .driver import LayerJob, make_job, params_for
+from .driver import LayerJob, layer_limits, make_job, params_for
 
 __all__ = ["build_for", "run_pysim"]
 
 
 def build_for(layer: CompressedLayer, config: ArchConfig) -> PEArray:
     """A PE array just large enough for ``layer``."""
-    words = max(1, max(layer.packed_spmat(k).shape[0] for k in range(config.n_pe)))
-    p = params_for(config, max_cols=max(1, layer.n_cols), max_rows=max(1, -(-layer.n_rows // config.n_pe)),
-                   spmat_words=words)
-    return PEArray(config.n_pe, p, max_inputs=max(1, layer.n_cols))
+    lim = layer_limits(layer)
+    return PEArray(config.n_pe, params_for(config, **lim), max_inputs=lim["max_cols"])
 
 
 def run_pysim(layer: CompressedLayer, activations, config: ArchConfig, max_cycles: int = 1_000_000) -> tuple[np.ndarray, int, LayerJob]:

