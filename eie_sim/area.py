@@ -21,11 +21,10 @@ from dataclasses import dataclass
 
 from .config import ArchConfig
 from .cycle import lnzd_nodes
-from .energy import TABLE2
+from .energy import REFERENCE, TABLE2
 
 __all__ = ["AreaReport", "area_report"]
 
-_REF = ArchConfig()
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class AreaReport:
 def area_report(config: ArchConfig, node_nm: float = 45.0) -> AreaReport:
     """Area of an ``n_pe`` array with ``config``'s memories and widths (module docstring)."""
     a = TABLE2["module_area_um2"]
-    r = _REF
+    r = REFERENCE
     act_bytes = lambda c: 2 * c.act_regs_per_pe * c.act_bits / 8 + c.act_sram_kb * 1024  # noqa: E731
     mods = {
         "ActQueue": a["ActQueue"] * (config.fifo_depth * (config.act_bits + 32)) / (r.fifo_depth * (r.act_bits + 32)),

@@ -416,7 +416,7 @@ def _horowitz45() -> EnergyTable:
         "broadcast": Cost(0.0, "not modelled: Horowitz 2014 Table I gives no wire energy"),
         "dram_byte": Cost(TABLE1["dram32_read_pj"] / 4, "EIE Table I (Horowitz 2014): 640 pJ per 32-bit DRAM read"),
     }
-    eie = _eie45()
+    eie = preset("eie45")  # built once, shared with the eie45 preset
     s = {k: Cost(c.value, c.source + " (Horowitz 2014 has no static figures)") for k, c in eie.static_mw.items()}
     return EnergyTable("horowitz45", e, s, notes=("bottom-up from Horowitz 2014 45 nm figures",))
 
