@@ -60,6 +60,7 @@ __all__ = [
     "reference_spmv",
     "reference_forward",
     "reference_forward_batch",
+    "spmv_prepared",
     "error_bound",
     "check_activations",
 ]
@@ -306,10 +307,15 @@ def reference_spmv(
     and activation are used unless overridden here). ``activations``: floats, or with
     ``fixed_input=True`` integers already in ``Q(act_bits, act_frac)`` (act_frac required).
     """
-    prep = prepare(
+    return spmv_prepared(prepare(
         layer, activations, config, act_frac=act_frac, w_frac=w_frac, out_frac=out_frac,
         bias=bias, activation=activation, fixed_input=fixed_input,
-    )
+    ))
+
+
+def spmv_prepared(prep: Prepared) -> SpmvResult:
+    """:func:`reference_spmv` of a layer already through :func:`prepare` (for callers that
+    also need the prepared integers, such as the RTL load driver)."""
     w = _weights_csc(prep.source, prep.qc)
     acc, saturated = _accumulate(w, prep.qa, prep.acc0, prep.acc_bits)
     return finish(prep, acc, saturated)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eie_sim import ArchConfig, CompressedLayer, reference_spmv, simulate
+from eie_sim import ArchConfig, CompressedLayer, simulate
 from eie_sim.errors import ConfigError
-from eie_sim.golden import prepare
+from eie_sim.golden import prepare, spmv_prepared
 
 from .pe import LOAD_ACC, LOAD_CODEBOOK, LOAD_CONFIG, LOAD_PTR, LOAD_SPMAT, LOAD_SRC, PEParams
 
@@ -64,7 +64,7 @@ def make_job(layer: CompressedLayer, activations, config: ArchConfig, source=Non
                           f"{config.n_pe * config.act_regs_per_pe} rows and columns; use more PEs (--pes)")
     src = layer if source is None else source
     prep = prepare(src, activations, config, **prep_kwargs)
-    gold = reference_spmv(src, activations, config, **prep_kwargs)
+    gold = spmv_prepared(prep)
     sim = simulate(src, activations, config) if not prep_kwargs else None
     shift = prep.acc_frac - gold.out_format.frac
     if shift < 0:
