@@ -501,14 +501,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (ValueError, RuntimeError) as exc:
-        if isinstance(exc, EIEError):
-            print(f"eie-sim: error: {exc}", file=sys.stderr)
-            return 2
-        if args.command == "rtl":
-            print(f"eie-sim: error: {exc}", file=sys.stderr)
-            return 2
-        raise
+    except EIEError as exc:
+        print(f"eie-sim: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,23 @@ def _rtl():
     except ImportError as exc:
         raise ConfigError(f"the RTL needs the rtl extra: pip install 'eie-sim[rtl]' ({exc})") from None
     return eie_rtl
+
+
+def _tool_errors(cmd):
+    """``cmd`` with the RTL tools' own errors (Amaranth parameter checks, a failed Yosys or
+    Verilator run) printed as eie-sim errors, exit status 2."""
+
+    @functools.wraps(cmd)
+    def run(args) -> int:
+        try:
+            return cmd(args)
+        except (ValueError, RuntimeError) as exc:
+            if isinstance(exc, EIEError):
+                raise
+            print(f"eie-sim: error: {exc}", file=sys.stderr)
+            return 2
+
+    return run
 
 
 def _layer_from_args(args):
@@ -151,14 +170,14 @@ def add_rtl_parser(sub) -> None:
     q = rsub.add_parser("export", help="write Verilog (and, with a layer, its memory images)")
     layer_args(q)
     q.add_argument("--out", required=True, metavar="DIR")
-    q.set_defaults(func=_cmd_export)
+    q.set_defaults(func=_tool_errors(_cmd_export))
 
     q = rsub.add_parser("cosim", help="run a layer on the RTL and compare with the golden and cycle models")
     layer_args(q)
     q.add_argument("--engine", choices=["verilator", "amaranth"], default="verilator")
     q.add_argument("--waves", action="store_true")
     q.add_argument("--json", action="store_true")
-    q.set_defaults(func=_cmd_cosim)
+    q.set_defaults(func=_tool_errors(_cmd_cosim))
 
     q = rsub.add_parser("area", help="synthesise a PE with Yosys: cells per unit, flip-flops, memory bits")
     q.add_argument("--weight-bits", default="4")
@@ -168,4 +187,4 @@ def add_rtl_parser(sub) -> None:
     q.add_argument("--max-cols", type=int, default=64)
     q.add_argument("--spmat-words", type=int, default=256)
     q.add_argument("--json", action="store_true")
-    q.set_defaults(func=_cmd_area)
+    q.set_defaults(func=_tool_errors(_cmd_area))
