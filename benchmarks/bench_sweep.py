@@ -26,7 +26,7 @@ SPACE = {"n_pe": [8, 16, 32, 64], "fifo_depth": [1, 2, 4, 8, 16], "sram_width": 
 
 def _warm(names, scale):
     """On a worker: generate the layers into its cache and load the Numba kernels."""
-    from eie_sim import sweep_engine as se
+    from eie_sim.explore import sweep as se
 
     srcs, _ = se._resolve_layers(names, None, 0, 0, None)
     for s in srcs:
@@ -36,7 +36,7 @@ def _warm(names, scale):
 
 def _drop_encodings():
     """On a worker: forget encoded layers, so every timed sweep encodes as the bare loop does."""
-    from eie_sim import sweep_engine as se
+    from eie_sim.explore import sweep as se
 
     se._CACHES.pop("enc", None)
     se._PTR_BITS_NEEDED.clear()

@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 
-from eie_sim.compress import TrainSettings, train
-from eie_sim.data import Dataset, load_dataset
-from eie_sim.nn import build
+from eie_sim.train.compress import TrainSettings, train
+from eie_sim.train.data import Dataset, load_dataset
+from eie_sim.train.nn import build
 
 
 def numpy_epoch(arch, data, epochs):

@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from eie_sim.compress import TrainSettings, dsd
-from eie_sim.data import load_dataset
-from eie_sim.nn import build
+from eie_sim.train.compress import TrainSettings, dsd
+from eie_sim.train.data import load_dataset
+from eie_sim.train.nn import build
 
 
 def main():

@@ -6,7 +6,7 @@ RTL, trainer and design-space sweeps (:func:`sweep`, on Dask) build on them.
 """
 
 from ._version import __version__
-from .codebook import kmeans_codebook, linear_codebook, make_codebook, quantize
+from .contract.codebook import kmeans_codebook, linear_codebook, make_codebook, quantize
 from .config import ArchConfig
 from .errors import (
     ActivationError,
@@ -17,16 +17,16 @@ from .errors import (
     ModelFileError,
     PointerOverflowError,
 )
-from .examples import example_model
-from .fixedpoint import QFormat
-from .format import CompressedLayer, PEColumns, Storage, decode, encode, encode_for
-from .golden import ForwardResult, SpmvResult, error_bound, reference_forward, reference_spmv
-from .model import Model, ModelLayer, load_model, save_model
-from .simulator import SimResult, simulate
-from .energy import EnergyTable, EnergyTableError, load_table, preset, scale_table
-from .energy_report import EnergyReport, energy_report
-from .area import AreaReport, area_report
-from .sweep_engine import SweepIncomplete, SweepLayer, load_sweep, sweep
+from .contract.examples import example_model
+from .contract.fixedpoint import QFormat
+from .contract.format import CompressedLayer, PEColumns, Storage, decode, encode, encode_for
+from .contract.golden import ForwardResult, SpmvResult, error_bound, reference_forward, reference_spmv
+from .contract.model import Model, ModelLayer, load_model, save_model
+from .cycle.simulator import SimResult, simulate
+from .cost.energy import EnergyTable, EnergyTableError, load_table, preset, scale_table
+from .cost.report import EnergyReport, energy_report
+from .cost.area import AreaReport, area_report
+from .explore.sweep import SweepIncomplete, SweepLayer, load_sweep, sweep
 
 __all__ = [
     "__version__",

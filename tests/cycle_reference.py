@@ -1,4 +1,4 @@
-"""A slow, cycle-by-cycle Python model of the timing rules in eie_sim.cycle.
+"""A slow, cycle-by-cycle Python model of the timing rules in eie_sim.cycle.kernels.
 
 It steps every cycle with explicit queues and PE states; it shares no code with the Numba
 model except the golden model's quantisation (prepare/finish) and the encoder.
@@ -9,9 +9,9 @@ from collections import deque
 
 import numpy as np
 
-from eie_sim.cycle import DRAIN_CYCLES, lnzd_levels, lnzd_nodes
-from eie_sim.format import decode, encode
-from eie_sim.golden import finish, prepare
+from eie_sim.cycle.kernels import DRAIN_CYCLES, lnzd_levels, lnzd_nodes
+from eie_sim.contract.format import decode, encode
+from eie_sim.contract.golden import finish, prepare
 
 
 def slow_simulate(enc, activations, config, **prep_kwargs):

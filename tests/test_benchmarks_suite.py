@@ -5,7 +5,7 @@ import pytest
 
 from eie_sim import ArchConfig, EIEError, benchmarks, encode, reference_spmv, simulate
 from eie_sim.cli import main
-from eie_sim.fixedpoint import quantize_fixed
+from eie_sim.contract.fixedpoint import quantize_fixed
 
 
 def test_suite_matches_table_iii():

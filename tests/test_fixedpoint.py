@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eie_sim import FixedPointError, QFormat
-from eie_sim.fixedpoint import choose_frac, choose_frac_int, quantize_fixed, round_shift
+from eie_sim.contract.fixedpoint import choose_frac, choose_frac_int, quantize_fixed, round_shift
 
 
 def py_round_half_up(x: Fraction) -> int:

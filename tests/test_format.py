@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eie_sim import ArchConfig, CompressedLayer, EIEError, EncodingError, PointerOverflowError, decode, encode, encode_for
-from eie_sim.format import pack_fields, unpack_fields
+from eie_sim.contract.format import pack_fields, unpack_fields
 
 from helpers import random_codebook, random_codes, slow_encode
 
@@ -226,7 +226,7 @@ def test_validate_catches_corruption():
 
 @given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 60), n_pe=st.integers(1, 5), per_pe=st.integers(1, 7), index_bits=st.integers(1, 4))
 def test_split_rows_equals_encoding_each_row_batch(seed, rows, n_pe, per_pe, index_bits):
-    from eie_sim.format import split_rows
+    from eie_sim.contract.format import split_rows
 
     rng = np.random.default_rng(seed)
     codes = random_codes(rng, rows, 9, 0.3, 4)

@@ -17,7 +17,7 @@ from eie_sim import (
     reference_forward,
     reference_spmv,
 )
-from eie_sim.fixedpoint import choose_frac
+from eie_sim.contract.fixedpoint import choose_frac
 
 from helpers import random_codebook, random_codes
 
@@ -28,7 +28,7 @@ def q_round(x: Fraction, bits: int) -> int:
 
 
 def slow_spmv(codes, codebook, a, *, act_bits, acc_bits, fa, fw, fo, bias=None, relu=False):
-    """The contract of eie_sim.golden written with Python integers, one entry at a time."""
+    """The contract of eie_sim.contract.golden written with Python integers, one entry at a time."""
     qa = [q_round(Fraction(float(x)) * Fraction(2) ** fa, act_bits) for x in a]
     qc = [q_round(Fraction(float(c)) * Fraction(2) ** fw, act_bits) for c in codebook]
     rows, cols = codes.shape

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from eie_sim.fixedpoint import round_shift
+from eie_sim.contract.fixedpoint import round_shift
 
 pytestmark = pytest.mark.rtl
 

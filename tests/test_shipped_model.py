@@ -9,9 +9,9 @@ import pytest
 
 from eie_sim import ArchConfig, load_model, simulate
 from eie_sim.cli import main
-from eie_sim.compress import float_accuracy
-from eie_sim.data import FASHION_DIR, load_dataset
-from eie_sim.golden import reference_forward, reference_forward_batch
+from eie_sim.train.compress import float_accuracy
+from eie_sim.train.data import FASHION_DIR, load_dataset
+from eie_sim.contract.golden import reference_forward, reference_forward_batch
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "lenet300-fashion.npz"
 have_fashion = (FASHION_DIR / "train-images-idx3-ubyte.gz").exists()

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eie_sim import ArchConfig, EIEError, Model, ModelLayer, encode, reference_forward, reference_spmv, simulate
-from eie_sim.cycle import DRAIN_CYCLES, lnzd_levels, lnzd_nodes
+from eie_sim.cycle.kernels import DRAIN_CYCLES, lnzd_levels, lnzd_nodes
 
 from cycle_reference import slow_simulate
 from helpers import random_codebook, random_codes

@@ -17,9 +17,9 @@ pytest.importorskip("pyarrow")
 
 from eie_sim import ArchConfig, ConfigError, SweepLayer, benchmarks, encode, energy_report, simulate, sweep  # noqa: E402
 from eie_sim.cli import main  # noqa: E402
-from eie_sim.codebook import kmeans_codebook, quantize, recluster  # noqa: E402
-from eie_sim.model import load_model  # noqa: E402
-from eie_sim.sweep_engine import expand_space, load_sweep  # noqa: E402
+from eie_sim.contract.codebook import kmeans_codebook, quantize, recluster  # noqa: E402
+from eie_sim.contract.model import load_model  # noqa: E402
+from eie_sim.explore.sweep import expand_space, load_sweep  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "lenet300-fashion.npz"
@@ -225,9 +225,9 @@ def test_existing_cluster_by_scheduler_address():
 
 @needs_fashion
 def test_accuracy_per_weight_bits_matches_the_golden_model(tmp_path):
-    from eie_sim.data import load_dataset
-    from eie_sim.golden import reference_forward_batch
-    from eie_sim.model import Model, ModelLayer
+    from eie_sim.train.data import load_dataset
+    from eie_sim.contract.golden import reference_forward_batch
+    from eie_sim.contract.model import Model, ModelLayer
 
     n = 300
     df = sweep({"weight_bits": [2, 4], "n_pe": [16]}, [], model=MODEL, workers=1, accuracy_samples=n)
@@ -274,7 +274,7 @@ def test_cli_sweep_resume_and_plots(tmp_path, capsys):
 
 
 def test_pareto_front_is_not_dominated():
-    from eie_sim.plots import pareto_front
+    from eie_sim.explore.plots import pareto_front
 
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"weight_bits": np.repeat([2, 3, 4, 5], 3), "n_pe": np.tile([4, 16, 64], 4),

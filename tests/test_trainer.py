@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from eie_sim import ArchConfig, EIEError, reference_forward, simulate
 from eie_sim.cli import main
-from eie_sim.compress import (
+from eie_sim.train.compress import (
     TrainSettings,
     apply_sparsity,
     compression_report,
@@ -19,10 +19,10 @@ from eie_sim.compress import (
     share_weights,
     train,
 )
-from eie_sim.data import DataError, Dataset, load_dataset, read_idx
-from eie_sim.golden import reference_forward_batch
-from eie_sim.huffman import huffman_bits, huffman_code
-from eie_sim.nn import SGD, Conv2D, Dense, Dropout, MaxPool2D, Network, build, lenet5, mlp, softmax_cross_entropy
+from eie_sim.train.data import DataError, Dataset, load_dataset, read_idx
+from eie_sim.contract.golden import reference_forward_batch
+from eie_sim.train.huffman import huffman_bits, huffman_code
+from eie_sim.train.nn import SGD, Conv2D, Dense, Dropout, MaxPool2D, Network, build, lenet5, mlp, softmax_cross_entropy
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_gradients_dense_and_conv():
     numeric_grad_check(net, x, y, net.layers[0].params["W"])
     numeric_grad_check(net, x, y, net.layers[2].params["b"])
     cnn = Network("cnn", [Conv2D(1, 2, 3, rng), MaxPool2D(2), Conv2D(2, 3, 2, rng), MaxPool2D(2),
-                          __import__("eie_sim.nn", fromlist=["Flatten"]).Flatten(), Dense(3, 3, rng)], (1, 10, 10))
+                          __import__("eie_sim.train.nn", fromlist=["Flatten"]).Flatten(), Dense(3, 3, rng)], (1, 10, 10))
     xc = rng.normal(size=(3, 100)).astype(np.float32)
     yc = np.array([0, 2, 1])
     numeric_grad_check(cnn, xc, yc, cnn.layers[0].params["W"])

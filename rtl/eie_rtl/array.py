@@ -1,7 +1,7 @@
 """The PE array: N processing elements, the leading-non-zero detection (LNZD) quadtree and the
 central control unit that broadcasts non-zero activations (EIE paper, section IV).
 
-Timing is the cycle model's (``eie_sim.cycle``): cycle 0 is the first cycle after ``start``.
+Timing is the cycle model's (``eie_sim.cycle.kernels``): cycle 0 is the first cycle after ``start``.
 The first broadcast can leave ``lnzd_levels(n_pe)`` cycles later (the quadtree's latency, here a
 start delay: the tree itself is combinational); then at most one a cycle, in index order, and
 only while no queue is full (registered full flags). When every PE is free, its queue empty and
@@ -15,7 +15,7 @@ from amaranth import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from eie_sim.cycle import lnzd_levels
+from eie_sim.cycle.kernels import lnzd_levels
 
 from .pe import LOAD_CONFIG, LOAD_SRC, PEParams, ProcessingElement
 

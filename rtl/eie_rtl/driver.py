@@ -9,7 +9,7 @@ import numpy as np
 
 from eie_sim import ArchConfig, CompressedLayer, simulate
 from eie_sim.errors import ConfigError
-from eie_sim.golden import prepare, spmv_prepared
+from eie_sim.contract.golden import prepare, spmv_prepared
 
 from .pe import LOAD_ACC, LOAD_CODEBOOK, LOAD_CONFIG, LOAD_PTR, LOAD_SPMAT, LOAD_SRC, PEParams
 

@@ -1,7 +1,7 @@
 """One EIE processing element in Amaranth: activation queue, pointer read, sparse-matrix read,
 arithmetic unit and activation read/write (EIE paper, section IV, Fig. 4).
 
-Timing is the cycle model's (``eie_sim.cycle``), cycle for cycle:
+Timing is the cycle model's (``eie_sim.cycle.kernels``), cycle for cycle:
 
 * cycle P: a free PE pops (j, a_j) from its queue and reads p[j] and p[j+1] from the two
   pointer banks (even and odd); ``rem`` := p[j+1] - p[j] entries to issue.

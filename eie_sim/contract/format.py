@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .codebook import check_codebook
-from .config import ArchConfig, check_int
-from .errors import EncodingError, PointerOverflowError, describe
+from ..config import ArchConfig, check_int
+from ..errors import EncodingError, PointerOverflowError, describe
 
 __all__ = [
     "PEColumns",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .errors import FixedPointError, describe
+from ..errors import FixedPointError, describe
 
 __all__ = [
     "FRAC_MIN",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError, describe
+from ..errors import ConfigError, describe
 
 __all__ = ["NAMES", "TABLE_III", "Benchmark", "get"]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import ArchConfig
-from .errors import ConfigError, describe
+from ..config import ArchConfig
+from ..errors import ConfigError, describe
 
 __all__ = ["KINDS", "plot", "reference_slice", "pareto_front"]
 

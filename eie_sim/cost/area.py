@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import ArchConfig
-from .cycle import lnzd_nodes
+from ..config import ArchConfig
+from ..cycle.kernels import lnzd_nodes
 from .energy import REFERENCE, TABLE2
 
 __all__ = ["AreaReport", "area_report"]

@@ -45,8 +45,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .config import ArchConfig
-from .errors import ActivationError, ConfigError, EncodingError, describe
+from ..config import ArchConfig
+from ..errors import ActivationError, ConfigError, EncodingError, describe
 from .fixedpoint import QFormat, choose_frac, choose_frac_int, quantize_fixed, round_shift
 from .format import CompressedLayer, decode
 from .model import ACTIVATIONS, Model, ModelLayer

@@ -46,15 +46,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import benchmarks
-from .codebook import check_codebook, recluster
-from .config import ArchConfig
-from .energy import EnergyTable, get_table
-from .energy_report import energy_report
-from .errors import ConfigError, EIEError, PointerOverflowError, describe
-from .format import encode
-from .model import Model, ModelLayer, load_model
-from .simulator import COUNTERS, simulate
+from ..cycle import suite as benchmarks
+from ..contract.codebook import check_codebook, recluster
+from ..config import ArchConfig
+from ..cost.energy import EnergyTable, get_table
+from ..cost.report import energy_report
+from ..errors import ConfigError, EIEError, PointerOverflowError, describe
+from ..contract.format import encode
+from ..contract.model import Model, ModelLayer, load_model
+from ..cycle.simulator import COUNTERS, simulate
 
 __all__ = ["sweep", "SweepLayer", "SweepIncomplete", "load_sweep", "expand_space", "SWEEP_FIELDS"]
 
@@ -266,7 +266,7 @@ def _model_input(model: Model, dataset: str | None, index: int, seed: int) -> np
     """Test image ``index`` of ``dataset`` when it loads and fits, else a seeded uniform input."""
     if dataset:
         try:
-            from .data import load_dataset
+            from ..train.data import load_dataset
 
             d = _cached(("dataset", dataset), lambda: load_dataset(dataset))
             if d.x_test.shape[1] == model.n_inputs:
@@ -406,8 +406,8 @@ def _run_batch(src: _Source, user, cfgs: list[dict], ids: list[str], table: Ener
 
 def _accuracy(path: str, weight_bits, act_bits, dataset: str, samples: int | None) -> tuple[float, int]:
     """Test accuracy of the model at (weight_bits, act_bits) in the bit-exact golden model."""
-    from .data import load_dataset
-    from .golden import reference_forward_batch
+    from ..train.data import load_dataset
+    from ..contract.golden import reference_forward_batch
 
     base = _cached(("model", path), lambda: load_model(path))
     m = _model_variant(base, weight_bits, act_bits)
@@ -518,7 +518,7 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     if model is not None:
         mpath = str(Path(model).resolve())
         acc_ds = next(s.detail[2] for s in sources if s.kind == "model" and s.detail[0] == mpath)
-        from .data import DATASETS
+        from ..train.data import DATASETS
 
         if not acc_ds:
             raise ConfigError(f"model {str(model)!r} names no dataset in its metadata: give dataset=")

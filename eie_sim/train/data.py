@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import EIEError, describe
+from ..errors import EIEError, describe
 
 __all__ = ["Dataset", "DataError", "DATASETS", "load_dataset", "read_idx", "FASHION_DIR"]
 

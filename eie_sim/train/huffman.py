@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .errors import EIEError
+from ..errors import EIEError
 
 __all__ = ["HuffmanCode", "huffman_code", "huffman_bits"]
 

@@ -11,17 +11,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, benchmarks
-from .codebook import check_weights, make_codebook, quantize
-from .config import ArchConfig, check_int
-from .energy import get_table, scale_table
-from .energy_report import EnergyReport, energy_report
-from .errors import EIEError, EncodingError
-from .examples import example_model
-from .golden import reference_forward
-from .model import Model, ModelLayer, load_model, save_model
-from .report import format_info, model_info
-from .simulator import SimResult, simulate
+from .. import __version__
+from ..cycle import suite as benchmarks
+from ..contract.codebook import check_weights, make_codebook, quantize
+from ..config import ArchConfig, check_int
+from ..cost.energy import get_table, scale_table
+from ..cost.report import EnergyReport, energy_report
+from ..errors import EIEError, EncodingError
+from ..contract.examples import example_model
+from ..contract.golden import reference_forward
+from ..contract.model import Model, ModelLayer, load_model, save_model
+from ..contract.info import format_info, model_info
+from ..cycle.simulator import SimResult, simulate
 
 __all__ = ["main", "build_parser"]
 
@@ -271,9 +272,9 @@ def _cmd_energy_table(args) -> int:
 def _cmd_compress(args) -> int:
     import shlex
 
-    from . import compress as dc
-    from .data import load_dataset
-    from .nn import build
+    from ..train import compress as dc
+    from ..train.data import load_dataset
+    from ..train.nn import build
 
     data = load_dataset(args.dataset, args.data_dir)
     if args.limit_train:
@@ -328,9 +329,9 @@ def _cmd_compress(args) -> int:
 
 
 def _cmd_eval(args) -> int:
-    from .compress import float_accuracy
-    from .data import load_dataset
-    from .golden import reference_forward_batch
+    from ..train.compress import float_accuracy
+    from ..train.data import load_dataset
+    from ..contract.golden import reference_forward_batch
 
     model = load_model(args.model)
     data = load_dataset(args.dataset, args.data_dir)
@@ -433,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vdd", type=float, default=None)
     p.set_defaults(func=_cmd_energy_table, energy_table=None)
 
-    from .data import DATASETS
+    from ..train.data import DATASETS
 
     p = sub.add_parser("compress", help="train, prune, share weights and Huffman-code a network (Deep Compression, DSD)")
     p.add_argument("arch", metavar="{lenet300,lenet5,mlp:H1,H2,...}")
@@ -476,8 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_eval)
 
-    from .rtl_cli import add_rtl_parser
-    from .sweep_cli import add_sweep_parsers
+    from .rtl import add_rtl_parser
+    from .sweep import add_sweep_parsers
 
     add_rtl_parser(sub)
     add_sweep_parsers(sub)

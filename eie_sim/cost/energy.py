@@ -43,8 +43,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import ArchConfig
-from .errors import ConfigError, EIEError, describe
+from ..config import ArchConfig
+from ..errors import ConfigError, EIEError, describe
 
 __all__ = [
     "ACTION_KEYS",

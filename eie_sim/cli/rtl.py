@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import benchmarks
-from .config import ArchConfig
-from .errors import ConfigError, EIEError
-from .format import encode
-from .model import load_model
+from ..cycle import suite as benchmarks
+from ..config import ArchConfig
+from ..errors import ConfigError, EIEError
+from ..contract.format import encode
+from ..contract.model import load_model
 
 __all__ = ["add_rtl_parser"]
 

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from .codebook import check_codebook
-from .config import check_int
-from .errors import EIEError, EncodingError, ModelFileError, describe
+from ..config import check_int
+from ..errors import EIEError, EncodingError, ModelFileError, describe
 from .fixedpoint import FRAC_MAX, FRAC_MIN
 from .format import CompressedLayer, PEColumns, check_codes, decode, encode
 

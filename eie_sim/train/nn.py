@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConfigError, describe
+from ..errors import ConfigError, describe
 
 __all__ = [
     "Param",

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .codebook import check_codebook
-from .config import ArchConfig
-from .cycle import (
+from ..contract.codebook import check_codebook
+from ..config import ArchConfig
+from .kernels import (
     DRAIN_CYCLES,
     _accumulate_rows,
     _build_real_entries,
@@ -28,11 +28,11 @@ from .cycle import (
     lnzd_levels,
     lnzd_nodes,
 )
-from .errors import ConfigError, EncodingError, describe
-from .fixedpoint import QFormat
-from .format import CompressedLayer, encode, split_rows
-from .golden import finish, prepare
-from .model import Model, ModelLayer, load_model
+from ..errors import ConfigError, EncodingError, describe
+from ..contract.fixedpoint import QFormat
+from ..contract.format import CompressedLayer, encode, split_rows
+from ..contract.golden import finish, prepare
+from ..contract.model import Model, ModelLayer, load_model
 
 __all__ = ["SimResult", "simulate", "COUNTERS"]
 

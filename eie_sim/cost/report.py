@@ -25,9 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .area import area_report
-from .cycle import lnzd_nodes
+from ..cycle.kernels import lnzd_nodes
 from .energy import COUNTER_OF, LEVEL_OF, MODULE_OF, STATIC_KEYS, TABLE1, EnergyTable, get_table
-from .simulator import SimResult
+from ..cycle.simulator import SimResult
 
 __all__ = ["EnergyReport", "DenseBaseline", "energy_report"]
 

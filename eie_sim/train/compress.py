@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .codebook import kmeans_codebook, quantize
+from ..contract.codebook import kmeans_codebook, quantize
 from .data import Dataset
-from .errors import ConfigError, describe
-from .fixedpoint import choose_frac
-from .format import encode
+from ..errors import ConfigError, describe
+from ..contract.fixedpoint import choose_frac
+from ..contract.format import encode
 from .huffman import huffman_bits
-from .model import Model, ModelLayer
+from ..contract.model import Model, ModelLayer
 from .nn import SGD, Conv2D, Dense, Dropout, Network, softmax_cross_entropy
 
 __all__ = [

@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import benchmarks
-from .config import ArchConfig
-from .errors import ConfigError
+from ..cycle import suite as benchmarks
+from ..config import ArchConfig
+from ..errors import ConfigError
 
 __all__ = ["add_sweep_parsers"]
 
@@ -86,7 +86,7 @@ class _Progress:
 
 
 def _cmd_sweep(args) -> int:
-    from .sweep_engine import SweepIncomplete, sweep
+    from ..explore.sweep import SweepIncomplete, sweep
 
     space = _space_from_args(args)
     layers = []
@@ -125,8 +125,8 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from .plots import KINDS, plot
-    from .sweep_engine import load_sweep
+    from ..explore.plots import KINDS, plot
+    from ..explore.sweep import load_sweep
 
     df = load_sweep(args.sweep)
     kinds = list(KINDS) if args.kind == "all" else [args.kind]
@@ -145,7 +145,7 @@ def _cmd_plot(args) -> int:
 
 
 def add_sweep_parsers(sub) -> None:
-    from .plots import KINDS
+    from ..explore.plots import KINDS
 
     p = sub.add_parser("sweep", help="design-space sweep on Dask: PEs x bit widths x FIFO x SRAM width x layers -> Parquet")
     for opt, (field, typ) in _AXES.items():

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import check_int
-from .errors import ConfigError, EncodingError, describe
+from ..config import check_int
+from ..errors import ConfigError, EncodingError, describe
 
 __all__ = ["check_codebook", "check_weights", "quantize", "linear_codebook", "kmeans_codebook", "make_codebook", "recluster"]
 

@@ -1,0 +1,11 @@
+"""The ``eie-sim`` command line: one module per command group, :func:`main` the entry point.
+
+:mod:`.app` builds the parser and runs a command; :mod:`.model` (example, info, encode,
+golden), :mod:`.simulate` (run, bench, energy-table), :mod:`.train` (compress, eval),
+:mod:`.sweep` (sweep, plot) and :mod:`.rtl` (rtl export / cosim / area). The top tier: it may
+import every other subpackage, and nothing imports it.
+"""
+
+from .app import build_parser, main
+
+__all__ = ["main", "build_parser"]
