@@ -1,10 +1,21 @@
 """eie-sim: a co-design toolkit for EIE-style sparse neural-network accelerators.
 
-Tiers: the compressed-layer format (:mod:`eie_sim.format`), a bit-exact fixed-point golden model
-(:mod:`eie_sim.golden`), model files (:mod:`eie_sim.model`); the cycle model, energy model,
-RTL, trainer and design-space sweeps (:func:`sweep`, on Dask) build on them.
+One subpackage per tier; each imports only the tiers below it (``cli -> explore -> cost /
+cycle / train -> contract -> config, errors``):
+
+* :mod:`eie_sim.contract` -- the compressed-layer format, codebooks, fixed point, the bit-exact
+  golden model and model files;
+* :mod:`eie_sim.cycle` -- the cycle model of the PE array and the Table III suite;
+* :mod:`eie_sim.cost` -- energy tables, the energy report and area;
+* :mod:`eie_sim.train` -- networks, data sets, pruning, weight sharing, DSD and Huffman coding;
+* :mod:`eie_sim.explore` -- design-space sweeps on Dask and their figures;
+* :mod:`eie_sim.cli` -- the ``eie-sim`` command line.
+
+The public API is ``eie_sim.<name>`` for every name in ``__all__``; ``eie_sim.benchmarks`` is
+the Table III suite (:mod:`eie_sim.cycle.suite`). The RTL is the separate package ``eie_rtl``.
 """
 
+from . import _compat
 from ._version import __version__
 from .contract.codebook import kmeans_codebook, linear_codebook, make_codebook, quantize
 from .config import ArchConfig
@@ -27,6 +38,9 @@ from .cost.energy import EnergyTable, EnergyTableError, load_table, preset, scal
 from .cost.report import EnergyReport, energy_report
 from .cost.area import AreaReport, area_report
 from .explore.sweep import SweepIncomplete, SweepLayer, load_sweep, sweep
+from .cycle import suite as benchmarks  # noqa: F401  (eie_sim.benchmarks, the Table III suite)
+
+_compat.install()
 
 __all__ = [
     "__version__",

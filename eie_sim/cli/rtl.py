@@ -16,7 +16,7 @@ from ..errors import ConfigError, EIEError
 from ..contract.format import encode
 from ..contract.model import load_model
 
-__all__ = ["add_rtl_parser"]
+__all__ = ["add_parsers"]
 
 
 def _rtl():
@@ -152,7 +152,7 @@ def _cmd_area(args) -> int:
     return 0
 
 
-def add_rtl_parser(sub) -> None:
+def add_parsers(sub) -> None:
     p = sub.add_parser("rtl", help="the Amaranth RTL: export Verilog, co-simulate in Verilator, synthesis statistics")
     rsub = p.add_subparsers(dest="rtl_command", metavar="{export,cosim,area}")
 

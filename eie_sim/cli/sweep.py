@@ -11,7 +11,7 @@ from ..cycle import suite as benchmarks
 from ..config import ArchConfig
 from ..errors import ConfigError
 
-__all__ = ["add_sweep_parsers"]
+__all__ = ["add_parsers"]
 
 # CLI option -> ArchConfig field, with the type of its values
 _AXES = {
@@ -144,7 +144,7 @@ def _cmd_plot(args) -> int:
     return 0
 
 
-def add_sweep_parsers(sub) -> None:
+def add_parsers(sub) -> None:
     from ..explore.plots import KINDS
 
     p = sub.add_parser("sweep", help="design-space sweep on Dask: PEs x bit widths x FIFO x SRAM width x layers -> Parquet")

@@ -8,7 +8,7 @@ gradients (and momentum) are held at exactly zero (Han et al., NIPS 2015).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

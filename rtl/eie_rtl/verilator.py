@@ -23,7 +23,7 @@ from eie_sim.errors import ConfigError
 
 from .array import PEArray
 
-from .driver import LayerJob, layer_limits, make_job, params_for
+from .driver import layer_limits, make_job, params_for
 
 __all__ = ["verilator_env", "export_verilog", "BuildSpec", "build", "run_cosim", "DEFAULT_BUILD_ROOT"]
 

@@ -1,13 +1,11 @@
-import dataclasses
 import json
-import math
 
 import numpy as np
 import pytest
 
 from eie_sim import ArchConfig, EIEError, area_report, benchmarks, encode, energy_report, load_table, preset, scale_table, simulate
 from eie_sim.cli import main
-from eie_sim.cycle.kernels import DRAIN_CYCLES, lnzd_nodes
+from eie_sim.cycle.kernels import lnzd_nodes
 from eie_sim.cost.energy import ACTION_KEYS, STATIC_KEYS, TABLE2, mac_pj, sram_read_pj
 
 

@@ -21,7 +21,7 @@ from eie_sim.contract.codebook import kmeans_codebook, quantize, recluster  # no
 from eie_sim.contract.model import load_model  # noqa: E402
 from eie_sim.explore.sweep import expand_space, load_sweep  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "lenet300-fashion.npz"
 have_fashion = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").exists() or bool(
     os.environ.get("EIE_SIM_FASHION_DIR"))

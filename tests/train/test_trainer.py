@@ -22,7 +22,7 @@ from eie_sim.train.compress import (
 from eie_sim.train.data import DataError, Dataset, load_dataset, read_idx
 from eie_sim.contract.golden import reference_forward_batch
 from eie_sim.train.huffman import huffman_bits, huffman_code
-from eie_sim.train.nn import SGD, Conv2D, Dense, Dropout, MaxPool2D, Network, build, lenet5, mlp, softmax_cross_entropy
+from eie_sim.train.nn import SGD, Conv2D, Dense, MaxPool2D, Network, build, lenet5, mlp, softmax_cross_entropy
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from eie_sim.train.compress import float_accuracy
 from eie_sim.train.data import FASHION_DIR, load_dataset
 from eie_sim.contract.golden import reference_forward, reference_forward_batch
 
-MODEL = Path(__file__).resolve().parent.parent / "models" / "lenet300-fashion.npz"
+MODEL = Path(__file__).resolve().parents[2] / "models" / "lenet300-fashion.npz"
 have_fashion = (FASHION_DIR / "train-images-idx3-ubyte.gz").exists()
 needs_fashion = pytest.mark.skipif(not have_fashion, reason="dataset-fashion-mnist is not installed")
 

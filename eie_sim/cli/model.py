@@ -1,0 +1,127 @@
+"""Commands on model files: ``example``, ``info``, ``encode``, ``golden``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .._version import __version__
+from ..config import check_int
+from ..contract.codebook import check_weights, make_codebook, quantize
+from ..contract.examples import example_model
+from ..contract.golden import reference_forward
+from ..contract.info import format_info, model_info
+from ..contract.model import Model, ModelLayer, load_model, save_model
+from .common import load_npy
+
+
+def _cmd_info(args) -> int:
+    model = load_model(args.model)
+    if args.pes is not None:
+        check_int("--pes", args.pes, 1, 1 << 16)
+    info = model_info(model, args.pes)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"{args.model}: {info['n_layers']} layer(s), {model.n_inputs} inputs -> {model.n_outputs} outputs")
+        print(format_info(info))
+    return 0
+
+
+def _cmd_encode(args) -> int:
+    w = check_weights(load_npy(args.weights, "WEIGHTS"), name=f"WEIGHTS ({args.weights})")
+    check_int("--weight-bits", args.weight_bits, 1, 8)
+    check_int("--pes", args.pes, 1, 1 << 16)
+    check_int("--index-bits", args.index_bits, 1, 8)
+    cb = make_codebook(w, args.weight_bits, method=args.codebook)
+    codes = quantize(w, cb)
+    dense = ModelLayer(name=args.name, codebook=cb, codes=codes, index_bits=args.index_bits)
+    enc = dense.compressed(args.pes, ptr_bits=args.ptr_bits)
+    layer = ModelLayer(
+        name=args.name, codebook=cb, encoded=enc,
+        meta={"source": str(args.weights), "codebook": args.codebook},
+    )
+    save_model(Model(layers=(layer,), meta={"created_by": f"eie-sim {__version__} encode"}), args.out)
+    info = model_info(load_model(args.out))
+    lay = info["layers"][0]
+    print(
+        f"wrote {args.out}: {lay['shape'][0]}x{lay['shape'][1]}, density {100 * lay['density']:.2f}%, "
+        f"{lay['n_pe']} PEs, {lay['padding_entries']} padding entries, "
+        f"ratio EIE {lay['ratio_eie']:.1f}x, Deep Compression {lay['ratio_deep_compression']:.1f}x"
+    )
+    return 0
+
+
+def _cmd_example(args) -> int:
+    model = example_model(seed=args.seed)
+    save_model(model, args.out)
+    print(f"wrote {args.out}: {len(model.layers)} layers {[l.shape for l in model.layers]} (random weights, seed {args.seed})")
+    return 0
+
+
+def _cmd_golden(args) -> int:
+    model = load_model(args.model)
+    if args.input:
+        x = load_npy(args.input, "--input")
+    else:
+        rng = np.random.default_rng(args.seed)
+        x = np.maximum(rng.normal(size=model.n_inputs), 0.0)
+    res = reference_forward(model, x)
+    out = {
+        "output": res.output.tolist(),
+        "output_fixed": res.output_fixed.tolist(),
+        "layers": [
+            {
+                "name": lay.name,
+                "act_format": [r.act_format.bits, r.act_format.frac],
+                "w_format": [r.w_format.bits, r.w_format.frac],
+                "out_format": [r.out_format.bits, r.out_format.frac],
+                "acc_saturated": r.acc_saturated,
+            }
+            for lay, r in zip(model.layers, res.layers)
+        ],
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for l in out["layers"]:
+            print(
+                f"{l['name']:<10} in Q{l['act_format'][0]}.{l['act_format'][1]}  weights Q{l['w_format'][0]}.{l['w_format'][1]}"
+                f"  out Q{l['out_format'][0]}.{l['out_format'][1]}"
+                + ("  (accumulator saturated)" if l["acc_saturated"] else "")
+            )
+        print("output:", np.array2string(res.output, precision=4, max_line_width=100))
+        print("argmax:", int(np.argmax(res.output)))
+    return 0
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("info", help="summarise a model file: shapes, densities, padding, storage, compression")
+    p.add_argument("model", metavar="MODEL_FILE")
+    p.add_argument("--pes", type=int, default=None, help="re-encode for N PEs (default: as stored, or 64)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("encode", help="share and encode a float weight matrix (.npy) into a model file")
+    p.add_argument("weights", metavar="WEIGHTS.npy", help="2-D float matrix, outputs x inputs")
+    p.add_argument("--weight-bits", type=int, default=4)
+    p.add_argument("--index-bits", type=int, default=4)
+    p.add_argument("--ptr-bits", type=int, default=17)
+    p.add_argument("--pes", type=int, default=64)
+    p.add_argument("--codebook", choices=["kmeans", "linear"], default="kmeans")
+    p.add_argument("--name", default="fc")
+    p.add_argument("-o", "--out", required=True, metavar="FILE.npz")
+    p.set_defaults(func=_cmd_encode)
+
+    p = sub.add_parser("example", help="write the built-in example model (random LeNet-300-100-shaped MLP)")
+    p.add_argument("-o", "--out", required=True, metavar="FILE.npz")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_example)
+
+    p = sub.add_parser("golden", help="run the bit-exact fixed-point golden model on one input")
+    p.add_argument("model", metavar="MODEL_FILE")
+    p.add_argument("--input", metavar="ACTS.npy", help="input vector (default: seeded random, post-ReLU)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_golden)

@@ -1,0 +1,168 @@
+"""Commands that simulate on the cycle model: ``run``, ``bench``, and ``energy-table``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..contract.model import load_model
+from ..cost.report import EnergyReport, energy_report
+from ..cycle import suite as benchmarks
+from ..cycle.simulator import SimResult, simulate
+from ..errors import EncodingError
+from .common import add_arch_args, config_from_args, load_npy, table_from_args
+
+
+def _format_energy(rep: EnergyReport) -> str:
+    lines = [
+        f"  energy/inference {rep.energy_pj / 1e6:,.3f} uJ ({rep.table})   power {rep.power_mw:,.1f} mW   "
+        f"{rep.frames_per_s:,.0f} frames/s   {rep.frames_per_j:,.0f} frames/J   area {rep.area_mm2:,.2f} mm2",
+        "  by module (uJ): " + ", ".join(f"{k} {v / 1e6:.3f}" for k, v in rep.by_module.items() if v),
+        "  by level (uJ):  " + ", ".join(f"{k} {v / 1e6:.3f}" for k, v in rep.by_level.items()),
+    ]
+    if rep.baseline is not None:
+        b = rep.baseline
+        sv = b.savings
+        lines.append(
+            f"  dense fp32 from DRAM {b.dense_dram_pj / 1e6:,.1f} uJ; savings: SRAM instead of DRAM {sv['sram_instead_of_dram']:.1f}x, "
+            f"pruning {sv['pruning']:.1f}x, weight sharing {sv['weight_sharing']:.1f}x, activation skipping "
+            f"{sv['activation_skipping']:.1f}x; simulated EIE {sv['total_vs_dense_dram']:,.0f}x below dense DRAM"
+        )
+    return "\n".join(lines)
+
+
+def _format_run(res: SimResult) -> str:
+    c = res.counters
+    cfg = res.config
+    pp = res.per_pe
+    lines = [
+        f"{res.name}: {res.shape[0]}x{res.shape[1]} on {cfg.n_pe} PEs, FIFO depth {cfg.fifo_depth}, "
+        f"{cfg.sram_width}-bit spmat words, {cfg.clock_mhz:g} MHz",
+        f"  cycles {res.cycles:,}   latency {res.latency_us:,.2f} us   {res.gops:,.1f} GOP/s   "
+        f"load efficiency {100 * res.load_efficiency:.1f}%",
+        f"  entries stored {res.entries:,} (padding {res.padding_entries:,}); processed: real {c['macs_real']:,}, "
+        f"padding {c['macs_padding']:,}; overhead cycles {c['overhead_cycles']:,}",
+    ]
+    for col, label in (("busy_cycles", "busy"), ("starved_cycles", "starved"), ("blocked_cycles", "blocking"),
+                       ("entries_real", "real entries")):
+        v = pp[col]
+        lines.append(f"  per PE {label:<13} min {int(v.min()):>10,}  mean {v.mean():>12,.1f}  max {int(v.max()):>10,}")
+    names = [k for k in c if k not in ("overhead_cycles",)]
+    for i in range(0, len(names), 3):
+        lines.append("  " + "   ".join(f"{k:<17} {c[k]:>13,}" for k in names[i : i + 3]))
+    for n in res.notes:
+        lines.append(f"  ! {n}")
+    return "\n".join(lines)
+
+
+def _cmd_run(args) -> int:
+    target = args.target
+    table = table_from_args(args)
+    if target in benchmarks.NAMES:
+        b = benchmarks.get(target, seed=args.seed, scale=args.scale)
+        x = load_npy(args.input, "--input") if args.input else b.activations
+        cfg = config_from_args(args)
+        res = simulate((b.codes, b.codebook), x, cfg)
+        res = dataclasses.replace(res, name=target)
+        results = [res]
+        reports = [energy_report(res, table)]
+    else:
+        if not Path(target).is_file():
+            raise EncodingError(f"{target!r}: neither a model file nor a benchmark ({', '.join(benchmarks.NAMES)})")
+        model = load_model(target)
+        wbits = {l.weight_bits for l in model.layers}
+        if len(wbits) > 1:
+            raise EncodingError(f"{target}: layers use weight_bits {sorted(wbits)}; the array has one codebook width")
+        cfg = config_from_args(args, weight_bits=wbits.pop(), index_bits=model.layers[0].index_bits)
+        if args.input:
+            x = load_npy(args.input, "--input")
+        else:
+            x = np.maximum(np.random.default_rng(args.seed).normal(size=model.n_inputs), 0.0)
+        res = simulate(model, x, cfg)
+        results = list(res.layers)
+        total_report = energy_report(res, table)
+        reports = list(total_report.layers)
+    if args.json:
+        for r, rep in zip(results, reports):
+            print(json.dumps({**r.to_dict(), **rep.to_dict()}))
+    else:
+        for r, rep in zip(results, reports):
+            print(_format_run(r))
+            print(_format_energy(rep))
+        if len(results) > 1:
+            print(f"total: {res.cycles:,} cycles, {res.latency_us:,.2f} us, load efficiency {100 * res.load_efficiency:.1f}%, "
+                  f"{total_report.energy_pj / 1e6:,.3f} uJ, {total_report.power_mw:,.1f} mW, "
+                  f"{total_report.frames_per_j:,.0f} frames/J")
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    names = args.layers.split(",") if args.layers else list(benchmarks.NAMES)
+    cfg = config_from_args(args)
+    table = table_from_args(args)
+    rows = []
+    for name in names:
+        b = benchmarks.get(name, seed=args.seed, scale=args.scale)
+        res = dataclasses.replace(simulate((b.codes, b.codebook), b.activations, cfg), name=name)
+        rep = energy_report(res, table)
+        rows.append((res, rep))
+        if args.json:
+            print(json.dumps({**res.to_dict(), **rep.to_dict()}), flush=True)
+    if not args.json:
+        head = (f"{'layer':<8} {'shape':>12} {'wd%':>5} {'ad%':>6} {'cycles':>9} {'latency_us':>10} {'GOP/s':>6} "
+                f"{'load_eff':>8} {'pad%':>6} {'spmat_rd':>9} {'dram_B':>8} {'energy_uJ':>9} {'power_mW':>8} {'frames/J':>10}")
+        print(f"EIE benchmark suite (Table III shapes and densities, seed {args.seed}) on {cfg.n_pe} PEs, "
+              f"FIFO {cfg.fifo_depth}, {cfg.sram_width}-bit words, {cfg.clock_mhz:g} MHz, energy table {table.name}, "
+              f"area {rows[0][1].area_mm2:.2f} mm2")
+        print(head)
+        print("-" * len(head))
+        for r, rep in rows:
+            n_in, n_out, wd, ad, _ = benchmarks.TABLE_III[r.name]
+            c = r.counters
+            pad = 100 * c["macs_padding"] / max(1, c["macs_real"] + c["macs_padding"])
+            print(f"{r.name:<8} {r.shape[1]:>5}x{r.shape[0]:<6} {wd:>5.1f} {ad:>6.1f} {r.cycles:>9,} {r.latency_us:>10.2f} "
+                  f"{r.gops:>6.1f} {r.load_efficiency:>8.3f} {pad:>6.2f} {c['spmat_sram_reads']:>9,} {c['dram_bytes']:>8,} "
+                  f"{rep.energy_pj / 1e6:>9.3f} {rep.power_mw:>8.1f} {rep.frames_per_j:>10,.0f}")
+        for r, _ in rows:
+            for n in r.notes:
+                print(f"! {r.name}: {n}")
+    return 0
+
+
+def _cmd_energy_table(args) -> int:
+    args.energy_table = args.table
+    table = table_from_args(args)
+    if args.toml:
+        print(table.to_toml(), end="")
+        return 0
+    print(f"energy table {table.name} ({table.node_nm:g} nm, {table.vdd:g} V), stated at the EIE configuration")
+    for k, c in table.energy_pj.items():
+        print(f"  {k:<20} {c.value:>9.4f} pJ   {c.source}")
+    for k, c in table.static_mw.items():
+        print(f"  {k:<20} {c.value:>9.4f} mW   {c.source}")
+    for n in table.notes:
+        print(f"  note: {n}")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("run", help="simulate a model file or a Table III layer on the PE array")
+    p.add_argument("target", metavar="MODEL_FILE|BENCH_NAME", help=f"a model file or one of {', '.join(benchmarks.NAMES)}")
+    p.add_argument("--input", metavar="ACTS.npy", help="input activations (default: the benchmark's, or seeded random)")
+    add_arch_args(p)
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("bench", help="simulate the whole EIE benchmark suite (Table III), one row per layer")
+    p.add_argument("--layers", default=None, help="comma-separated subset of the suite")
+    add_arch_args(p)
+    p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("energy-table", help="print an energy table with the source of every figure")
+    p.add_argument("table", nargs="?", default="eie45", metavar="eie45|horowitz45|FILE.toml")
+    p.add_argument("--toml", action="store_true", help="print it as TOML, a starting point for your own")
+    p.add_argument("--node-nm", type=float, default=None)
+    p.add_argument("--vdd", type=float, default=None)
+    p.set_defaults(func=_cmd_energy_table, energy_table=None)

@@ -1,0 +1,166 @@
+"""Commands of the trainer: ``compress`` (Deep Compression, DSD) and ``eval`` (accuracy)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..config import ArchConfig
+from ..contract.model import load_model, save_model
+from ..cost.energy import get_table
+from ..cost.report import energy_report
+from ..cycle.simulator import simulate
+from ..errors import EncodingError
+
+
+def _cmd_compress(args) -> int:
+    import shlex
+
+    from ..train import compress as dc
+    from ..train.data import load_dataset
+    from ..train.nn import build
+
+    data = load_dataset(args.dataset, args.data_dir)
+    if args.limit_train:
+        data = dataclasses.replace(data, x_train=data.x_train[: args.limit_train], y_train=data.y_train[: args.limit_train])
+    if args.limit_test:
+        data = dataclasses.replace(data, x_test=data.x_test[: args.limit_test], y_test=data.y_test[: args.limit_test])
+    rng = np.random.default_rng(args.seed)
+    net = build(args.arch, rng, data.n_features, data.n_classes, data.side, dropout=args.dropout)
+    base = dc.TrainSettings(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, weight_decay=args.weight_decay)
+    tenth = dataclasses.replace(base, lr=args.lr / 10)
+    show = not args.quiet
+    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if show else (lambda *a: None)
+    log(f"{args.arch} on {data.note}; seed {args.seed}")
+    result = {"arch": args.arch, "dataset": args.dataset, "seed": args.seed}
+    if args.dsd:
+        phases = dc.dsd(net, data, sparsity=args.dsd_sparsity, dense=base, sparse=base, redense=tenth, seed=args.seed,
+                        progress=show)
+        result["dsd"] = phases
+        log(f"DSD: dense {phases['dense']:.4f}, sparse {phases['sparse']:.4f}, re-dense {phases['redense']:.4f}")
+        dense_acc = phases["redense"]
+    else:
+        dc.train(net, data, base, seed=args.seed, label="dense", progress=show)
+        dense_acc = net.accuracy(data.x_test, data.y_test)
+    log(f"dense test accuracy {dense_acc:.4f}")
+    retrain = dataclasses.replace(tenth, epochs=args.retrain_epochs)
+    if args.sparsity:
+        dc.prune(net, data, sparsity=args.sparsity, rounds=args.prune_rounds, retrain=retrain, seed=args.seed, progress=show)
+    else:
+        dc.prune(net, data, quality=args.prune_quality, rounds=args.prune_rounds, retrain=retrain, seed=args.seed,
+                 progress=show)
+    pruned_acc = net.accuracy(data.x_test, data.y_test)
+    log(f"pruned test accuracy {pruned_acc:.4f}")
+    dc.share_weights(net, args.weight_bits, seed=args.seed)
+    finetune = dataclasses.replace(tenth, epochs=args.finetune_epochs, weight_decay=0.0)
+    dc.train(net, data, finetune, seed=args.seed + 100, label="codebook fine-tune", progress=show)
+    final_acc = net.accuracy(data.x_test, data.y_test)
+    report = dc.compression_report(net, args.index_bits, dense_acc, final_acc)
+    result.update(dense_accuracy=dense_acc, pruned_accuracy=pruned_acc, compressed_accuracy=final_acc,
+                  report=report.total, layers=report.rows.to_dict(orient="records"))
+    print(report.to_text())
+    if args.out:
+        command = "eie-sim " + " ".join(shlex.quote(a) for a in args.argv)
+        model = dc.export_model(net, data.x_train[:5000], name=Path(args.out).stem, index_bits=args.index_bits,
+                                meta={"command": command, "dataset": args.dataset, "seed": args.seed,
+                                      "report": report.total, "dense_accuracy": dense_acc,
+                                      "compressed_float_accuracy": final_acc})
+        save_model(model, args.out)
+        print(f"wrote {args.out}")
+    if args.json_report:
+        Path(args.json_report).write_text(json.dumps(result, indent=2, default=float))
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    from ..train.compress import float_accuracy
+    from ..train.data import load_dataset
+    from ..contract.golden import reference_forward_batch
+
+    model = load_model(args.model)
+    data = load_dataset(args.dataset, args.data_dir)
+    x, y = data.x_test, data.y_test
+    if args.limit:
+        x, y = x[: args.limit], y[: args.limit]
+    if x.shape[1] != model.n_inputs:
+        raise EncodingError(f"{args.model} has {model.n_inputs} inputs but {args.dataset} images have {x.shape[1]} pixels")
+    out = reference_forward_batch(model, x)
+    acc = float((out.argmax(axis=1) == y).mean())
+    facc = float_accuracy(model, x, y)
+    res = {"accuracy": acc, "n_samples": int(len(y)), "float_accuracy": facc, "dataset": args.dataset,
+           "model": str(args.model), "arithmetic": "bit-exact fixed-point golden model"}
+    if args.simulate:
+        wb = model.layers[0].weight_bits
+        cfg = ArchConfig(n_pe=args.pes or 64, weight_bits=wb, index_bits=model.layers[0].index_bits)
+        table = get_table(args.energy_table)
+        k = min(args.simulate, len(y))
+        sims = [simulate(model, x[i], cfg) for i in range(k)]
+        reps = [energy_report(r, table) for r in sims]
+        res["simulator_matches"] = bool(all(np.array_equal(r.output_fixed, out[i]) for i, r in enumerate(sims)))
+        res["simulated_images"] = k
+        res["n_pe"] = cfg.n_pe
+        res["cycles_mean"] = float(np.mean([r.cycles for r in sims]))
+        res["latency_us_mean"] = float(np.mean([r.latency_us for r in sims]))
+        res["energy_pj_mean"] = float(np.mean([r.energy_pj for r in reps]))
+        res["power_mw_mean"] = float(np.mean([r.power_mw for r in reps]))
+        res["energy_table"] = table.name
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"{args.model} on {args.dataset} test ({len(y)} images): accuracy {100 * acc:.2f}% (fixed-point golden model), "
+              f"{100 * facc:.2f}% float compressed model ({100 * (acc - facc):+.2f} points)")
+        if "simulator_matches" in res:
+            print(f"cycle model on {res['n_pe']} PEs, first {res['simulated_images']} images: outputs equal the golden "
+                  f"model's: {res['simulator_matches']}; per inference {res['cycles_mean']:,.0f} cycles, "
+                  f"{res['latency_us_mean']:.2f} us, {res['energy_pj_mean'] / 1e6:.3f} uJ ({res['energy_table']}), "
+                  f"{res['power_mw_mean']:.1f} mW")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    from ..train.data import DATASETS
+
+    p = sub.add_parser("compress", help="train, prune, share weights and Huffman-code a network (Deep Compression, DSD)")
+    p.add_argument("arch", metavar="{lenet300,lenet5,mlp:H1,H2,...}")
+    p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS)
+    p.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST IDX files")
+    p.add_argument("--dsd", action="store_true", help="train dense-sparse-dense before compressing")
+    p.add_argument("--dsd-sparsity", type=float, default=0.3)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--prune-quality", type=float, nargs="+", default=[1.0], metavar="Q",
+                   help="threshold = Q x std of a layer's weights (one value or one per layer)")
+    g.add_argument("--sparsity", type=float, nargs="+", default=None, metavar="S",
+                   help="fraction of weights removed (one value or one per layer)")
+    p.add_argument("--prune-rounds", type=int, default=3)
+    p.add_argument("--retrain-epochs", type=int, default=3, help="epochs of retraining per pruning round")
+    p.add_argument("--finetune-epochs", type=int, default=3, help="epochs of codebook fine-tuning")
+    p.add_argument("--weight-bits", type=int, nargs="+", default=[4], metavar="B")
+    p.add_argument("--index-bits", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=20, help="dense training epochs (each DSD phase too)")
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--limit-test", type=int, default=None, help="use only the first N test images")
+    p.add_argument("--out", metavar="models/NAME.npz", default=None)
+    p.add_argument("--json-report", metavar="FILE.json", default=None)
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_compress)
+
+    p = sub.add_parser("eval", help="test accuracy of a model file with the bit-exact fixed-point golden model")
+    p.add_argument("model", metavar="MODEL_FILE")
+    p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--limit", type=int, default=None, help="only the first N test images")
+    p.add_argument("--simulate", type=int, default=0, metavar="K",
+                   help="also run the first K images on the cycle model: check outputs, report cycles and energy")
+    p.add_argument("--pes", type=int, default=None, help="PEs for --simulate (default 64)")
+    p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_eval)
