@@ -6,11 +6,11 @@ This docstring is the contract that the cycle model and the RTL match bit for bi
 
 Let B = ``act_bits`` (default 16) and A = ``acc_bits`` (default 48, see :class:`ArchConfig`).
 Formats are signed two's complement ``Q(bits, frac)`` (value = integer * 2**-frac); see
-:mod:`eie_sim.fixedpoint` for rounding (round half up, ties toward +inf) and saturation.
+:mod:`eie_sim.contract.fixedpoint` for rounding (round half up, ties toward +inf) and saturation.
 
 1. **Inputs.** Activations a_j are ``Q(B, fa)`` integers ``qa_j``. From floats:
    ``qa = sat_B(floor(a * 2**fa + 1/2))`` with ``fa`` given, or else the largest frac at which
-   no value saturates (:func:`eie_sim.fixedpoint.choose_frac`). Layer l + 1 receives layer l's
+   no value saturates (:func:`eie_sim.contract.fixedpoint.choose_frac`). Layer l + 1 receives layer l's
    output integers unchanged, with ``fa = fo`` of layer l.
 2. **Weights.** The codebook is quantised the same way to ``Q(B, fw)`` (``fw`` chosen from the
    codebook's range unless given): ``qc[k]``, with ``qc[0] = 0``. Weight (i, j) is

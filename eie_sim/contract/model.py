@@ -55,7 +55,7 @@ class ModelLayer:
     Give the weights either as dense ``codes`` or as an ``encoded`` :class:`CompressedLayer`.
     ``in_frac``, ``w_frac``, ``out_frac``: fractional bits of the input activations, codebook
     values and outputs in ``act_bits``-bit fixed point; None means "choose from the range"
-    at run time (see :mod:`eie_sim.golden`).
+    at run time (see :mod:`eie_sim.contract.golden`).
     """
 
     name: str

@@ -38,7 +38,7 @@ class AreaReport:
     total_um2: float
     n_pe: int
     node_nm: float
-    source: str = "EIE (ISCA 2016) Table II, scaled as in eie_sim.area"
+    source: str = "EIE (ISCA 2016) Table II, scaled as in eie_sim.cost.area"
 
     @property
     def area_mm2(self) -> float:

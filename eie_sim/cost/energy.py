@@ -7,7 +7,7 @@ plus static power per PE. :meth:`EnergyTable.at` turns it into energies for any
 :func:`mac_pj` relative to the reference, so sweeps over SRAM width or capacity move the
 energy per access (EIE paper, Fig. 9: wider words mean fewer reads, each costlier).
 
-Action keys (one per counter of :mod:`eie_sim.cycle`)::
+Action keys (one per counter of :mod:`eie_sim.cycle.kernels`)::
 
     ptr_sram_read    per pointer-bank read            (counter ptr_sram_reads)
     spmat_sram_read  per spmat SRAM word read         (spmat_sram_reads)

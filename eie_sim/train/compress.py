@@ -11,7 +11,7 @@
 * Weight sharing (Deep Compression, section 3): per layer, k-means with 2**bits - 1 centroids
   over the surviving weights (code 0 reserved for exact zero and never moved), linear
   initialisation by default; fine-tuning updates each centroid by the sum of the gradients of
-  its weights (:func:`share_weights`, :class:`eie_sim.nn.SGD`).
+  its weights (:func:`share_weights`, :class:`eie_sim.train.nn.SGD`).
 * Huffman coding (section 4) of each layer's weight codes and relative indices
   (:func:`compression_report`).
 * DSD (Han et al., ICLR 2017): dense -> sparse (top-k by magnitude, default 30% removed,
