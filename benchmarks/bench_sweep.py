@@ -26,20 +26,22 @@ SPACE = {"n_pe": [8, 16, 32, 64], "fifo_depth": [1, 2, 4, 8, 16], "sram_width": 
 
 def _warm(names, scale):
     """On a worker: generate the layers into its cache and load the Numba kernels."""
-    from eie_sim.explore import sweep as se
+    from eie_sim.cost.energy import get_table
+    from eie_sim.explore.space import _config_for, _resolve_layers
+    from eie_sim.explore.worker import _run_batch
 
-    srcs, _ = se._resolve_layers(names, None, 0, 0, None)
+    srcs, _ = _resolve_layers(names, None, 0, 0, None)
     for s in srcs:
-        se._run_batch(s, None, [se._config_for({"n_pe": 4}, s)], ["warm"], se.get_table("eie45"), 0, True)
+        _run_batch(s, None, [_config_for({"n_pe": 4}, s)], ["warm"], get_table("eie45"), 0, True)
     return len(srcs)
 
 
 def _drop_encodings():
     """On a worker: forget encoded layers, so every timed sweep encodes as the bare loop does."""
-    from eie_sim.explore import sweep as se
+    from eie_sim.explore import worker
 
-    se._CACHES.pop("enc", None)
-    se._PTR_BITS_NEEDED.clear()
+    worker._CACHES.pop("enc", None)
+    worker._PTR_BITS_NEEDED.clear()
 
 
 def bare_loop(names, scale):

@@ -1,0 +1,201 @@
+"""What a Dask worker does for the sweep: rebuild a layer from its :class:`~.space._Source`,
+re-cluster and encode it for a group of points (kept in per-process caches, so every point of
+a group and later tasks on the same worker reuse them), simulate each point, turn the result
+and its energy report into tidy rows (:func:`_run_batch`), and compute a model's test accuracy
+at a bit width (:func:`_accuracy`). The driver submits these top-level functions by reference;
+the caches are this module's globals and live only in the worker processes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import replace
+
+import numpy as np
+
+from ..config import ArchConfig
+from ..contract.codebook import recluster
+from ..contract.format import encode
+from ..contract.model import Model, ModelLayer, load_model
+from ..cost.energy import EnergyTable
+from ..cost.report import energy_report
+from ..cycle import suite as benchmarks
+from ..cycle.simulator import COUNTERS, simulate
+from ..errors import ConfigError, EIEError, PointerOverflowError
+from .space import _Source
+
+# per-worker caches, least recently used dropped first: layers and models by kind, encodings
+_CACHES: dict = {}
+_CACHE_ITEMS = {"enc": 24, "variant": 32}
+_PTR_BITS_NEEDED: dict = {}  # (layer key, n_pe, weight_bits, index_bits) -> pointer width that fits
+
+
+def _cached(key, make):
+    cache = _CACHES.setdefault(key[0], OrderedDict())
+    hit = cache.get(key)
+    if hit is None:
+        hit = make()
+        cache[key] = hit
+        while len(cache) > _CACHE_ITEMS.get(key[0], 16):
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return hit
+
+
+def _model_input(model: Model, dataset: str | None, index: int, seed: int) -> np.ndarray:
+    """Test image ``index`` of ``dataset`` when it loads and fits, else a seeded uniform input."""
+    if dataset:
+        try:
+            from ..train.data import load_dataset
+
+            d = _cached(("dataset", dataset), lambda: load_dataset(dataset))
+            if d.x_test.shape[1] == model.n_inputs:
+                return np.asarray(d.x_test[index % len(d.x_test)], dtype=np.float64)
+        except EIEError:
+            pass
+    return np.random.default_rng(seed).random(model.n_inputs)
+
+
+def _relayer(lay: ModelLayer, **changes) -> ModelLayer:
+    """``lay`` stored dense with ``changes`` applied (and a fresh encoding cache)."""
+    return replace(lay, codes=changes.pop("codes", lay.dense_codes()), encoded=None, meta=dict(lay.meta), _cache={},
+                   **changes)
+
+
+def _model_variant(model: Model, weight_bits: int | None, act_bits: int | None) -> Model:
+    """``model`` with every layer re-clustered to ``weight_bits`` and its fixed-point formats moved to
+    ``act_bits`` (same integer bits, more or fewer fraction bits); None keeps the layer's own."""
+    layers = []
+    for lay in model.layers:
+        changes = {}
+        if weight_bits is not None and weight_bits != lay.weight_bits:
+            changes["codes"], changes["codebook"] = recluster(lay.dense_codes(), lay.codebook, weight_bits)
+        if act_bits is not None and act_bits != lay.act_bits:
+            d = act_bits - lay.act_bits
+            changes["act_bits"] = act_bits
+            for f in ("in_frac", "w_frac", "out_frac"):
+                changes[f] = getattr(lay, f) + d if getattr(lay, f) is not None else None
+        layers.append(_relayer(lay, **changes) if changes else lay)
+    return Model(layers=tuple(layers), meta=dict(model.meta))
+
+
+def _with_index_bits(model: Model, index_bits: int) -> Model:
+    if all(lay.index_bits == index_bits for lay in model.layers):
+        return model
+    return Model(layers=tuple(_relayer(l, index_bits=index_bits) for l in model.layers), meta=dict(model.meta))
+
+
+def _prepare(src: _Source, user, cfg: dict, seed: int):
+    """(thing to simulate, activations) for a group of points that share an encoding."""
+    wb, ib, ab = cfg["weight_bits"], cfg["index_bits"], cfg["act_bits"]
+    if src.kind == "model":
+        path, index, ds = src.detail
+        base = _cached(("model", path), lambda: load_model(path))
+        variant = _cached(("variant", src.key, wb, ab), lambda: _model_variant(base, wb, ab))
+        m = _cached(("variant", src.key, wb, ab, ib), lambda: _with_index_bits(variant, ib))
+        x = _cached(("input", src.key), lambda: _model_input(base, ds, index, seed))
+        return m, x
+    if src.kind == "table3":
+        s, scale = src.detail
+        name = src.name.partition("@")[0]
+        b = _cached(("table3", src.key), lambda: benchmarks.get(name, seed=s, scale=scale))
+        codes, cb, acts = b.codes, b.codebook, b.activations
+    else:
+        codes, cb, acts = user.codes, user.codebook, user.activations
+    if wb != cb.size.bit_length() - 1:
+        codes, cb = _cached(("recluster", src.key, wb), lambda: recluster(codes, cb, wb))
+    enc = _cached(("enc", src.key, cfg["n_pe"], wb, ib, cfg["ptr_bits"]),
+                  lambda: encode(codes, cb, n_pe=cfg["n_pe"], index_bits=ib, ptr_bits=cfg["ptr_bits"],
+                                 sram_width=cfg["sram_width"], spmat_sram_kb=cfg["spmat_sram_kb"],
+                                 ptr_sram_kb=cfg["ptr_sram_kb"]))
+    return enc, acts
+
+
+def _rows(res, table: EnergyTable) -> list[dict]:
+    """One metrics dict per layer of a simulation result."""
+    rep = energy_report(res, table)
+    pairs = list(zip(res.layers, rep.layers)) if res.layers else [(res, rep)]
+    out = []
+    for r, e in pairs:
+        cyc = r.cycles
+        pp = r.per_pe_arrays
+        work = np.asarray(pp["entries_real"]) + np.asarray(pp["entries_padding"])
+        row = {
+            "layer": r.name, "rows": int(r.shape[0]), "cols": int(r.shape[1]),
+            "cycles": int(cyc), "latency_us": float(r.latency_us), "load_efficiency": float(r.load_efficiency),
+            "gops": float(r.gops), "entries": int(r.entries), "padding_entries": int(r.padding_entries),
+            "padding_pct": 100.0 * r.padding_entries / max(1, r.entries + r.padding_entries),
+            **{c: int(r.counters[c]) for c in COUNTERS},
+            "pe_work_max": int(work.max()), "pe_work_mean": float(work.mean()),
+            "pe_imbalance": float(work.max() / work.mean()) if work.mean() > 0 else 1.0,
+            "pe_starved_frac_mean": float(np.mean(pp["starved_cycles"]) / cyc) if cyc else 0.0,
+            "pe_blocked_frac_mean": float(np.mean(pp["blocked_cycles"]) / cyc) if cyc else 0.0,
+            "energy_pj": float(e.energy_pj), "power_mw": float(e.power_mw), "area_mm2": float(e.area_mm2),
+            "frames_per_j": float(e.frames_per_j),
+            **{f"energy_module_{k.lower()}_pj": float(v) for k, v in e.by_module.items()},
+            **{f"energy_level_{k}_pj": float(v) for k, v in e.by_level.items()},
+            **{f"energy_action_{k}_pj": float(v) for k, v in e.by_action.items()},
+            "notes": "; ".join(r.notes),
+        }
+        out.append(row)
+    return out
+
+
+def _simulate_point(src: _Source, user, cfg: dict, seed: int, auto_ptr: bool):
+    """(config used, SimResult). With ``auto_ptr`` a pointer overflow
+    widens ptr_bits to what the layer needs and the point runs again."""
+    c = dict(cfg)
+    memo = (src.key, c["n_pe"], c["weight_bits"], c["index_bits"])
+    if auto_ptr:
+        c["ptr_bits"] = max(c["ptr_bits"], _PTR_BITS_NEEDED.get(memo, 0))
+    for _ in range(4):
+        try:
+            target, acts = _prepare(src, user, c, seed)
+            return c, simulate(target, acts, ArchConfig(**c))
+        except PointerOverflowError as exc:
+            if not auto_ptr or exc.bits_needed <= c["ptr_bits"]:
+                raise
+            c["ptr_bits"] = _PTR_BITS_NEEDED[memo] = exc.bits_needed
+    raise ConfigError(f"ptr_bits: no width found for layer {src.name!r}")  # pragma: no cover
+
+
+def _run_batch(src: _Source, user, cfgs: list[dict], ids: list[str], table: EnergyTable, seed: int,
+               auto_ptr: bool = False) -> list[dict]:
+    """Simulate ``cfgs`` (which share an encoding) on ``src``; one row per (point, layer).
+    Never raises for a point: the exception goes in the ``error`` column."""
+    rows = []
+    for cfg, pid in zip(cfgs, ids):
+        try:
+            used, res = _simulate_point(src, user, cfg, seed, auto_ptr)
+            for r in _rows(res, table):
+                if src.kind != "model":
+                    r["layer"] = src.name
+                rows.append({"point_id": pid, **used, "source": src.kind, "source_name": src.name, **r, "error": ""})
+        except Exception as exc:  # noqa: BLE001 - recorded per point, the sweep goes on
+            err = f"{type(exc).__name__}: {exc}"
+            names = [src.name]
+            if src.kind == "model":
+                try:
+                    names = [l.name for l in _cached(("model", src.detail[0]), lambda: load_model(src.detail[0])).layers]
+                except Exception:  # noqa: BLE001
+                    pass
+            for nm in names:
+                rows.append({"point_id": pid, **cfg, "source": src.kind, "source_name": src.name, "layer": nm, "error": err})
+    return rows
+
+
+def _accuracy(path: str, weight_bits, act_bits, dataset: str, samples: int | None) -> tuple[float, int]:
+    """Test accuracy of the model at (weight_bits, act_bits) in the bit-exact golden model."""
+    from ..train.data import load_dataset
+    from ..contract.golden import reference_forward_batch
+
+    base = _cached(("model", path), lambda: load_model(path))
+    m = _model_variant(base, weight_bits, act_bits)
+    d = _cached(("dataset", dataset), lambda: load_dataset(dataset))
+    x, y = d.x_test, d.y_test
+    if samples:
+        x, y = x[:samples], y[:samples]
+    out = reference_forward_batch(m, x, ArchConfig(act_bits=m.layers[0].act_bits))
+    return float((out.argmax(axis=1) == y).mean()), int(len(y))
+
