@@ -1,6 +1,7 @@
 """The cycle model: the EIE PE array, cycle by cycle, with every access counted.
 
-Numba kernels and the timing rules (:mod:`.kernels`), :func:`~.simulator.simulate` and its
+Numba kernels and the timing rules (:mod:`.kernels`), a layer encoded for the configuration and
+its kernel arrays (:mod:`.layers`), :func:`~.simulator.simulate` and its
 :class:`~.simulator.SimResult` (:mod:`.simulator`), and the Table III benchmark suite
 (:mod:`.suite`). Imports the layer contract (:mod:`eie_sim.contract`), config and errors only.
 """

@@ -1,15 +1,14 @@
 """``simulate()``: run a layer or a model on the cycle model and collect cycles, counters and outputs.
 
-The timing rules and counter definitions are in :mod:`eie_sim.cycle`; the arithmetic is the
-golden model's (:mod:`eie_sim.golden`), so ``output_fixed`` equals ``reference_spmv`` /
+The timing rules and counter definitions are in :mod:`eie_sim.cycle.kernels`, the layer
+preparation in :mod:`eie_sim.cycle.layers`; the arithmetic is the golden model's
+(:mod:`eie_sim.contract.golden`), so ``output_fixed`` equals ``reference_spmv`` /
 ``reference_forward`` bit for bit.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,22 +16,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..contract.codebook import check_codebook
 from ..config import ArchConfig
 from .kernels import (
     DRAIN_CYCLES,
     _accumulate_rows,
-    _build_real_entries,
-    _build_row_major,
     _simulate_pass,
     lnzd_levels,
     lnzd_nodes,
 )
-from ..errors import ConfigError, EncodingError, describe
+from ..errors import ConfigError, describe
 from ..contract.fixedpoint import QFormat
-from ..contract.format import CompressedLayer, encode, split_rows
+from ..contract.format import CompressedLayer
 from ..contract.golden import finish, prepare
 from ..contract.model import Model, ModelLayer, load_model
+from .layers import ROW_MAJOR_DENSITY, _encoded_for, _row_batches, _row_major
 
 __all__ = ["SimResult", "simulate", "COUNTERS"]
 
@@ -148,324 +145,258 @@ class SimResult:
         return d
 
 
-# ----------------------------------------------------------------------------- layer preparation
-
-
-def _kernel_arrays(enc: CompressedLayer) -> dict:
-    """Kernel inputs of an encoded (sub-)layer, built once and cached on it.
-
-    ptr_t (n_cols + 1, n_pe) int32 pointers; real_t (n_cols, n_pe) int32 real entries per column
-    and PE; the real entries of all PEs in column order: real_rows (row in the sub-layer, uint16
-    when it fits, else int32), real_codes (uint8), with column offsets col_rs. Padding entries
-    are counted, never visited, so the kernel's arithmetic touches each real entry once.
-    """
-    arr = enc._cache.get("kernel")
-    if arr is not None:
-        return arr
-    N, K = enc.n_pe, enc.n_cols
-    entries = enc.entries_per_pe
-    if entries.max(initial=0) >= 2**31 - 2**20:
-        raise ConfigError(f"a PE holds {int(entries.max())} entries; the simulator supports fewer than 2**31 - 2**20")
-    ptr_t = np.empty((K + 1, N), dtype=np.int32)
-    for k, p in enumerate(enc.pes):
-        ptr_t[:, k] = p.ptr
-    offsets = np.concatenate([[0], np.cumsum(entries)]).astype(np.int64)
-    v = np.concatenate([p.v for p in enc.pes]) if N > 1 else enc.pes[0].v
-    z = np.concatenate([p.z for p in enc.pes]) if N > 1 else enc.pes[0].z
-    nnz = enc.nnz
-    row_dtype = np.uint16 if enc.n_rows <= 1 << 16 else np.int32
-    real_t = np.empty((K, N), dtype=np.int32)
-    col_rs = np.empty(K + 1, dtype=np.int64)
-    real_rows = np.empty(nnz, dtype=row_dtype)
-    real_codes = np.empty(nnz, dtype=np.uint8)
-    _build_real_entries(ptr_t, offsets, v, z, real_t, col_rs, real_rows, real_codes)
-    del v, z
-    arr = {
-        "ptr_t": ptr_t,
-        "real_t": real_t,
-        "col_rs": col_rs,
-        "real_rows": real_rows,
-        "real_codes": real_codes,
-        "entries": entries,
-        "padding": enc.padding_per_pe,
-    }
-    enc._cache["kernel"] = arr
-    return arr
-
-
-def _row_major(arr: dict, n_rows: int) -> dict:
-    """Row-major copy of a kernel's real entries (built on first use, cached in ``arr``)."""
-    if "row_ptr" not in arr:
-        nnz = arr["real_rows"].size
-        n_cols = arr["col_rs"].size - 1
-        row_ptr = np.empty(n_rows + 1, dtype=np.int64)
-        row_cols = np.empty(nnz, dtype=np.uint16 if n_cols <= 1 << 16 else np.int32)
-        row_codes = np.empty(nnz, dtype=np.uint8)
-        _build_row_major(arr["col_rs"], arr["real_rows"], arr["real_codes"], row_ptr, row_cols, row_codes)
-        arr["row_ptr"], arr["row_cols"], arr["row_codes"] = row_ptr, row_cols, row_codes
-    return arr
-
-
-# Above this fraction of non-zero activations the arithmetic runs row by row over every real
-# entry (register accumulation, like CSR); below it, column by column over the broadcast
-# columns only. Both give identical results (see _accumulate_rows).
-ROW_MAJOR_DENSITY = 0.6
-
-
-def _row_batches(enc: CompressedLayer, rows_per_batch: int) -> list[tuple[int, dict]]:
-    """(first row, kernel arrays) per row batch, cached on the layer. A layer that fits the
-    registers is one batch; a longer one is split (:func:`eie_sim.format.split_rows`) one batch
-    at a time, keeping only the kernel arrays."""
-    if enc.n_rows <= rows_per_batch:
-        return [(0, _kernel_arrays(enc))]
-    key = ("row_batches", rows_per_batch)
-    if key not in enc._cache:
-        n_batches = -(-enc.n_rows // rows_per_batch)
-        enc._cache[key] = [
-            (r0, _kernel_arrays(sub))
-            for b in range(n_batches)
-            for r0, sub in split_rows(enc, rows_per_batch, batch=b)
-        ]
-    return enc._cache[key]
-
-
-_ENCODE_CACHE: "OrderedDict[tuple, CompressedLayer]" = OrderedDict()
-_ENCODE_CACHE_SIZE = 16
-
-
-def _encode_cached(codes, codebook, config: ArchConfig) -> CompressedLayer:
-    """Encode dense codes for ``config`` once; keyed by a hash of the arrays and the parameters."""
-    codes = np.asarray(codes)
-    cb = check_codebook(codebook, config.weight_bits)
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str((codes.shape, codes.dtype.str)).encode())
-    h.update(np.ascontiguousarray(codes).tobytes())
-    h.update(cb.tobytes())
-    key = (h.hexdigest(), config.n_pe, config.index_bits, config.ptr_bits, config.sram_width,
-           config.spmat_sram_kb, config.ptr_sram_kb)
-    hit = _ENCODE_CACHE.get(key)
-    if hit is None:
-        hit = encode(codes, cb, n_pe=config.n_pe, index_bits=config.index_bits, ptr_bits=config.ptr_bits,
-                     sram_width=config.sram_width, spmat_sram_kb=config.spmat_sram_kb, ptr_sram_kb=config.ptr_sram_kb)
-        _ENCODE_CACHE[key] = hit
-        while len(_ENCODE_CACHE) > _ENCODE_CACHE_SIZE:
-            _ENCODE_CACHE.popitem(last=False)
-    else:
-        _ENCODE_CACHE.move_to_end(key)
-    return hit
-
-
-def _check_layer_matches(enc: CompressedLayer, config: ArchConfig, what: str) -> None:
-    if enc.n_pe != config.n_pe:
-        raise ConfigError(f"{what} is encoded for n_pe={enc.n_pe} but config.n_pe={config.n_pe}; "
-                          "re-encode it, or pass dense codes and a codebook to encode for the config")
-    if enc.weight_bits != config.weight_bits:
-        raise ConfigError(f"{what} has weight_bits={enc.weight_bits} (a codebook of {1 << enc.weight_bits}) "
-                          f"but config.weight_bits={config.weight_bits}")
-    if enc.index_bits != config.index_bits:
-        raise ConfigError(f"{what} has index_bits={enc.index_bits} but config.index_bits={config.index_bits}")
-
-
-def _encoded_for(layer, config: ArchConfig) -> tuple[CompressedLayer, object]:
-    """(encoded layer for config, object for the golden ``prepare``)."""
-    if isinstance(layer, CompressedLayer):
-        _check_layer_matches(layer, config, "layer")
-        return layer, layer
-    if isinstance(layer, ModelLayer):
-        if layer.weight_bits != config.weight_bits:
-            raise ConfigError(f"layer {layer.name!r} has weight_bits={layer.weight_bits} "
-                              f"but config.weight_bits={config.weight_bits}")
-        if layer.encoded is not None and layer.encoded.n_pe == config.n_pe and layer.encoded.index_bits == config.index_bits:
-            return layer.encoded, layer
-        key = ("sim", config.n_pe, config.index_bits, config.ptr_bits)
-        enc = layer._cache.get(key)
-        if enc is None:
-            enc = encode(layer.dense_codes(), layer.codebook, n_pe=config.n_pe, index_bits=config.index_bits,
-                         ptr_bits=config.ptr_bits, sram_width=config.sram_width,
-                         spmat_sram_kb=config.spmat_sram_kb, ptr_sram_kb=config.ptr_sram_kb)
-            layer._cache[key] = enc
-        return enc, layer
-    if isinstance(layer, tuple) and len(layer) == 2:
-        enc = _encode_cached(layer[0], layer[1], config)
-        return enc, enc
-    raise EncodingError(
-        f"layer_or_model={describe(layer)}: expected a CompressedLayer, ModelLayer, Model, model file path "
-        "or a (codes, codebook) pair"
-    )
-
-
 # ----------------------------------------------------------------------------- one layer
 
 
-def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kwargs) -> SimResult:
-    enc, source = _encoded_for(layer, config)
-    prep = prepare(source, activations, config, **prep_kwargs)
-    N = config.n_pe
-    M, K = enc.shape
-    regs = config.act_regs_per_pe
-    R = N * regs
-    lat = lnzd_levels(N)
-    epw = config.entries_per_word
-    cap_words = config.spmat_sram_kb * 8192 // config.sram_width
-    ptr_cap = config.ptr_capacity
-    act_cap = config.act_sram_kb * 8192 // config.act_bits  # activation values per PE
-    A = config.acc_bits
-    acc_lo, acc_hi = -(1 << (A - 1)), (1 << (A - 1)) - 1
+@dataclass(eq=False)
+class _Plan:
+    """What is fixed before a layer runs (built once by :func:`_plan`; not frozen, which is slower
+    to build). A layer runs row batch by row batch, one pass per input batch (:mod:`.kernels`,
+    "Long vectors"; EIE paper, section IV, "Activation Read/Write"); nothing here depends on the
+    timing. Traffic counts are values (activations, pointers) over the whole layer."""
 
+    config: ArchConfig
+    n_rows: int  # M, outputs
+    n_cols: int  # K, inputs
+    rows_per_batch: int  # R = n_pe * act_regs_per_pe: rows per row batch, inputs per input batch
+    lnzd_latency: int  # cycles from the start of a pass to its first broadcast (LNZD tree levels)
+    entries_per_word: int  # (v, z) entries per spmat SRAM word
+    cap_words: int  # spmat SRAM words per PE
+    acc_lo: int  # accumulator range (acc_bits, signed)
+    acc_hi: int
+    qa: np.ndarray  # int64 activations and codebook values (golden contract)
+    qc: np.ndarray
+    check_sat: bool  # False when no partial sum can saturate (the kernels then skip the test)
+    by_rows: bool  # arithmetic row by row (dense activations) instead of in the passes
+    row_batches: list  # (first row, kernel arrays) per row batch, see _row_batches
+    nz_all: np.ndarray  # non-zero input indices (int64, ascending): the broadcasts of a row batch
+    nz_batches: list  # nz_all split by input batch: the broadcasts of each pass
+    load_cycles: list  # per input batch: cycles loading its inputs into the registers (0: none)
+    write_cycles: list  # per row batch: cycles writing its outputs to the SRAM (0: none)
+    act_sram_reads: int  # register loads from the activation SRAM
+    act_dram_in: int  # register loads from DRAM instead (act_sram_kb overflow)
+    act_sram_writes: int  # outputs written to the activation SRAM
+    act_dram_out: int  # outputs written to DRAM instead
+    ptr_sram_reads: int  # pointer reads from the pointer SRAMs, all PEs
+    ptr_dram_reads: int  # pointer reads from DRAM (ptr_sram_kb overflow), all PEs
+
+
+def _input_batches(nz_all: np.ndarray, per_batch: int, n_batches: int) -> list[np.ndarray]:
+    """``nz_all`` (non-zero input indices) split into input batches of ``per_batch`` inputs: the
+    broadcasts of each pass. A batch may be empty (its pass still costs load and LNZD latency)."""
+    if n_batches == 1:
+        return [nz_all]
+    cuts = np.searchsorted(nz_all, np.arange(1, n_batches) * per_batch)
+    return np.split(nz_all, cuts)
+
+
+def _held_per_pe(n: int, n_pe: int) -> np.ndarray:
+    """(n_pe,) int64: how many of ``n`` interleaved values (value i on PE i % n_pe) each PE holds."""
+    return np.maximum((n - np.arange(n_pe, dtype=np.int64) + n_pe - 1) // n_pe, 0)
+
+
+def _input_loads(n_cols: int, n_pe: int, regs: int, act_cap: int, n_batches: int) -> tuple[list, int, int]:
+    """Register loads of inputs longer than the registers. A PE keeps its inputs in activation
+    SRAM slots 0, 1, ... and loads slots ``ib * regs`` on before input batch ib, one per cycle,
+    all PEs in parallel: the pass waits for the largest count. Slots from ``act_cap`` on are in
+    DRAM (counted, latency hidden). Returns (cycles per input batch, SRAM reads, DRAM reads)
+    of one sweep over the input batches, which every row batch repeats."""
+    n_in = _held_per_pe(n_cols, n_pe)
+    lo = (np.arange(n_batches, dtype=np.int64) * regs)[:, None]
+    hi = np.minimum(lo + regs, n_in)
+    loads = np.maximum(hi - lo, 0)
+    sram = np.minimum(np.maximum(np.minimum(hi, act_cap) - lo, 0), loads)
+    return loads.max(axis=1).tolist(), int(sram.sum()), int((loads - sram).sum())
+
+
+def _output_writes(row0s: list, n_rows: int, n_cols: int, n_pe: int, regs: int, act_cap: int) -> tuple[list, int, int]:
+    """Write-back of outputs longer than the registers. At the end of the row batch at
+    ``row0`` a PE writes its outputs (local rows ``row0 // n_pe`` on, at most ``regs``) one per
+    cycle, all PEs in parallel, to the activation SRAM slots after its inputs (if those are in
+    the SRAM); slots from ``act_cap`` on are in DRAM. Returns (cycles per row batch, SRAM
+    writes, DRAM writes) over all row batches."""
+    n_out = _held_per_pe(n_rows, n_pe)
+    in_slots = _held_per_pe(n_cols, n_pe) if n_cols > n_pe * regs else np.zeros(n_pe, dtype=np.int64)
+    lo = (np.array(row0s, dtype=np.int64) // n_pe)[:, None]
+    hi = np.minimum(lo + regs, n_out)
+    outs = np.maximum(hi - lo, 0)
+    sram = np.minimum(np.clip(act_cap - (in_slots + lo), 0, None), outs)
+    return outs.max(axis=1).tolist(), int(sram.sum()), int((outs - sram).sum())
+
+
+def _pointer_reads(nz_all: np.ndarray, n_cols: int, ptr_cap: int, n_row_batches: int, n_pe: int) -> tuple[int, int]:
+    """Pointer reads of the layer, (from SRAM, from DRAM), all PEs (section IV, "Pointer Read
+    Unit"): p[j] and p[j+1] per PE for each broadcast column j of each row batch. Row batch b's
+    ``n_cols + 1`` pointers follow the earlier ones'; a PE's first ``ptr_cap`` are in its SRAM."""
+    n, in_sram = int(nz_all.size), 0
+    for b in range(n_row_batches):
+        ptr_base = b * (n_cols + 1)
+        if ptr_base + n_cols + 1 <= ptr_cap:
+            in_sram += 2 * n  # every pointer of this sub-layer is in the SRAM
+        else:
+            in_sram += int(np.count_nonzero(ptr_base + nz_all < ptr_cap) + np.count_nonzero(ptr_base + nz_all + 1 < ptr_cap))
+    return n_pe * in_sram, n_pe * (2 * n * n_row_batches - in_sram)
+
+
+def _plan(enc: CompressedLayer, config: ArchConfig, prep) -> _Plan:
+    """The :class:`_Plan` of ``enc`` on ``config`` with the prepared operands ``prep``."""
+    N, regs, A = config.n_pe, config.act_regs_per_pe, config.acc_bits
+    M, K = enc.shape
+    R = N * regs
+    act_cap = config.act_sram_kb * 8192 // config.act_bits  # activation values per PE
     batches = _row_batches(enc, R)
     n_in_batches = max(1, math.ceil(K / R))
     nz_all = np.flatnonzero(prep.qa).astype(np.int64)
-    if n_in_batches == 1:
-        nz_batches = [nz_all]
-    else:
-        cuts = np.searchsorted(nz_all, np.arange(1, n_in_batches) * R)
-        nz_batches = np.split(nz_all, cuts)
-
-    pe_idx = np.arange(N, dtype=np.int64)
-    n_in = np.maximum((K - pe_idx + N - 1) // N, 0)  # activations held by each PE (j % N == k)
-    n_out = np.maximum((M - pe_idx + N - 1) // N, 0)
-    inputs_in_sram = K > R
-    outputs_in_sram = M > R
-    in_slots = n_in if inputs_in_sram else np.zeros(N, dtype=np.int64)
-
-    acc = prep.acc0.copy()
+    # vectors that fit the registers cost no load or write-back
+    loads = _input_loads(K, N, regs, act_cap, n_in_batches) if K > R else ([0] * n_in_batches, 0, 0)
+    writes = (_output_writes([r0 for r0, _ in batches], M, K, N, regs, act_cap) if M > R
+              else ([0] * len(batches), 0, 0))
+    ptr = _pointer_reads(nz_all, K, config.ptr_capacity, len(batches), N)
     # Each row gets at most one product per column, so if |acc0| + max|qc| * sum|qa| fits, no
     # partial sum can saturate and the kernel may skip the test (it then sums exactly).
     bound = float(np.abs(prep.acc0).max(initial=0)) + float(np.abs(prep.qc).max()) * float(np.abs(prep.qa).sum())
-    check_sat = not bound < acc_hi / 2
-    saturated = False
-    busy = np.zeros(N, dtype=np.int64)
-    blocked = np.zeros(N, dtype=np.int64)
-    stats = np.zeros((4, N), dtype=np.int64)  # real, padding, spmat SRAM reads, spmat DRAM words
-    entry_base = np.zeros(N, dtype=np.int64)
-    held = np.full(N, -1, dtype=np.int64)
-    ptr_sram = ptr_dram = 0
-    issue_cycles = 0
-    t = 0
-    act_sram_reads = act_sram_writes = act_dram_in = act_dram_out = 0
-    broadcasts = 0
-    stored_entries = np.zeros(N, dtype=np.int64)
-    stored_padding = np.zeros(N, dtype=np.int64)
+    acc_hi = (1 << (A - 1)) - 1
+    return _Plan(
+        config=config, n_rows=M, n_cols=K, rows_per_batch=R, lnzd_latency=lnzd_levels(N),
+        entries_per_word=config.entries_per_word, cap_words=config.spmat_sram_kb * 8192 // config.sram_width,
+        acc_lo=-(1 << (A - 1)), acc_hi=acc_hi, qa=prep.qa, qc=prep.qc, check_sat=not bound < acc_hi / 2,
+        by_rows=nz_all.size > ROW_MAJOR_DENSITY * K, row_batches=batches, nz_all=nz_all,
+        nz_batches=_input_batches(nz_all, R, n_in_batches), load_cycles=loads[0], write_cycles=writes[0],
+        act_sram_reads=len(batches) * loads[1], act_dram_in=len(batches) * loads[2],
+        act_sram_writes=writes[1], act_dram_out=writes[2], ptr_sram_reads=ptr[0], ptr_dram_reads=ptr[1],
+    )
 
-    by_rows = nz_all.size > ROW_MAJOR_DENSITY * K
-    for b, (row0, arr) in enumerate(batches):
-        if by_rows:
-            sub_rows = min(R, M - row0) if len(batches) > 1 else M
-            _row_major(arr, sub_rows)
-            saturated |= bool(_accumulate_rows(arr["row_ptr"], arr["row_cols"], arr["row_codes"], prep.qa, prep.qc,
-                                               acc, row0, acc_lo, acc_hi, check_sat))
-        stored_entries += arr["entries"]
-        stored_padding += arr["padding"]
-        held[:] = -1
-        ptr_base = b * (K + 1)
-        for ib in range(n_in_batches):
-            if inputs_in_sram:
-                lo = ib * regs
-                hi = np.minimum((ib + 1) * regs, n_in)
-                loads = np.maximum(hi - lo, 0)
-                sram = np.maximum(np.minimum(hi, act_cap) - lo, 0)
-                sram = np.minimum(sram, loads)
-                act_sram_reads += int(sram.sum())
-                act_dram_in += int((loads - sram).sum())
-                t += int(loads.max())
-            t_start = t + lat
-            nz = nz_batches[ib]
-            t_end, sat = _simulate_pass(
-                arr["ptr_t"], arr["real_t"], arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, prep.qa, prep.qc, acc, acc_lo, acc_hi, check_sat,
-                row0, config.fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked,
-                stats[0], stats[1], stats[2], stats[3], bool(nz.size and nz[-1] - nz[0] + 1 == nz.size),
-                not by_rows,
-            )
-            saturated |= bool(sat)
-            if ptr_base + K + 1 <= ptr_cap:
-                in_sram = 2 * int(nz.size)  # every pointer of this sub-layer is in the SRAM
-            else:
-                in_sram = int(np.count_nonzero(ptr_base + nz < ptr_cap) + np.count_nonzero(ptr_base + nz + 1 < ptr_cap))
-            ptr_sram += N * in_sram
-            ptr_dram += N * (2 * int(nz.size) - in_sram)
-            broadcasts += int(nz.size)
-            issue_cycles += t_end - t_start
-            t = t_end
-        entry_base += arr["entries"]
-        t += DRAIN_CYCLES
-        if outputs_in_sram:
-            lo = row0 // N
-            hi = np.minimum(lo + regs, n_out)
-            outs = np.maximum(hi - lo, 0)
-            first_slot = in_slots + lo
-            sram = np.clip(act_cap - first_slot, 0, None)
-            sram = np.minimum(sram, outs)
-            act_sram_writes += int(sram.sum())
-            act_dram_out += int((outs - sram).sum())
-            t += int(outs.max())
-    cycles = int(t)
 
-    real = stats[0]
-    pad = stats[1]
-    macs = int(real.sum() + pad.sum())
-    spmat_dram_words = int(stats[3].sum())
-    ptr_dram_reads = ptr_dram
-    dram_bits_ptr = ptr_dram_reads * config.ptr_bits
-    dram_bits_spmat = spmat_dram_words * config.sram_width
-    dram_bits_act = (act_dram_in + act_dram_out) * config.act_bits
-    act_loads = act_sram_reads + act_dram_in
-    act_outs = act_sram_writes + act_dram_out
-    counters = {
-        "broadcasts": broadcasts,
-        "lnzd_ops": broadcasts * lnzd_nodes(N),
-        "queue_pushes": broadcasts * N,
-        "queue_pops": broadcasts * N,
-        "ptr_sram_reads": ptr_sram,
-        "spmat_sram_reads": int(stats[2].sum()),
-        "codebook_reads": macs,
-        "macs_real": int(real.sum()),
-        "macs_padding": int(pad.sum()),
-        "act_reg_reads": broadcasts + macs + act_outs,
-        "act_reg_writes": macs + M + act_loads,
-        "act_sram_reads": act_sram_reads,
-        "act_sram_writes": act_sram_writes,
+@dataclass(eq=False)
+class _Tally:
+    """Running state of a layer over its row batches and passes. Per-PE (n_pe,) int64 arrays,
+    updated in place by the kernels: busy and blocked cycles; ``stats`` rows real entries,
+    padding entries, spmat SRAM and spmat DRAM word reads; ``entry_base``: entries of the row
+    batches so far (where the current sub-layer starts in the spmat SRAM; at the end, the
+    entries stored); ``held``: spmat word held (-1: none). ``acc``: int64 accumulators of the
+    layer's rows; ``t``: the current cycle; ``issue_cycles``: cycles in the passes' issue phases."""
+
+    acc: np.ndarray
+    busy: np.ndarray
+    blocked: np.ndarray
+    stats: np.ndarray
+    entry_base: np.ndarray
+    held: np.ndarray
+    t: int = 0
+    issue_cycles: int = 0
+    saturated: bool = False
+
+    @classmethod
+    def start(cls, acc0: np.ndarray, n_pe: int) -> "_Tally":
+        """Cycle 0: accumulators at ``acc0`` (copied), every count zero, no spmat word held."""
+        z = [np.zeros(n_pe, dtype=np.int64) for _ in range(3)]
+        return cls(acc0.copy(), z[0], z[1], np.zeros((4, n_pe), dtype=np.int64), z[2], np.full(n_pe, -1, dtype=np.int64))
+
+
+def _accumulate_by_rows(plan: _Plan, tally: _Tally, arr: dict, row0: int) -> None:
+    """The arithmetic of one row batch, row by row over every real entry (dense activations,
+    see :data:`ROW_MAJOR_DENSITY`). No cycles: the timing comes from the passes."""
+    sub_rows = min(plan.rows_per_batch, plan.n_rows - row0) if len(plan.row_batches) > 1 else plan.n_rows
+    _row_major(arr, sub_rows)
+    tally.saturated |= bool(_accumulate_rows(arr["row_ptr"], arr["row_cols"], arr["row_codes"], plan.qa, plan.qc,
+                                             tally.acc, row0, plan.acc_lo, plan.acc_hi, plan.check_sat))
+
+
+def _run_pass(plan: _Plan, tally: _Tally, arr: dict, row0: int, nz: np.ndarray) -> None:
+    """One pass of input batch ``nz`` over the row batch at ``row0`` (kernel arrays ``arr``) in
+    :func:`~.kernels._simulate_pass`: the LNZD tree (section IV, "Distributed Leading Non-Zero
+    Detection") delivers the first non-zero ``lnzd_latency`` cycles after the start, then one a
+    cycle, into every PE's queue ("Activation Queue and Load Balancing"). The clock moves to the
+    cycle the last PE is free; adds per-PE cycles, entries, word reads (and, unless by_rows, MACs)."""
+    t_start = tally.t + plan.lnzd_latency
+    stats = tally.stats
+    t_end, sat = _simulate_pass(
+        arr["ptr_t"], arr["real_t"], arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, plan.qa, plan.qc,
+        tally.acc, plan.acc_lo, plan.acc_hi, plan.check_sat, row0, plan.config.fifo_depth, t_start,
+        plan.entries_per_word, tally.entry_base, plan.cap_words, tally.held, tally.busy, tally.blocked,
+        stats[0], stats[1], stats[2], stats[3], bool(nz.size and nz[-1] - nz[0] + 1 == nz.size),
+        not plan.by_rows,
+    )
+    tally.saturated |= bool(sat)
+    tally.issue_cycles += t_end - t_start
+    tally.t = t_end
+
+
+def _run_row_batch(plan: _Plan, tally: _Tally, b: int) -> None:
+    """Row batch ``b``: each input batch is loaded into the source registers and broadcast in a
+    pass; then the pipeline drains (``DRAIN_CYCLES``) and the outputs are written back."""
+    row0, arr = plan.row_batches[b]
+    if plan.by_rows:
+        _accumulate_by_rows(plan, tally, arr, row0)
+    tally.held[:] = -1
+    for nz, load_cycles in zip(plan.nz_batches, plan.load_cycles):
+        tally.t += load_cycles
+        _run_pass(plan, tally, arr, row0, nz)
+    tally.entry_base += arr["entries"]
+    tally.t += DRAIN_CYCLES + plan.write_cycles[b]
+
+
+def _counters(plan: _Plan, tally: _Tally, cycles: int) -> dict:
+    """The layer's :data:`COUNTERS` (defined in :mod:`.kernels`): integer counts; dram_bytes*
+    in bytes (bits rounded up); overhead_cycles: cycles outside the passes' issue phases."""
+    config, N, stats = plan.config, plan.config.n_pe, tally.stats
+    broadcasts = len(plan.row_batches) * int(plan.nz_all.size)  # every row batch re-broadcasts
+    macs = int(stats[0].sum() + stats[1].sum())
+    dram_bits_ptr = plan.ptr_dram_reads * config.ptr_bits
+    dram_bits_spmat = int(stats[3].sum()) * config.sram_width
+    dram_bits_act = (plan.act_dram_in + plan.act_dram_out) * config.act_bits
+    return {
+        "broadcasts": broadcasts, "lnzd_ops": broadcasts * lnzd_nodes(N),
+        "queue_pushes": broadcasts * N, "queue_pops": broadcasts * N,
+        "ptr_sram_reads": plan.ptr_sram_reads, "spmat_sram_reads": int(stats[2].sum()),
+        "codebook_reads": macs, "macs_real": int(stats[0].sum()), "macs_padding": int(stats[1].sum()),
+        "act_reg_reads": broadcasts + macs + (plan.act_sram_writes + plan.act_dram_out),
+        "act_reg_writes": macs + plan.n_rows + (plan.act_sram_reads + plan.act_dram_in),
+        "act_sram_reads": plan.act_sram_reads, "act_sram_writes": plan.act_sram_writes,
         "dram_bytes": -(-(dram_bits_ptr + dram_bits_spmat + dram_bits_act) // 8),
-        "dram_bytes_ptr": -(-dram_bits_ptr // 8),
-        "dram_bytes_spmat": -(-dram_bits_spmat // 8),
+        "dram_bytes_ptr": -(-dram_bits_ptr // 8), "dram_bytes_spmat": -(-dram_bits_spmat // 8),
         "dram_bytes_act": -(-dram_bits_act // 8),
-        "row_batches": len(batches),
-        "input_batches": n_in_batches,
-        "overhead_cycles": cycles - issue_cycles,
+        "row_batches": len(plan.row_batches), "input_batches": len(plan.nz_batches),
+        "overhead_cycles": cycles - tally.issue_cycles,
     }
+
+
+def _overflow_notes(counters: dict, config: ArchConfig, n_cols: int) -> tuple[str, ...]:
+    """One note per SRAM (spmat, pointer, activation) that overflowed into DRAM, in bytes."""
     notes = []
     if counters["dram_bytes_spmat"]:
         notes.append(f"spmat SRAM overflow: {counters['dram_bytes_spmat']} bytes of entries read from DRAM "
                      f"(spmat_sram_kb={config.spmat_sram_kb} per PE is too small for this layer)")
     if counters["dram_bytes_ptr"]:
         notes.append(f"pointer SRAM overflow: {counters['dram_bytes_ptr']} bytes of pointers read from DRAM "
-                     f"({K + 1} pointers x {len(batches)} row batch(es) per PE, ptr_sram_kb={config.ptr_sram_kb})")
+                     f"({n_cols + 1} pointers x {counters['row_batches']} row batch(es) per PE, ptr_sram_kb={config.ptr_sram_kb})")
     if counters["dram_bytes_act"]:
         notes.append(f"activation SRAM overflow: {counters['dram_bytes_act']} bytes of activations moved to/from DRAM "
                      f"(act_sram_kb={config.act_sram_kb} per PE)")
-    res = finish(prep, acc, saturated)
-    per_pe = {
-        "entries_real": real,
-        "entries_padding": pad,
-        "busy_cycles": busy,
-        "starved_cycles": issue_cycles - busy,
-        "blocked_cycles": blocked,
-        "spmat_sram_reads": stats[2],
-        "stored_entries": stored_entries,
-    }
+    return tuple(notes)
+
+
+def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kwargs) -> SimResult:
+    """Run one layer (``prep_kwargs`` go to the golden ``prepare``): plan it, time each row
+    batch, then collect counters, per-PE arrays (int64, cycles and counts), notes and outputs."""
+    enc, source = _encoded_for(layer, config)
+    prep = prepare(source, activations, config, **prep_kwargs)
+    plan = _plan(enc, config, prep)
+    tally = _Tally.start(prep.acc0, config.n_pe)
+    for b in range(len(plan.row_batches)):
+        _run_row_batch(plan, tally, b)
+    cycles = int(tally.t)
+    counters = _counters(plan, tally, cycles)
+    res = finish(prep, tally.acc, tally.saturated)
+    stats = tally.stats
+    per_pe = dict(zip(PER_PE_COLUMNS, (stats[0], stats[1], tally.busy, tally.issue_cycles - tally.busy,
+                                       tally.blocked, stats[2], tally.entry_base)))
     return SimResult(
-        name=name,
-        config=config,
-        shape=(M, K),
-        cycles=cycles,
-        output=res.output,
-        output_fixed=res.output_fixed,
-        out_format=res.out_format,
-        counters=counters,
-        per_pe_arrays=per_pe,
-        entries=int(stored_entries.sum()),
-        padding_entries=int(stored_padding.sum()),
-        notes=tuple(notes),
-        acc_saturated=res.acc_saturated,
+        name=name, config=config, shape=(plan.n_rows, plan.n_cols), cycles=cycles, output=res.output,
+        output_fixed=res.output_fixed, out_format=res.out_format, counters=counters, per_pe_arrays=per_pe,
+        entries=int(tally.entry_base.sum()),
+        padding_entries=sum(int(arr["padding"].sum()) for _, arr in plan.row_batches),
+        notes=_overflow_notes(counters, config, plan.n_cols), acc_saturated=res.acc_saturated,
     )
 
 

@@ -15,11 +15,15 @@ Timing is the cycle model's (``eie_sim.cycle.kernels``), cycle for cycle:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from amaranth import *
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
+
+from eie_sim.config import check_int
 
 __all__ = ["PEParams", "ActivationQueue", "PointerRead", "SpmatRead", "ArithmeticUnit", "ActivationRW", "ProcessingElement",
            "LOAD_PTR", "LOAD_SPMAT", "LOAD_CODEBOOK", "LOAD_SRC", "LOAD_ACC", "LOAD_CONFIG"]
@@ -27,48 +31,79 @@ __all__ = ["PEParams", "ActivationQueue", "PointerRead", "SpmatRead", "Arithmeti
 LOAD_PTR, LOAD_SPMAT, LOAD_CODEBOOK, LOAD_SRC, LOAD_ACC, LOAD_CONFIG = range(6)
 
 
-def _check(name, value, lo, hi=None):
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if value < lo or (hi is not None and value > hi):
-        raise ValueError(f"{name} must be in {lo}..{hi}, not {value!r}" if hi is not None else f"{name} must be >= {lo}, not {value!r}")
-    return value
-
-
+@dataclass(frozen=True, kw_only=True)
 class PEParams:
-    """Build-time parameters of a PE (one Verilator build per set).
+    """Build-time parameters of a PE (one Verilator build per set), in the style of
+    :class:`eie_sim.ArchConfig`: validated on construction (:class:`eie_sim.ConfigError` naming
+    the field, its value and the range expected), immutable, compared and hashed by value.
 
-    max_cols: columns (inputs) the pointer banks hold; max_rows: local rows (destination
-    registers); max_src: source activations per PE; spmat_words: spmat SRAM depth in words.
+    fifo_depth ... sram_width  as in ``ArchConfig`` (activation-queue depth, code and index
+                               bits, activation and accumulator bits, pointer width, spmat SRAM
+                               word width); ``params_for`` in :mod:`.driver` copies them.
+    max_cols     columns (inputs) the pointer banks hold (``max_cols + 1`` pointers).
+    max_rows     local rows: destination registers (accumulators) per PE.
+    max_src      source activations per PE.
+    spmat_words  spmat SRAM depth in ``sram_width``-bit words.
+    col_bits     width of a column index in the activation queue; None (the default) for the
+                 fewest bits that hold ``max_cols - 1``.
     """
 
-    def __init__(self, *, fifo_depth=8, weight_bits=4, index_bits=4, act_bits=16, acc_bits=48, ptr_bits=17,
-                 sram_width=64, max_cols=64, max_rows=64, max_src=64, spmat_words=256, col_bits=None):
-        self.fifo_depth = _check("fifo_depth", fifo_depth, 1, 1024)
-        self.weight_bits = _check("weight_bits", weight_bits, 1, 8)
-        self.index_bits = _check("index_bits", index_bits, 1, 8)
-        self.act_bits = _check("act_bits", act_bits, 2, 24)
-        self.acc_bits = _check("acc_bits", acc_bits, 2 * act_bits, 62)
-        self.ptr_bits = _check("ptr_bits", ptr_bits, 1, 32)
-        self.sram_width = _check("sram_width", sram_width, weight_bits + index_bits, 1024)
-        entry = weight_bits + index_bits
-        self.epw = sram_width // entry
-        self.max_cols = _check("max_cols", max_cols, 1)
-        self.max_rows = _check("max_rows", max_rows, 1)
-        self.max_src = _check("max_src", max_src, 1)
-        self.spmat_words = _check("spmat_words", spmat_words, 1)
-        self.col_bits = col_bits or max(1, (max_cols - 1).bit_length())
+    fifo_depth: int = 8
+    weight_bits: int = 4
+    index_bits: int = 4
+    act_bits: int = 16
+    acc_bits: int = 48
+    ptr_bits: int = 17
+    sram_width: int = 64
+    max_cols: int = 64
+    max_rows: int = 64
+    max_src: int = 64
+    spmat_words: int = 256
+    col_bits: int | None = None
+
+    def __post_init__(self) -> None:
+        # check_int returns a plain int (NumPy integers are accepted); store that, since the
+        # widths become Amaranth shapes. In this order: acc_bits depends on act_bits,
+        # sram_width on weight_bits + index_bits and col_bits on max_cols.
+        def check(name: str, lo: int, hi: int | None = None) -> None:
+            object.__setattr__(self, name, check_int(name, getattr(self, name), lo, hi))
+
+        check("fifo_depth", 1, 1024)
+        check("weight_bits", 1, 8)
+        check("index_bits", 1, 8)
+        check("act_bits", 2, 24)
+        check("acc_bits", 2 * self.act_bits, 62)
+        check("ptr_bits", 1, 32)
+        check("sram_width", self.entry_bits, 1024)
+        check("max_cols", 1)
+        check("max_rows", 1)
+        check("max_src", 1)
+        check("spmat_words", 1)
+        need = max(1, (self.max_cols - 1).bit_length())
+        if self.col_bits is None:
+            object.__setattr__(self, "col_bits", need)
+        else:
+            check("col_bits", need, 64)
 
     @property
-    def entry_bits(self):
+    def entry_bits(self) -> int:
+        """Bits of one (v, z) entry."""
         return self.weight_bits + self.index_bits
 
     @property
-    def row_bits(self):
+    def epw(self) -> int:
+        """Entries per spmat SRAM word."""
+        return self.sram_width // self.entry_bits
+
+    @property
+    def row_bits(self) -> int:
+        """Width of a local row index (``max_rows - 1``)."""
         return max(1, (self.max_rows - 1).bit_length())
 
     @property
-    def data_bits(self):
+    def data_bits(self) -> int:
+        """Width of the load port's data: the widest value loaded (spmat word, accumulator,
+        pointer or activation)."""
         return max(self.sram_width, self.acc_bits, self.ptr_bits, self.act_bits)
 
 

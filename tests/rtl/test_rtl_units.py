@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
+from eie_sim import ConfigError
 from eie_sim.contract.fixedpoint import round_shift
 
 pytestmark = pytest.mark.rtl
@@ -107,7 +108,7 @@ def test_parameters_are_checked():
 
     with pytest.raises(ValueError, match="fifo_depth"):
         PEParams(fifo_depth=0)
-    with pytest.raises(TypeError, match="weight_bits"):
+    with pytest.raises(ConfigError, match="weight_bits"):
         PEParams(weight_bits=4.0)
     with pytest.raises(ValueError, match="n_pe"):
         PEArray(0, PEParams(), 8)
