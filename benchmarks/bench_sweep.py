@@ -26,7 +26,7 @@ SPACE = {"n_pe": [8, 16, 32, 64], "fifo_depth": [1, 2, 4, 8, 16], "sram_width": 
 
 def _warm(names, scale):
     """On a worker: generate the layers into its cache and load the Numba kernels."""
-    from eie_sim.cost.energy import get_table
+    from eie_sim.cost.presets import get_table
     from eie_sim.explore.space import _config_for, _resolve_layers
     from eie_sim.explore.worker import _run_batch
 

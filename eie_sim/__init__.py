@@ -34,7 +34,8 @@ from .contract.format import CompressedLayer, PEColumns, Storage, decode, encode
 from .contract.golden import ForwardResult, SpmvResult, error_bound, reference_forward, reference_spmv
 from .contract.model import Model, ModelLayer, load_model, save_model
 from .cycle.simulator import SimResult, simulate
-from .cost.energy import EnergyTable, EnergyTableError, load_table, preset, scale_table
+from .cost.energy import EnergyTable, EnergyTableError, load_table, scale_table
+from .cost.presets import preset
 from .cost.report import EnergyReport, energy_report
 from .cost.area import AreaReport, area_report
 from .explore.sweep import SweepIncomplete, SweepLayer, load_sweep, sweep

@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from ..config import ArchConfig
-from ..cost.energy import get_table, scale_table
+from ..cost.energy import scale_table
+from ..cycle import suite
+from ..cost.presets import get_table
 from ..errors import EncodingError
 
 
@@ -50,6 +52,11 @@ def add_arch_args(p) -> None:
     p.add_argument("--clock-mhz", type=float, default=None, help="clock in MHz (default 800)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated benchmark layers and inputs")
     p.add_argument("--scale", type=float, default=1.0, help="shrink benchmark layers by this factor (0, 1]")
+    p.add_argument("--row-cv", type=float, default=suite.DEFAULT_ROW_CV,
+                   help=f"benchmark layers: coefficient of variation of per-row density (default {suite.DEFAULT_ROW_CV:g}; "
+                        "0 with --col-cv 0 is the uniform generator)")
+    p.add_argument("--col-cv", type=float, default=suite.DEFAULT_COL_CV,
+                   help=f"benchmark layers: coefficient of variation of per-column density (default {suite.DEFAULT_COL_CV:g})")
     p.add_argument("--json", action="store_true", help="one JSON object per layer")
     p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml",
                    help="energy table (default eie45, calibrated to EIE Table II)")

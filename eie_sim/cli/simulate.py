@@ -62,7 +62,7 @@ def _cmd_run(args) -> int:
     target = args.target
     table = table_from_args(args)
     if target in benchmarks.NAMES:
-        b = benchmarks.get(target, seed=args.seed, scale=args.scale)
+        b = benchmarks.get(target, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
         x = load_npy(args.input, "--input") if args.input else b.activations
         cfg = config_from_args(args)
         res = simulate((b.codes, b.codebook), x, cfg)
@@ -105,7 +105,7 @@ def _cmd_bench(args) -> int:
     table = table_from_args(args)
     rows = []
     for name in names:
-        b = benchmarks.get(name, seed=args.seed, scale=args.scale)
+        b = benchmarks.get(name, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
         res = dataclasses.replace(simulate((b.codes, b.codebook), b.activations, cfg), name=name)
         rep = energy_report(res, table)
         rows.append((res, rep))
@@ -114,7 +114,8 @@ def _cmd_bench(args) -> int:
     if not args.json:
         head = (f"{'layer':<8} {'shape':>12} {'wd%':>5} {'ad%':>6} {'cycles':>9} {'latency_us':>10} {'GOP/s':>6} "
                 f"{'load_eff':>8} {'pad%':>6} {'spmat_rd':>9} {'dram_B':>8} {'energy_uJ':>9} {'power_mW':>8} {'frames/J':>10}")
-        print(f"EIE benchmark suite (Table III shapes and densities, seed {args.seed}) on {cfg.n_pe} PEs, "
+        print(f"EIE benchmark suite (Table III shapes and densities, seed {args.seed}, row/column density CV "
+              f"{args.row_cv:g}/{args.col_cv:g}) on {cfg.n_pe} PEs, "
               f"FIFO {cfg.fifo_depth}, {cfg.sram_width}-bit words, {cfg.clock_mhz:g} MHz, energy table {table.name}, "
               f"area {rows[0][1].area_mm2:.2f} mm2")
         print(head)
@@ -126,10 +127,22 @@ def _cmd_bench(args) -> int:
             print(f"{r.name:<8} {r.shape[1]:>5}x{r.shape[0]:<6} {wd:>5.1f} {ad:>6.1f} {r.cycles:>9,} {r.latency_us:>10.2f} "
                   f"{r.gops:>6.1f} {r.load_efficiency:>8.3f} {pad:>6.2f} {c['spmat_sram_reads']:>9,} {c['dram_bytes']:>8,} "
                   f"{rep.energy_pj / 1e6:>9.3f} {rep.power_mw:>8.1f} {rep.frames_per_j:>10,.0f}")
+        print(_suite_power_line(rows))
         for r, _ in rows:
             for n in r.notes:
                 print(f"! {r.name}: {n}")
     return 0
+
+
+def _suite_power_line(rows) -> str:
+    """Mean over the layers of each layer's power: all of it, and the PE modules' per PE (the
+    figure EIE Table II gives: 9.157 mW at 45 nm, 800 MHz)."""
+    modules = ("ActQueue", "PtrRead", "SpmatRead", "ArithmUnit", "ActRW")
+    total = sum(rep.power_mw for _, rep in rows) / len(rows)
+    per_pe = sum(sum(rep.by_module.get(m, 0.0) for m in modules) / rep.latency_us / 1e3 / r.config.n_pe
+                 for r, rep in rows) / len(rows)
+    return (f"mean over the layers: power {total:,.1f} mW; PE modules {per_pe:.3f} mW per PE "
+            f"(EIE Table II: 9.157 mW per PE)")
 
 
 def _cmd_energy_table(args) -> int:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..config import ArchConfig
 from ..contract.model import load_model, save_model
-from ..cost.energy import get_table
+from ..cost.presets import get_table
 from ..cost.report import energy_report
 from ..cycle.simulator import simulate
 from ..errors import EncodingError

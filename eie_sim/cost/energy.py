@@ -23,15 +23,28 @@ Action keys (one per counter of :mod:`eie_sim.cycle.kernels`)::
     broadcast        per broadcast on the H-tree      (broadcasts)
     dram_byte        per byte of DRAM traffic         (dram_bytes)
 
-Static keys (mW, charged for every cycle of a layer, idle PEs included; treated as clock
-network power, i.e. a fixed energy per cycle at the reference clock)::
+Static keys (mW, charged for every cycle of a layer, idle PEs included)::
 
     actqueue_static_mw, ptrread_static_mw, spmatread_static_mw, arithm_static_mw,
-    actrw_static_mw   per PE, by module
-    lnzd_static_mw    per LNZD node
+    actrw_static_mw   per PE, by module: clock-network power, a fixed energy per cycle
+                      at the reference clock
+    lnzd_static_mw    per LNZD node, likewise
+    spmat_leak_mw, ptr_leak_mw, act_leak_mw
+                      per PE: SRAM leakage at the reference configuration, scaled to the
+                      simulated SRAMs with CACTI (:mod:`eie_sim.cost.sram`); leakage is power,
+                      so its energy per cycle grows as the clock slows
 
-Presets: ``eie45`` (calibrated to the EIE chip's Table II, the default) and ``horowitz45``
-(Horowitz, ISSCC 2014, 45 nm, as quoted in EIE Table I). Users load their own from TOML with
+SRAM energies (spmat, pointer banks, activation SRAM) follow CACTI 7 at 45 nm
+(:func:`~eie_sim.cost.sram.sram_figures`, low-standby-power cells by default): reads and
+writes scale with the simulated capacity and word width as CACTI says, which is far from
+linear in width (128 KB: 25 pJ at 32 bits, 98 pJ at 512). Register files, FIFOs and the
+codebook are flip-flop arrays below CACTI's range; :func:`sram_read_pj` (Horowitz's 45 nm
+points) gives their relative scaling.
+
+Presets (:mod:`eie_sim.cost.presets`): ``eie45`` (the default: calibrated to the EIE chip's
+Table II on the activity of the Table III suite), ``eie45-ideal`` (the same, calibrated on an idealised full-load
+workload instead, as before eie-sim 0.2) and ``horowitz45`` (bottom-up: Horowitz, ISSCC 2014,
+45 nm, as quoted in EIE Table I, and CACTI for the SRAMs). Users load their own from TOML with
 :func:`load_table` (the same keys, every one required, each with ``pj`` or ``mw`` and
 ``source``).
 """
@@ -45,6 +58,7 @@ from pathlib import Path
 
 from ..config import ArchConfig
 from ..errors import ConfigError, EIEError, describe
+from .sram import CELL_TYPES, DEFAULT_CELL, sram_figures
 
 __all__ = [
     "ACTION_KEYS",
@@ -56,11 +70,12 @@ __all__ = [
     "EnergyTableError",
     "sram_read_pj",
     "mac_pj",
-    "preset",
     "load_table",
-    "get_table",
     "scale_table",
-    "PRESETS",
+    "srams",
+    "sram_leakage_mw",
+    "Cost",
+    "REFERENCE",
     "TABLE1",
     "TABLE2",
 ]
@@ -92,7 +107,12 @@ STATIC_KEYS = (
     "arithm_static_mw",
     "actrw_static_mw",
     "lnzd_static_mw",
+    "spmat_leak_mw",
+    "ptr_leak_mw",
+    "act_leak_mw",
 )
+CLOCK_KEYS = STATIC_KEYS[:6]
+LEAK_KEYS = STATIC_KEYS[6:]
 
 # action -> the counter(s) it is charged on
 COUNTER_OF = {
@@ -131,6 +151,9 @@ MODULE_OF = {
     "lnzd_static_mw": "LNZD",
     "broadcast": "Broadcast",
     "dram_byte": "DRAM",
+    "spmat_leak_mw": "SpmatRead",
+    "ptr_leak_mw": "PtrRead",
+    "act_leak_mw": "ActRW",
 }
 # action -> level of the memory hierarchy (or logic / static)
 LEVEL_OF = {
@@ -182,7 +205,10 @@ TABLE2 = {
 
 
 def sram_read_pj(capacity_bytes: float, width_bits: float) -> float:
-    """Energy of one SRAM read (pJ) of ``width_bits`` from an SRAM of ``capacity_bytes``.
+    """Horowitz's SRAM law: energy of one read (pJ) of ``width_bits`` from ``capacity_bytes``.
+
+    Used for the register files, FIFOs and the codebook (flip-flop arrays below the range of
+    the CACTI table, :mod:`eie_sim.cost.sram`), and kept as the reference law of EIE Table I.
 
     Piecewise power law through Horowitz's 45 nm 64-bit reads (8 KB 10 pJ, 32 KB 20 pJ,
     1 MB 100 pJ): linear interpolation of log(energy) in log(capacity), extended with the end
@@ -227,6 +253,28 @@ class Cost:
 REFERENCE = ArchConfig()  # the EIE chip's configuration: every table is stated at it
 
 
+def srams(config: ArchConfig) -> dict[str, tuple[float, float, int]]:
+    """The SRAMs of one PE as CACTI sees them: {name: (capacity bytes, word bits, how many)}.
+
+    spmat: ``spmat_sram_kb`` of ``sram_width``-bit words; pointers: two banks of half
+    ``ptr_sram_kb`` each, one ``ptr_bits`` pointer per read (EIE section IV); activations:
+    ``act_sram_kb`` of ``act_bits`` values (none when 0).
+    """
+    out = {"spmat": (config.spmat_sram_kb * 1024.0, float(config.sram_width), 1),
+           "ptr": (config.ptr_sram_kb * 512.0, float(config.ptr_bits), 2)}
+    if config.act_sram_kb:
+        out["act"] = (config.act_sram_kb * 1024.0, float(config.act_bits), 1)
+    return out
+
+
+def sram_leakage_mw(config: ArchConfig, cell_type: str = DEFAULT_CELL) -> dict[str, float]:
+    """CACTI leakage (mW, subthreshold + gate) of one PE's SRAMs: {spmat, ptr, act}."""
+    out = {"spmat": 0.0, "ptr": 0.0, "act": 0.0}
+    for name, (cap, width, n) in srams(config).items():
+        out[name] = n * sram_figures(cap, width, cell_type).leakage_mw
+    return out
+
+
 def _ref_dict(cfg: ArchConfig) -> dict:
     return {k: getattr(cfg, k) for k in ("sram_width", "spmat_sram_kb", "ptr_sram_kb", "act_sram_kb", "act_bits",
                                          "acc_bits", "ptr_bits", "weight_bits", "index_bits", "fifo_depth",
@@ -245,6 +293,7 @@ class EnergyTable:
     node_nm: float = 45.0
     vdd: float = 1.0
     notes: tuple = field(default=())
+    sram_cell: str = DEFAULT_CELL
 
     def __post_init__(self) -> None:
         _check_keys(self.energy_pj, ACTION_KEYS, "energy_pj", self.name)
@@ -260,21 +309,27 @@ class EnergyTable:
             _check_value(self.name, key, val)
             if val == 0:
                 raise EnergyTableError(f"table {self.name!r}: {key}=0; expected a value > 0")
+        if self.sram_cell not in CELL_TYPES:
+            raise EnergyTableError(f"table {self.name!r}: sram_cell={describe(self.sram_cell)}; "
+                                   f"expected one of {', '.join(CELL_TYPES)}")
 
     def at(self, config: ArchConfig) -> dict[str, float]:
-        """Per-action energies (pJ) for ``config``: SRAM-like actions scaled by
-        :func:`sram_read_pj`, the MAC by :func:`mac_pj`, relative to the reference."""
+        """Per-action energies (pJ) for ``config``, relative to the reference: the SRAMs by
+        CACTI (:func:`~eie_sim.cost.sram.sram_figures`, reads and writes apart), register
+        files, FIFOs and the codebook by :func:`sram_read_pj`, the MAC by :func:`mac_pj`."""
         r = self.reference
         e = {k: c.value for k, c in self.energy_pj.items()}
 
         def ratio(cap_bytes, width, ref_cap_bytes, ref_width):
             return sram_read_pj(cap_bytes, width) / sram_read_pj(ref_cap_bytes, ref_width)
 
-        e["spmat_sram_read"] *= ratio(config.spmat_sram_kb * 1024, config.sram_width, r.spmat_sram_kb * 1024, r.sram_width)
-        # two banks of half the pointer SRAM each; one pointer per read
-        e["ptr_sram_read"] *= ratio(config.ptr_sram_kb * 512, config.ptr_bits, r.ptr_sram_kb * 512, r.ptr_bits)
-        for k in ("act_sram_read", "act_sram_write"):
-            e[k] *= ratio(config.act_sram_kb * 1024 or 1, config.act_bits, r.act_sram_kb * 1024 or 1, r.act_bits)
+        mine, ref = srams(config), srams(r)
+        for key, sram, fig in (("spmat_sram_read", "spmat", "read_pj"), ("ptr_sram_read", "ptr", "read_pj"),
+                               ("act_sram_read", "act", "read_pj"), ("act_sram_write", "act", "write_pj")):
+            if sram not in mine or sram not in ref:
+                continue  # no activation SRAM here or at the reference: its accesses are never counted
+            now = getattr(sram_figures(*mine[sram][:2], self.sram_cell), fig)
+            e[key] *= now / getattr(sram_figures(*ref[sram][:2], self.sram_cell), fig)
         e["codebook_read"] *= ratio((1 << config.weight_bits) * config.act_bits / 8, config.act_bits,
                                     (1 << r.weight_bits) * r.act_bits / 8, r.act_bits)
         for k in ("act_reg_read", "act_reg_write"):
@@ -288,9 +343,20 @@ class EnergyTable:
         e["broadcast"] *= config.act_bits / r.act_bits
         return e
 
-    def static_pj_per_cycle(self) -> dict[str, float]:
-        """Static energy per cycle (pJ) of each static key: mW / reference MHz * 1e3."""
-        return {k: c.value * 1e3 / self.reference.clock_mhz for k, c in self.static_mw.items()}
+    def static_pj_per_cycle(self, config: ArchConfig | None = None) -> dict[str, float]:
+        """Static energy per cycle (pJ) of each static key for ``config`` (default: the reference).
+
+        Clock-network keys: mW / reference MHz * 1e3, a fixed energy per cycle. Leakage keys:
+        the reference leakage scaled by CACTI to ``config``'s SRAMs, over ``config``'s clock.
+        """
+        config = self.reference if config is None else config
+        out = {k: self.static_mw[k].value * 1e3 / self.reference.clock_mhz for k in CLOCK_KEYS}
+        mine, ref = sram_leakage_mw(config, self.sram_cell), sram_leakage_mw(self.reference, self.sram_cell)
+        for k in LEAK_KEYS:
+            sram = k.split("_")[0]
+            scale = mine[sram] / ref[sram] if ref[sram] else 0.0
+            out[k] = self.static_mw[k].value * scale * 1e3 / config.clock_mhz
+        return out
 
     def sources(self) -> dict[str, str]:
         out = {k: c.source for k, c in self.energy_pj.items()}
@@ -299,7 +365,8 @@ class EnergyTable:
 
     def to_toml(self) -> str:
         """The table as TOML that :func:`load_table` reads back."""
-        lines = [f'name = "{self.name}"', f"node_nm = {self.node_nm!r}", f"vdd = {self.vdd!r}", ""]
+        lines = [f'name = "{self.name}"', f"node_nm = {self.node_nm!r}", f"vdd = {self.vdd!r}",
+                 f'sram_cell = "{self.sram_cell}"', ""]
         lines.append("[reference]")
         for k, v in _ref_dict(self.reference).items():
             lines.append(f"{k} = {v!r}")
@@ -326,112 +393,17 @@ def _check_value(name, key, value) -> None:
         raise EnergyTableError(f"table {name!r}: {key}={describe(value)}; expected a finite number >= 0")
 
 
-# ----------------------------------------------------------------------------- presets
+def __getattr__(name: str):
+    """``preset``, ``get_table`` and ``PRESETS`` live in :mod:`eie_sim.cost.presets` (they need
+    this module); importing them from here keeps working."""
+    if name in ("preset", "get_table", "PRESETS"):
+        from . import presets
+
+        return getattr(presets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _eie45() -> EnergyTable:
-    """Calibrated to EIE Table II (one PE at 800 MHz, full load, 45 nm).
-
-    Derivation. Full load means one entry per cycle. The reference workload has columns of
-    C_REF = 8 entries per PE (one 64-bit spmat word), all activations non-zero, no padding, so
-    per PE and cycle: 1 MAC and 1 codebook read, 1/8 spmat word read, 1/8 column, hence
-    2/8 pointer-bank reads, 1/8 queue push and 1/8 pop, 1 accumulator read and 1 write. Of each
-    module's power, the clock-network share (1.874 of 9.157 mW, Table II by kind) is static
-    (charged every cycle); the rest is dynamic and divided by the module's action rate:
-    ``E = P_module * (1 - 1.874/9.157) / (800 MHz * rate)``. The ArithmUnit energy per entry
-    is split into the MAC (:func:`mac_pj`, Horowitz-scaled) and the codebook read (the rest);
-    ActQueue equally into push and pop, ActRW equally into register read and write. The LNZD
-    node (0.023 mW, Table II) is split the same way at one operation per broadcast (1/8 per
-    cycle). Activation-SRAM accesses are not exercised at full load: they take the calibrated
-    spmat read scaled by :func:`sram_read_pj` to a 2 KB, 16-bit access. DRAM: 640 pJ per 32-bit
-    read (Table I), 160 pJ/byte. Broadcast: Table II has no separate figure; its energy is
-    part of the ActQueue push (0 here).
-    """
-    t2 = TABLE2
-    f_hz = t2["clock_mhz"] * 1e6
-    clock_frac = t2["kind_mw"]["clock_network"] / t2["pe_total_mw"]
-    c_ref = 8.0
-    rates = {"entry": 1.0, "word": 1.0 / 8.0, "column": 1.0 / c_ref}
-
-    def dyn_pj(module_mw: float, rate: float) -> float:
-        return module_mw * 1e-3 * (1.0 - clock_frac) / (f_hz * rate) * 1e12
-
-    m = t2["module_mw"]
-    src = "EIE Table II, {m} {p} mW x (1 - 1.874/9.157 clock share) / (800 MHz x {r})"
-    arith_entry = dyn_pj(m["ArithmUnit"], rates["entry"])
-    mac = mac_pj(16, 48)
-    e = {
-        "ptr_sram_read": Cost(dyn_pj(m["PtrRead"], 2 * rates["column"]), src.format(m="PtrRead", p=1.807, r="2/8 bank reads per cycle")),
-        "spmat_sram_read": Cost(dyn_pj(m["SpmatRead"], rates["word"]), src.format(m="SpmatRead", p=4.955, r="1/8 word reads per cycle")),
-        "mac": Cost(mac, "Horowitz 2014 via EIE Table I: 3.1 pJ x (16/32)^2 + 0.1 pJ x 48/32 (see mac_pj)"),
-        "codebook_read": Cost(arith_entry - mac, "EIE Table II ArithmUnit 1.162 mW dynamic share per entry (1.155 pJ) minus the MAC"),
-        "act_reg_read": Cost(dyn_pj(m["ActRW"], 1.0) / 2, src.format(m="ActRW", p=1.122, r="1 read + 1 write per cycle") + ", halved"),
-        "act_reg_write": Cost(dyn_pj(m["ActRW"], 1.0) / 2, src.format(m="ActRW", p=1.122, r="1 read + 1 write per cycle") + ", halved"),
-        "queue_push": Cost(dyn_pj(m["ActQueue"], rates["column"]) / 2, src.format(m="ActQueue", p=0.112, r="1/8 columns per cycle") + ", halved"),
-        "queue_pop": Cost(dyn_pj(m["ActQueue"], rates["column"]) / 2, src.format(m="ActQueue", p=0.112, r="1/8 columns per cycle") + ", halved"),
-        "lnzd_op": Cost(dyn_pj(t2["lnzd_node_mw"], rates["column"]), "EIE Table II LNZD node 0.023 mW dynamic share at one operation per 8 cycles"),
-        "broadcast": Cost(0.0, "EIE Table II has no broadcast figure; folded into the ActQueue push"),
-        "dram_byte": Cost(TABLE1["dram32_read_pj"] / 4, "EIE Table I (Horowitz 2014): 640 pJ per 32-bit DRAM read"),
-    }
-    spmat = e["spmat_sram_read"].value
-    act_sram = spmat * sram_read_pj(2048, 16) / sram_read_pj(128 * 1024, 64)
-    act_src = "calibrated spmat read scaled by the Horowitz SRAM model from 128 KB x 64 bit to 2 KB x 16 bit"
-    e["act_sram_read"] = Cost(act_sram, act_src)
-    e["act_sram_write"] = Cost(act_sram, act_src + " (write = read)")
-    s_src = "EIE Table II, {m} {p} mW x 1.874/9.157 (clock-network share, charged every cycle)"
-    s = {
-        "actqueue_static_mw": Cost(m["ActQueue"] * clock_frac, s_src.format(m="ActQueue", p=0.112)),
-        "ptrread_static_mw": Cost(m["PtrRead"] * clock_frac, s_src.format(m="PtrRead", p=1.807)),
-        "spmatread_static_mw": Cost(m["SpmatRead"] * clock_frac, s_src.format(m="SpmatRead", p=4.955)),
-        "arithm_static_mw": Cost(m["ArithmUnit"] * clock_frac, s_src.format(m="ArithmUnit", p=1.162)),
-        "actrw_static_mw": Cost(m["ActRW"] * clock_frac, s_src.format(m="ActRW", p=1.122)),
-        "lnzd_static_mw": Cost(t2["lnzd_node_mw"] * clock_frac, "EIE Table II LNZD node 0.023 mW x 1.874/9.157"),
-    }
-    return EnergyTable("eie45", e, s, notes=("calibrated to EIE Table II at full load; see energy._eie45",))
-
-
-def _horowitz45() -> EnergyTable:
-    """Bottom-up from Horowitz's 45 nm figures (ISSCC 2014, quoted in EIE Table I).
-
-    SRAM-like structures (spmat, pointer banks, activation SRAM, activation registers,
-    codebook, queues) use :func:`sram_read_pj` at their capacity and width; the MAC uses
-    :func:`mac_pj`; an LNZD node compares four act_bits values (4 x 0.1 pJ x 16/32); DRAM is
-    160 pJ/byte. Table I has no leakage or clock figures, so the static powers are EIE Table
-    II's clock-network shares (as in eie45); it has no wire figure, so the broadcast is 0.
-    """
-    r = REFERENCE
-    hz = "Horowitz 2014 SRAM model (sram_read_pj)"
-    e = {
-        "ptr_sram_read": Cost(sram_read_pj(r.ptr_sram_kb * 512, r.ptr_bits), f"{hz}: 16 KB bank, 17-bit pointer"),
-        "spmat_sram_read": Cost(sram_read_pj(r.spmat_sram_kb * 1024, r.sram_width), f"{hz}: 128 KB, 64-bit word"),
-        "codebook_read": Cost(sram_read_pj(16 * 2, 16), f"{hz}: 16 x 16-bit codebook"),
-        "mac": Cost(mac_pj(16, 48), "Horowitz 2014 via EIE Table I: 3.1 pJ x (16/32)^2 + 0.1 pJ x 48/32 (see mac_pj)"),
-        "act_reg_read": Cost(sram_read_pj(64 * 2, 16), f"{hz}: 64 x 16-bit register file"),
-        "act_reg_write": Cost(sram_read_pj(64 * 2, 16), f"{hz}: 64 x 16-bit register file (write = read)"),
-        "act_sram_read": Cost(sram_read_pj(2048, 16), f"{hz}: 2 KB, 16-bit"),
-        "act_sram_write": Cost(sram_read_pj(2048, 16), f"{hz}: 2 KB, 16-bit (write = read)"),
-        "queue_push": Cost(sram_read_pj(8 * 6, 48), f"{hz}: 8 x 48-bit FIFO"),
-        "queue_pop": Cost(sram_read_pj(8 * 6, 48), f"{hz}: 8 x 48-bit FIFO"),
-        "lnzd_op": Cost(4 * TABLE1["int32_add_pj"] * 16 / 32, "Horowitz 2014: four 16-bit compares at 0.1 pJ x 16/32"),
-        "broadcast": Cost(0.0, "not modelled: Horowitz 2014 Table I gives no wire energy"),
-        "dram_byte": Cost(TABLE1["dram32_read_pj"] / 4, "EIE Table I (Horowitz 2014): 640 pJ per 32-bit DRAM read"),
-    }
-    eie = preset("eie45")  # built once, shared with the eie45 preset
-    s = {k: Cost(c.value, c.source + " (Horowitz 2014 has no static figures)") for k, c in eie.static_mw.items()}
-    return EnergyTable("horowitz45", e, s, notes=("bottom-up from Horowitz 2014 45 nm figures",))
-
-
-PRESETS = {"eie45": _eie45, "horowitz45": _horowitz45}
-_CACHE: dict = {}
-
-
-def preset(name: str) -> EnergyTable:
-    """A built-in table: ``eie45`` or ``horowitz45``."""
-    if name not in PRESETS:
-        raise EnergyTableError(f"energy table={describe(name)}: expected one of {sorted(PRESETS)} or a .toml file")
-    if name not in _CACHE:
-        _CACHE[name] = PRESETS[name]()
-    return _CACHE[name]
+# ----------------------------------------------------------------------------- TOML
 
 
 def load_table(path) -> EnergyTable:
@@ -448,7 +420,7 @@ def load_table(path) -> EnergyTable:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise EnergyTableError(f"energy table {str(p)!r}: not valid TOML ({exc})") from None
     where = str(p)
-    allowed = {"name", "node_nm", "vdd", "reference", "energy_pj", "static_mw"}
+    allowed = {"name", "node_nm", "vdd", "sram_cell", "reference", "energy_pj", "static_mw"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise EnergyTableError(f"energy table {where!r}: unknown top-level key(s) {unknown}; expected {sorted(allowed)}")
@@ -491,18 +463,9 @@ def load_table(path) -> EnergyTable:
     static = section("static_mw", STATIC_KEYS, "mw")
     node = data.get("node_nm", 45.0)
     vdd = data.get("vdd", 1.0)
-    return EnergyTable(name, energy, static, reference=reference, node_nm=node, vdd=vdd, notes=(f"loaded from {where}",))
-
-
-def get_table(spec) -> EnergyTable:
-    """A table from a preset name, a TOML path or an :class:`EnergyTable`."""
-    if isinstance(spec, EnergyTable):
-        return spec
-    if isinstance(spec, (str, Path)) and str(spec) in PRESETS:
-        return preset(str(spec))
-    if isinstance(spec, (str, Path)) and (str(spec).endswith(".toml") or Path(spec).exists()):
-        return load_table(spec)
-    raise EnergyTableError(f"energy table={describe(spec)}: expected one of {sorted(PRESETS)} or a .toml file")
+    cell = data.get("sram_cell", DEFAULT_CELL)
+    return EnergyTable(name, energy, static, reference=reference, node_nm=node, vdd=vdd, notes=(f"loaded from {where}",),
+                       sram_cell=cell)
 
 
 def scale_table(table: EnergyTable, node_nm: float, vdd: float | None = None) -> EnergyTable:
@@ -525,4 +488,4 @@ def scale_table(table: EnergyTable, node_nm: float, vdd: float | None = None) ->
     }
     static = {key: Cost(c.value * k, f"{c.source}; {note}") for key, c in table.static_mw.items()}
     return EnergyTable(f"{table.name}@{node_nm:g}nm/{vdd:g}V", energy, static, reference=table.reference,
-                       node_nm=float(node_nm), vdd=float(vdd), notes=table.notes + (note,))
+                       node_nm=float(node_nm), vdd=float(vdd), notes=table.notes + (note,), sram_cell=table.sram_cell)

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 from .area import area_report
 from ..cycle.kernels import lnzd_nodes
-from .energy import COUNTER_OF, LEVEL_OF, MODULE_OF, STATIC_KEYS, TABLE1, EnergyTable, get_table
+from .energy import COUNTER_OF, LEVEL_OF, MODULE_OF, STATIC_KEYS, TABLE1, EnergyTable
+from .presets import get_table
 from ..cycle.simulator import SimResult
 
 __all__ = ["EnergyReport", "DenseBaseline", "energy_report"]
@@ -123,7 +124,7 @@ def _layer_report(sim: SimResult, table: EnergyTable) -> EnergyReport:
     e = table.at(cfg)
     c = sim.counters
     by_action = {k: e[k] * sum(c[n] for n in COUNTER_OF[k]) for k in e}
-    per_cycle = table.static_pj_per_cycle()
+    per_cycle = table.static_pj_per_cycle(cfg)
     static = {}
     for k in STATIC_KEYS:
         units = lnzd_nodes(cfg.n_pe) if k == "lnzd_static_mw" else cfg.n_pe
@@ -151,7 +152,7 @@ def _layer_report(sim: SimResult, table: EnergyTable) -> EnergyReport:
     return EnergyReport(
         name=sim.name, table=table.name, energy_pj=total, by_action=by_action, by_module=by_module, by_level=by_level,
         latency_us=sim.latency_us, macs_real=c["macs_real"], dense_ops=2 * M * K,
-        area_mm2=area_report(cfg, table.node_nm).area_mm2, baseline=base,
+        area_mm2=area_report(cfg, table.node_nm, table.sram_cell).area_mm2, baseline=base,
     )
 
 

@@ -1,24 +1,82 @@
 """The EIE benchmark suite (EIE paper, Table III), generated deterministically.
 
-Each layer has the paper's shape, weight density and activation density. Weights are a uniform
-random sparsity pattern at that density with uniform random 4-bit codes 1..15 over a codebook
-whose entry 0 is 0.0 and whose 15 other entries are sorted draws from N(0, 0.05). Activations
-are non-negative (post-ReLU): |N(0, 1)| on a random pattern at the activation density. The
-paper's real weights are not public; these layers reproduce its shapes and sparsities, not its
-values, so load balance and padding match the paper's statistics only on average.
+Each layer has the paper's shape, weight density and activation density. The codes are uniform
+random 4-bit codes 1..15 over a codebook whose entry 0 is 0.0 and whose 15 other entries are
+sorted draws from N(0, 0.05). Activations are non-negative (post-ReLU): |N(0, 1)| on a random
+pattern at the activation density. The paper's real weights are not public; these layers
+reproduce its shapes and sparsities, not its values.
+
+Sparsity pattern: dispersed by default
+--------------------------------------
+Pruned networks are not uniformly sparse: some output neurons (rows) keep many more weights than
+others, and so do some inputs (columns). EIE interleaves rows over the PEs, so this dispersion is
+what unbalances the PEs' work -- the paper's main source of lost cycles -- and a uniform pattern
+balances better than a real network does. ``get`` therefore draws one multiplier per row,
+``r_i``, and one per column, ``c_j``, each from a gamma distribution of mean 1 and coefficient of
+variation ``row_cv`` / ``col_cv`` (shape ``1/cv**2``, scale ``cv**2``), and keeps cell ``(i, j)``
+with probability ``p_ij = min(1, s * d * r_i * c_j)``, where ``d`` is Table III's weight density
+and ``s`` (about 1) is solved for so that the expected density of the layer, clipping at 1
+included, equals ``d`` exactly. The multipliers are quantiles of the gamma distribution at
+uniform draws that depend on the seed only, so raising ``row_cv`` for a fixed seed spreads the
+same rows further apart. The activations depend on ``(name, seed, scale)`` only, not on the
+dispersion.
+
+``row_cv = col_cv = 0`` is the uniform generator: every cell kept with probability ``d``
+independently, bit for bit the generator of earlier versions (same codes, codebook and
+activations for the same seed). Use it to reproduce earlier results or to isolate the effect of
+dispersion.
+
+Defaults, :data:`DEFAULT_ROW_CV` = :data:`DEFAULT_COL_CV` = 0.6, come from pruned networks we
+could measure, all pruned by this package's trainer (Deep Compression: threshold = quality x std
+of the layer's weights, qualities 1.8 / 1.5 / 0.8, three prune-retrain rounds, Fashion-MNIST).
+The paper's pruned AlexNet / VGG-16 / NeuralTalk weights are not available to us, and no pruned
+network ships with the installed packages. Coefficients of variation of the per-row (per-output)
+and per-column (per-input) counts of kept weights, with the sampling noise that a uniform pattern
+of the same shape and density would show (``CV**2 = (1 - d) / (d n)``) removed, so that they
+compare with ``row_cv`` / ``col_cv`` (the raw CVs are 0.01-0.15 higher, most for the 10-row
+last layers and the nearly uniform ones):
+
+=======================================  ===========  =======  ======  ======
+network (dense training), layer          out x in     density  row CV  col CV
+=======================================  ===========  =======  ======  ======
+LeNet-300-100 (30 epochs; shipped) fc1     300 x 784    7.7 %    1.11    0.53
+LeNet-300-100 (30 epochs; shipped) fc2     100 x 300   12.2 %    0.79    0.83
+LeNet-300-100 (30 epochs; shipped) fc3      10 x 100   34.3 %    0.17    0.58
+MLP 784-500-300-10 (20 epochs) fc1         500 x 784    7.1 %    0.88    0.56
+MLP 784-500-300-10 (20 epochs) fc2         300 x 500   11.7 %    0.65    0.58
+MLP 784-500-300-10 (20 epochs) fc3          10 x 300   33.6 %    0.13    0.56
+MLP 784-500-300-10 (10 epochs) fc1         500 x 784    6.6 %    0.52    0.37
+MLP 784-500-300-10 (10 epochs) fc2         300 x 500   12.4 %    0.31    0.28
+MLP 784-1000-1000-10 (4 epochs) fc2       1000 x 1000  13.2 %    0.03    0.03
+LeNet-5 (5 epochs) fc1                     500 x 800   13.2 %    0.03    0.02
+=======================================  ===========  =======  ======  ======
+
+(``models/lenet300-fashion.npz``; the others trained for this measurement, the 4- and 5-epoch
+ones on 30,000 images.) Caveats: a first layer's column CV is partly the image border (pixels
+that are zero in every image keep no weight: 62 empty columns in LeNet-300 fc1); hidden layers'
+column CVs are partly dead upstream neurons (LeNet-300 fc1 has 72 empty rows, fc2 65 empty
+columns; over its non-empty columns fc2's CV is 0.62); the last layers have only 10 rows. Above
+all, dispersion grows with training: networks trained for a few epochs, whose weights are still
+close to their i.i.d. initialisation, prune almost uniformly, and the hidden layers go from 0.3
+(10 epochs) to 0.6-0.8 (20-30 epochs). 0.6 is the low end of the hidden layers of the networks
+trained longest -- a moderate value, about half the first-layer row CV of 1.1. The Table III
+layers are hidden layers of far larger networks trained to convergence, which we cannot
+measure: treat the default as an estimate, and sweep ``row_cv`` / ``col_cv`` (0 to
+:data:`MAX_CV`) when a conclusion depends on it.
 
 ``scale`` shrinks both dimensions (at least 1 each) for quick runs and RTL co-simulation.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ConfigError, describe
 
-__all__ = ["NAMES", "TABLE_III", "Benchmark", "get"]
+__all__ = ["NAMES", "TABLE_III", "Benchmark", "get", "DEFAULT_ROW_CV", "DEFAULT_COL_CV", "MAX_CV"]
 
 # name: (inputs, outputs, weight density %, activation density %, description)
 TABLE_III = {
@@ -34,11 +92,21 @@ TABLE_III = {
 }
 NAMES = tuple(TABLE_III)
 
+#: Default coefficient of variation (std / mean, dimensionless) of the per-row (per output neuron)
+#: keep-probability multipliers; 0 is a uniform pattern. See the module docstring for the measurements.
+DEFAULT_ROW_CV = 0.6
+#: Default coefficient of variation (dimensionless) of the per-column (per input) multipliers.
+DEFAULT_COL_CV = 0.6
+#: Largest accepted ``row_cv`` / ``col_cv``: at CV 4 the gamma shape is 1/16 and most rows or columns are empty.
+MAX_CV = 4.0
+
 
 @dataclass(frozen=True, eq=False)
 class Benchmark:
     """One generated Table III layer: ``codes`` (outputs x inputs, uint8), ``codebook`` (16 floats),
-    ``activations`` (inputs,), plus the paper's figures it was generated from."""
+    ``activations`` (inputs,), plus the paper's figures and the generator parameters it came from
+    (``row_cv`` / ``col_cv``: coefficients of variation of the row / column density multipliers,
+    0 for the uniform pattern)."""
 
     name: str
     description: str
@@ -51,26 +119,106 @@ class Benchmark:
     codes: np.ndarray
     codebook: np.ndarray
     activations: np.ndarray
+    row_cv: float = 0.0
+    col_cv: float = 0.0
 
 
-def get(name: str, seed: int = 0, scale: float = 1.0) -> Benchmark:
-    """Generate Table III layer ``name`` (see :data:`NAMES`) from ``seed``; same seed, same layer."""
+def _check_cv(arg: str, value) -> float:
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+          and math.isfinite(value) and 0 <= value <= MAX_CV)
+    if not ok:
+        raise ConfigError(f"{arg}={describe(value)}: expected a coefficient of variation, a number in [0, {MAX_CV:g}]")
+    return float(value)
+
+
+def _multipliers(seed: int, index: int, stream: int, n: int, cv: float) -> np.ndarray:
+    """n gamma variates of mean 1 and coefficient of variation ``cv``: quantiles at seeded uniforms,
+    so for one seed a larger ``cv`` spreads the same ranks further (all ones when ``cv`` is 0)."""
+    if cv == 0:
+        return np.ones(n)
+    from scipy.special import gammaincinv
+
+    u = np.random.default_rng([seed, index, stream]).random(n)
+    k = 1.0 / (cv * cv)
+    return gammaincinv(k, u) / k
+
+
+def _expected_density(s: float, a: np.ndarray, c_sorted: np.ndarray, c_cum: np.ndarray) -> float:
+    """mean over (i, j) of min(1, s * a_i * c_j), c sorted ascending, c_cum = [0, cumsum(c)]."""
+    with np.errstate(divide="ignore"):
+        k = np.searchsorted(c_sorted, 1.0 / (s * a), side="left")  # columns below the clip
+    total = s * np.dot(a, c_cum[k]) + np.sum(c_sorted.size - k)
+    return float(total) / (a.size * c_sorted.size)
+
+
+def _keep_scale(a: np.ndarray, c: np.ndarray, target: float) -> float:
+    """s with mean_ij min(1, s * a_i * c_j) = target (bisection; the mean is increasing in s)."""
+    c_sorted = np.sort(c)
+    c_cum = np.concatenate(([0.0], np.cumsum(c_sorted)))
+    lo = target / max(float(a.mean() * c.mean()), 1e-300)  # no clipping: the mean is exactly target at lo
+    if _expected_density(lo, a, c_sorted, c_cum) >= target:
+        return lo
+    hi = 2 * lo
+    while _expected_density(hi, a, c_sorted, c_cum) < target:
+        lo, hi = hi, 2 * hi
+        if hi > 1e300:  # too few non-zero multipliers to reach the density: keep every possible cell
+            return hi
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if _expected_density(mid, a, c_sorted, c_cum) < target else (lo, mid)
+    return hi
+
+
+def get(name: str, seed: int = 0, scale: float = 1.0, *, row_cv: float = DEFAULT_ROW_CV,
+        col_cv: float = DEFAULT_COL_CV) -> Benchmark:
+    """Generate Table III layer ``name`` (see :data:`NAMES`) from ``seed``; same arguments, same layer.
+
+    ``scale`` in (0, 1] shrinks both dimensions. ``row_cv`` / ``col_cv``: coefficient of variation
+    (std / mean, dimensionless, 0 to :data:`MAX_CV`) of the per-row (output) and per-column (input)
+    density multipliers; the expected overall density stays Table III's. ``row_cv=0, col_cv=0`` is
+    the uniform generator of earlier versions, bit for bit. See the module docstring for the model
+    and the measurements behind the defaults.
+    """
     if name not in TABLE_III:
         raise ConfigError(f"benchmark={describe(name)}: expected one of {', '.join(NAMES)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed={describe(seed)}: expected an integer >= 0")
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 1:
         raise ConfigError(f"scale={describe(scale)}: expected a number in (0, 1]")
+    row_cv, col_cv = _check_cv("row_cv", row_cv), _check_cv("col_cv", col_cv)
     n_in, n_out, wd, ad, desc = TABLE_III[name]
     n_in_s, n_out_s = max(1, round(n_in * scale)), max(1, round(n_out * scale))
-    rng = np.random.default_rng([int(seed), NAMES.index(name)])
+    index = NAMES.index(name)
+    rng = np.random.default_rng([int(seed), index])
     codebook = np.zeros(16)
     codebook[1:] = np.sort(rng.normal(0.0, 0.05, 15))
     codes = np.zeros((n_out_s, n_in_s), dtype=np.uint8)
     chunk = max(1, (1 << 24) // n_in_s)
-    for r0 in range(0, n_out_s, chunk):
-        mask = rng.random((min(chunk, n_out_s - r0), n_in_s), dtype=np.float32) < wd / 100.0
-        block = codes[r0 : r0 + mask.shape[0]]
-        block[mask] = rng.integers(1, 16, size=int(mask.sum()), dtype=np.uint8)
+    if row_cv == 0 and col_cv == 0:  # the uniform generator
+        for r0 in range(0, n_out_s, chunk):
+            mask = rng.random((min(chunk, n_out_s - r0), n_in_s), dtype=np.float32) < wd / 100.0
+            block = codes[r0 : r0 + mask.shape[0]]
+            block[mask] = rng.integers(1, 16, size=int(mask.sum()), dtype=np.uint8)
+    else:
+        r = _multipliers(int(seed), index, 1, n_out_s, row_cv)
+        c = _multipliers(int(seed), index, 2, n_in_s, col_cv)
+        a = (wd / 100.0) * r
+        a *= _keep_scale(a, c, wd / 100.0)
+        a32, c32 = a.astype(np.float32), c.astype(np.float32)
+        code_rng = np.random.default_rng([int(seed), index, 3])
+        for r0 in range(0, n_out_s, chunk):
+            u = rng.random((min(chunk, n_out_s - r0), n_in_s), dtype=np.float32)
+            # the uniform generator's code draw, so that the activations below come out the same
+            rng.integers(1, 16, size=int(np.count_nonzero(u < wd / 100.0)), dtype=np.uint8)
+            # u_ij < p_ij = a_i c_j (p_ij >= 1: always kept), as u_ij / c_j < a_i in place: no second chunk
+            if col_cv:
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # tiny c_j: inf, never kept
+                    np.divide(u, c32, out=u)
+            mask = u < a32[r0 : r0 + u.shape[0], None]
+            block = codes[r0 : r0 + u.shape[0]]
+            block[mask] = code_rng.integers(1, 16, size=int(np.count_nonzero(mask)), dtype=np.uint8)
     acts = np.abs(rng.normal(size=n_in_s)) * (rng.random(n_in_s) < ad / 100.0)
-    return Benchmark(name, desc, n_in_s, n_out_s, wd, ad, int(seed), float(scale), codes, codebook, acts)
+    return Benchmark(name, desc, n_in_s, n_out_s, wd, ad, int(seed), float(scale), codes, codebook, acts,
+                     row_cv, col_cv)

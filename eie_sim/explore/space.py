@@ -184,7 +184,8 @@ def _table3_source(it: str, seed: int) -> _Source:
         raise ConfigError(f"layers: {it!r}: expected NAME@SCALE with a number in (0, 1]") from None
     if not 0 < scale <= 1:
         raise ConfigError(f"layers: {it!r}: scale {scale} is not in (0, 1]")
-    key = f"table3:{name}:seed{seed}:scale{scale:g}"
+    # the generator's dispersion is part of the layer: rows from another generator are not reused
+    key = f"table3:{name}:seed{seed}:scale{scale:g}:cv{benchmarks.DEFAULT_ROW_CV:g}/{benchmarks.DEFAULT_COL_CV:g}"
     return _Source("table3", it, key, (4, 4, 16), (seed, scale))
 
 

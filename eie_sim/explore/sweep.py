@@ -40,7 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..cost.energy import get_table
+from ..cost.presets import get_table
 from ..errors import ConfigError, EIEError, describe
 from .results import _load_finished, _ModelAccuracy, _ResultsFile, _saved_accuracy, load_sweep
 from .space import ENCODING_FIELDS, SWEEP_FIELDS, SweepLayer, _plan, _resolve_layers, _table_key, expand_space

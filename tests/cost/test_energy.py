@@ -1,3 +1,4 @@
+import csv
 import json
 
 import numpy as np
@@ -6,6 +7,7 @@ import pytest
 from eie_sim import ArchConfig, EIEError, area_report, benchmarks, encode, energy_report, load_table, preset, scale_table, simulate
 from eie_sim.cli import main
 from eie_sim.cycle.kernels import lnzd_nodes
+from eie_sim.cost.sram import TABLE_PATH, sram_figures
 from eie_sim.cost.energy import ACTION_KEYS, STATIC_KEYS, TABLE2, mac_pj, sram_read_pj
 
 
@@ -41,12 +43,12 @@ def full_load_layer(n_pe=64, cols=2048):
     return encode(codes, cb, n_pe=n_pe), np.full(cols, 0.5)
 
 
-def test_eie45_reproduces_table_ii_at_full_load():
+def test_eie45_ideal_reproduces_table_ii_at_full_load():
     enc, a = full_load_layer()
     cfg = ArchConfig()
     sim = simulate(enc, a, cfg)
     assert sim.load_efficiency > 0.995
-    rep = energy_report(sim, "eie45")
+    rep = energy_report(sim, "eie45-ideal")
     for module, mw in TABLE2["module_mw"].items():
         per_pe_mw = rep.by_module[module] / sim.latency_us / 1e3 / cfg.n_pe
         assert per_pe_mw == pytest.approx(mw, rel=0.01), module
@@ -124,8 +126,13 @@ def test_area_of_the_eie_chip():
     assert rep.pe_um2 == pytest.approx(638024.0)
     assert rep.lnzd_um2 == pytest.approx(21 * 189.0)
     assert rep.area_mm2 == pytest.approx((64 * 638024.0 + 21 * 189.0) / 1e6)
+    # a bigger spmat SRAM: Table II's SpmatRead logic stays, CACTI's SRAM area changes (the CSV rows)
+    rows = {(r["cell_type"], int(r["capacity_bytes"]), int(r["width_bits"])): float(r["area_mm2"]) * 1e6
+            for r in csv.DictReader(line for line in open(TABLE_PATH) if not line.startswith("#"))}
     bigger = area_report(ArchConfig(spmat_sram_kb=256))
-    assert bigger.pe_by_module["SpmatRead"] == pytest.approx(2 * 469412.0)
+    want = 469412.0 - rows[("itrs-lstp", 131072, 64)] + rows[("itrs-lstp", 262144, 64)]
+    assert bigger.pe_by_module["SpmatRead"] == pytest.approx(want)
+    assert bigger.pe_by_module["PtrRead"] == pytest.approx(121849.0)
     assert area_report(ArchConfig(), node_nm=28).area_mm2 == pytest.approx(rep.area_mm2 * (28 / 45) ** 2)
 
 
@@ -224,7 +231,7 @@ def test_cli_energy_columns(tmp_path, capsys):
     assert main(["run", "alex8", "--scale", "0.05", "--pes", "4", "--energy-table", str(p), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["energy_table"] == "horowitz45"
     assert main(["run", "alex8", "--scale", "0.05", "--energy-table", "bogus"]) == 2
-    assert "expected one of ['eie45', 'horowitz45']" in capsys.readouterr().err
+    assert "expected one of ['eie45', 'eie45-ideal', 'horowitz45']" in capsys.readouterr().err
     bad = tmp_path / "bad.toml"
     bad.write_text(preset("eie45").to_toml().replace("[energy_pj.mac]\npj", "[energy_pj.mac]\nqj"))
     assert main(["bench", "--energy-table", str(bad)]) == 2
@@ -244,3 +251,18 @@ def test_model_report_sums_layers():
     assert rep.energy_pj == pytest.approx(sum(r.energy_pj for r in rep.layers))
     assert rep.latency_us == pytest.approx(sim.latency_us)
     assert rep.by_level["static"] == pytest.approx(sum(r.by_level["static"] for r in rep.layers))
+
+
+def test_sram_leakage_follows_cacti_and_is_power_not_energy_per_cycle():
+    t = preset("eie45")
+    ref = t.static_pj_per_cycle()
+    big = t.static_pj_per_cycle(ArchConfig(spmat_sram_kb=512))
+    leak128 = sram_figures(131072, 64).leakage_mw
+    leak512 = sram_figures(524288, 64).leakage_mw
+    assert big["spmat_leak_mw"] == pytest.approx(ref["spmat_leak_mw"] * leak512 / leak128)
+    assert big["spmatread_static_mw"] == ref["spmatread_static_mw"]  # the clock network does not grow
+    slow = t.static_pj_per_cycle(ArchConfig(clock_mhz=400))
+    assert slow["spmat_leak_mw"] == pytest.approx(2 * ref["spmat_leak_mw"])  # leakage: mW over a longer cycle
+    assert slow["spmatread_static_mw"] == ref["spmatread_static_mw"]  # clock: a fixed energy per cycle
+    none = t.static_pj_per_cycle(ArchConfig(act_sram_kb=0))
+    assert none["act_leak_mw"] == 0.0

@@ -1,9 +1,14 @@
+import functools
 import json
+import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eie_sim import ArchConfig, EIEError, benchmarks, encode, reference_spmv, simulate
+from eie_sim.errors import ConfigError
 from eie_sim.cli import main
 from eie_sim.contract.fixedpoint import quantize_fixed
 
@@ -95,3 +100,139 @@ def test_cli_bench(capsys):
 def test_cli_errors(capsys, args, match):
     assert main(args) == 2
     assert match in capsys.readouterr().err
+
+
+# --- dispersed sparsity pattern (row_cv / col_cv) ---------------------------------------------
+
+def _uniform_reference(name, seed, scale):
+    """The uniform generator as it was before row_cv / col_cv: chunks of (1 << 24) // n_in rows,
+    each cell kept if its float32 uniform draw is below the density, codes drawn in row-major order."""
+    n_in, n_out, wd, ad, _ = benchmarks.TABLE_III[name]
+    n_in_s, n_out_s = max(1, round(n_in * scale)), max(1, round(n_out * scale))
+    rng = np.random.default_rng([seed, benchmarks.NAMES.index(name)])
+    codebook = np.concatenate(([0.0], np.sort(rng.normal(0.0, 0.05, 15))))
+    codes = np.zeros((n_out_s, n_in_s), dtype=np.uint8)
+    chunk = max(1, (1 << 24) // n_in_s)
+    for r0 in range(0, n_out_s, chunk):
+        rows = min(chunk, n_out_s - r0)
+        u = rng.random((rows, n_in_s), dtype=np.float32)
+        kept = np.argwhere(u < np.float32(wd / 100.0))  # row-major, the order the codes are drawn in
+        codes[r0 + kept[:, 0], kept[:, 1]] = rng.integers(1, 16, size=len(kept), dtype=np.uint8)
+    acts = np.abs(rng.normal(size=n_in_s)) * (rng.random(n_in_s) < ad / 100.0)
+    return codes, codebook, acts
+
+
+def _cv(counts):
+    counts = np.asarray(counts, dtype=float)
+    return counts.std() / counts.mean()
+
+
+@pytest.mark.parametrize("name, seed, scale", [("alex8", 0, 0.05), ("ntwd", 3, 0.03), ("vgg6", 1, 0.02),
+                                               ("ntlstm", 7, 0.04), ("vgg6", 2, 0.5)])  # the last: 2 chunks
+def test_zero_dispersion_is_the_uniform_generator_bit_for_bit(name, seed, scale):
+    codes, codebook, acts = _uniform_reference(name, seed, scale)
+    b = benchmarks.get(name, seed=seed, scale=scale, row_cv=0, col_cv=0)
+    assert np.array_equal(b.codes, codes) and np.array_equal(b.codebook, codebook)
+    assert np.array_equal(b.activations, acts)
+    assert (b.row_cv, b.col_cv) == (0.0, 0.0)
+
+
+def test_defaults_are_dispersed_and_recorded():
+    assert 0 < benchmarks.DEFAULT_ROW_CV <= benchmarks.MAX_CV and 0 < benchmarks.DEFAULT_COL_CV <= benchmarks.MAX_CV
+    b = benchmarks.get("alex8", scale=0.1)
+    assert (b.row_cv, b.col_cv) == (benchmarks.DEFAULT_ROW_CV, benchmarks.DEFAULT_COL_CV)
+    u = benchmarks.get("alex8", scale=0.1, row_cv=0, col_cv=0)
+    assert not np.array_equal(b.codes, u.codes)
+    # the dispersion changes the pattern only: same codebook, same activations
+    assert np.array_equal(b.codebook, u.codebook) and np.array_equal(b.activations, u.activations)
+    again = benchmarks.get("alex8", scale=0.1)
+    assert np.array_equal(b.codes, again.codes)
+
+
+@pytest.mark.parametrize("name", ["alex7", "alex8", "ntwd"])
+@pytest.mark.parametrize("row_cv, col_cv", [(0.5, 0.0), (0.0, 1.0), (1.0, 1.0), (2.0, 0.5), (4.0, 4.0)])
+def test_dispersed_density_is_table_iii(name, row_cv, col_cv):
+    b = benchmarks.get(name, seed=2, scale=0.2, row_cv=row_cv, col_cv=col_cv)
+    wd = benchmarks.TABLE_III[name][2]
+    # the expected density is Table III's exactly (clipping at 1 compensated); what is left is
+    # Bernoulli noise, below 1% of the density at these sizes (>= 18,000 non-zeros)
+    assert 100 * np.count_nonzero(b.codes) / b.codes.size == pytest.approx(wd, rel=0.03)
+    assert b.codes.max() <= 15 and b.codes.dtype == np.uint8
+
+
+def test_realised_cvs_grow_with_the_parameters_and_match_them():
+    name, scale = "alex7", 0.25  # 1024 x 1024 at 9 %
+    d = benchmarks.TABLE_III[name][2] / 100
+    n = round(4096 * scale)
+    noise2 = (1 - d) / (d * n)  # squared CV of the counts of a uniform pattern (binomial)
+    rows, cols = [], []
+    for cv in (0.0, 0.5, 1.0):
+        r = benchmarks.get(name, seed=5, scale=scale, row_cv=cv, col_cv=0)
+        c = benchmarks.get(name, seed=5, scale=scale, row_cv=0, col_cv=cv)
+        rows.append(_cv(np.count_nonzero(r.codes, axis=1)))
+        cols.append(_cv(np.count_nonzero(c.codes, axis=0)))
+        for got in (rows[-1], cols[-1]):
+            # the realised CV is the multipliers' (a sample of 1024 gamma variates) plus the binomial noise
+            assert got == pytest.approx(np.sqrt(cv ** 2 + noise2), abs=0.05 + 0.1 * cv)
+        # the other direction stays at the uniform level
+        assert _cv(np.count_nonzero(r.codes, axis=0)) < 2 * np.sqrt(noise2) + 0.02
+        assert _cv(np.count_nonzero(c.codes, axis=1)) < 2 * np.sqrt(noise2) + 0.02
+    assert rows[0] < rows[1] < rows[2] and cols[0] < cols[1] < cols[2]
+
+
+@functools.lru_cache(maxsize=None)
+def _pe_imbalance(name, row_cv, n_pe, seeds=(0, 1, 2)):
+    """max / mean of the real (non-padding) entries per PE, averaged over seeds."""
+    out = []
+    for seed in seeds:
+        b = benchmarks.get(name, seed=seed, scale=0.1, row_cv=row_cv, col_cv=0.5)
+        real = encode(b.codes, b.codebook, n_pe=n_pe, index_bits=4).real_per_pe
+        out.append(real.max() / real.mean())
+    return float(np.mean(out))
+
+
+@settings(max_examples=min(settings().max_examples, 20))
+@given(name=st.sampled_from(benchmarks.NAMES), n_pe=st.sampled_from([8, 16, 32]),
+       low=st.sampled_from([0.0, 0.5, 1.0, 1.5]), step=st.sampled_from([0.5, 1.0]))
+def test_more_row_dispersion_unbalances_the_pes_more(name, n_pe, low, step):
+    assert _pe_imbalance(name, low + step, n_pe) > _pe_imbalance(name, low, n_pe)
+
+
+def test_dispersion_lowers_load_efficiency():
+    cfg = ArchConfig(n_pe=16)
+    eff = {}
+    for cv in (0.0, 0.6, 1.2):
+        runs = [benchmarks.get("alex7", seed=s, scale=0.125, row_cv=cv, col_cv=cv) for s in range(3)]
+        eff[cv] = np.mean([simulate((b.codes, b.codebook), b.activations, cfg).load_efficiency for b in runs])
+    assert eff[0.0] > eff[0.6] > eff[1.2]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"row_cv": -0.1}, "row_cv=-0.1: expected a coefficient of variation"),
+    ({"col_cv": 4.5}, "col_cv=4.5: expected a coefficient of variation"),
+    ({"row_cv": float("nan")}, "row_cv=nan"),
+    ({"col_cv": float("inf")}, "col_cv=inf"),
+    ({"row_cv": "0.5"}, "row_cv='0.5'"),
+    ({"col_cv": True}, "col_cv=True"),
+    ({"row_cv": None}, "row_cv=None"),
+])
+def test_bad_dispersion_arguments(kwargs, match):
+    with pytest.raises(ConfigError, match=re.escape(match)):
+        benchmarks.get("alex8", scale=0.05, **kwargs)
+    with pytest.raises(TypeError):
+        benchmarks.get("alex8", 0, 0.05, 0.5)  # row_cv / col_cv are keyword-only
+
+
+@pytest.mark.parametrize("cv, target", [(0.5, 0.09), (2.0, 0.25), (4.0, 0.04), (3.0, 0.5)])
+def test_keep_scale_compensates_clipping(cv, target):
+    from eie_sim.cycle.suite import _keep_scale
+
+    rng = np.random.default_rng(11)
+    k = 1 / cv ** 2
+    a, c = rng.gamma(k, 1 / k, 300) * target, rng.gamma(k, 1 / k, 200)
+    s = _keep_scale(a, c, target)
+    expected = np.minimum(1.0, s * np.outer(a, c)).mean()  # brute force over every cell
+    assert expected == pytest.approx(target, rel=1e-9)
+    if cv >= 2:  # clipping bites: the scale that would do without clipping falls short
+        s0 = target / np.outer(a, c).mean()
+        assert np.minimum(1.0, s0 * np.outer(a, c)).mean() < 0.95 * target and s > s0
