@@ -13,7 +13,7 @@ import eie_sim
 from eie_sim._compat import MOVED
 
 PKG = Path(eie_sim.__file__).parent
-BASE = {"config", "errors", "_version", "_compat"}
+BASE = {"config", "errors", "budget", "_version", "_compat"}
 #: what each subpackage may import (besides itself and the base modules config, errors)
 ALLOWED = {
     "contract": set(),

@@ -1,17 +1,36 @@
-"""The ``eie-sim`` parser and :func:`main`: every command group adds its subcommands."""
+"""The ``eie-sim`` parser and :func:`main`: every command group adds its subcommands.
+
+:func:`main` is the one error boundary of the command line: a bad argument, a bad file or an
+expected failure (an :class:`~eie_sim.errors.EIEError`, a file that cannot be read or written,
+memory that cannot be had) ends in one line on stderr and exit code 2, never a traceback; a
+closed pipe (``eie-sim bench | head``) ends quietly; Ctrl-C ends with code 130.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 
 from .._version import __version__
+from ..budget import format_bytes, memory_budget_bytes
 from ..errors import EIEError
 from . import model, rtl, simulate, sweep, train
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``eie-sim: error: --seed=-1: expected an integer >= 0 (see ...)``."""
+
+    def error(self, message: str):
+        m = re.fullmatch(r"argument ([^:]+): expected (.*), got '(.*)'", message)
+        if m:  # from the range-checked option types of cli.common: name=value: expected ...
+            message = f"{m.group(1).split('/')[-1]}={m.group(3)}: expected {m.group(2)}"
+        self.exit(2, f"eie-sim: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = Parser(
         prog="eie-sim",
         description="Co-design toolkit for EIE-style sparse neural-network accelerators.",
     )
@@ -25,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad argument already reported in one line
+        return exc.code if isinstance(exc.code, int) else 2
     args.argv = argv
     if not getattr(args, "func", None):
         parser.print_help()
@@ -33,8 +55,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except EIEError as exc:
-        print(f"eie-sim: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
+    except MemoryError:
+        return _fail(f"out of memory in {args.command}; the inputs need more than this machine has "
+                     f"(memory budget {format_bytes(memory_budget_bytes())}, EIE_SIM_MEMORY_BUDGET)")
+    except BrokenPipeError:
+        # the reader went away (eie-sim ... | head): stop quietly, and keep Python's exit flush quiet too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return _fail(f"{where}{exc.strerror or exc}")
+    except KeyboardInterrupt:
+        print("eie-sim: interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(message: str) -> int:
+    print(f"eie-sim: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

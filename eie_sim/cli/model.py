@@ -13,7 +13,7 @@ from ..contract.examples import example_model
 from ..contract.golden import reference_forward
 from ..contract.info import format_info, model_info
 from ..contract.model import Model, ModelLayer, load_model, save_model
-from .common import load_npy
+from .common import PES, SEED, int_in, load_npy
 
 
 def _cmd_info(args) -> int:
@@ -99,16 +99,16 @@ def _cmd_golden(args) -> int:
 def add_parsers(sub) -> None:
     p = sub.add_parser("info", help="summarise a model file: shapes, densities, padding, storage, compression")
     p.add_argument("model", metavar="MODEL_FILE")
-    p.add_argument("--pes", type=int, default=None, help="re-encode for N PEs (default: as stored, or 64)")
+    p.add_argument("--pes", type=PES, default=None, help="re-encode for N PEs (default: as stored, or 64)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_info)
 
     p = sub.add_parser("encode", help="share and encode a float weight matrix (.npy) into a model file")
     p.add_argument("weights", metavar="WEIGHTS.npy", help="2-D float matrix, outputs x inputs")
-    p.add_argument("--weight-bits", type=int, default=4)
-    p.add_argument("--index-bits", type=int, default=4)
-    p.add_argument("--ptr-bits", type=int, default=17)
-    p.add_argument("--pes", type=int, default=64)
+    p.add_argument("--weight-bits", type=int_in(1, 8), default=4)
+    p.add_argument("--index-bits", type=int_in(1, 8), default=4)
+    p.add_argument("--ptr-bits", type=int_in(1, 40), default=17)
+    p.add_argument("--pes", type=PES, default=64)
     p.add_argument("--codebook", choices=["kmeans", "linear"], default="kmeans")
     p.add_argument("--name", default="fc")
     p.add_argument("-o", "--out", required=True, metavar="FILE.npz")
@@ -116,12 +116,12 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("example", help="write the built-in example model (random LeNet-300-100-shaped MLP)")
     p.add_argument("-o", "--out", required=True, metavar="FILE.npz")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED, default=0)
     p.set_defaults(func=_cmd_example)
 
     p = sub.add_parser("golden", help="run the bit-exact fixed-point golden model on one input")
     p.add_argument("model", metavar="MODEL_FILE")
     p.add_argument("--input", metavar="ACTS.npy", help="input vector (default: seeded random, post-ReLU)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_golden)

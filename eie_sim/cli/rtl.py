@@ -17,6 +17,7 @@ from ..contract.format import encode
 from ..contract.model import load_model
 
 __all__ = ["add_parsers"]
+from .common import SEED, float_in, int_in
 
 
 def _rtl():
@@ -65,6 +66,10 @@ def _layer_from_args(args):
             rows, cols = (int(x) for x in args.random.lower().split("x"))
         except ValueError:
             raise ConfigError(f"--random={args.random!r}: expected ROWSxCOLS, e.g. 32x24") from None
+        most = args.pes * cfg.act_regs_per_pe
+        if not (1 <= rows <= most and 1 <= cols <= most):
+            raise ConfigError(f"--random={args.random!r}: the RTL runs one pass of at most n_pe * act_regs_per_pe = "
+                              f"{most} rows and columns, at least 1 each; use more PEs (--pes) or a smaller layer")
         codes = np.where(rng.random((rows, cols)) < args.density, rng.integers(1, 16, (rows, cols)), 0)
         cb = np.r_[0.0, rng.normal(0, 0.3, 15)]
         acts = np.abs(rng.normal(size=cols)) * (rng.random(cols) < 0.6)
@@ -78,6 +83,8 @@ def _cmd_export(args) -> int:
     from eie_rtl.verilator import BuildSpec, export_verilog
 
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {args.out!r} is a file; expected a folder for the Verilog and memory images")
     out.mkdir(parents=True, exist_ok=True)
     images = bool(args.model or args.bench or args.random)
     if images:
@@ -157,15 +164,15 @@ def add_parsers(sub) -> None:
     rsub = p.add_subparsers(dest="rtl_command", metavar="{export,cosim,area}")
 
     def layer_args(q):
-        q.add_argument("--pes", type=int, default=4)
-        q.add_argument("--fifo-depth", type=int, default=8)
+        q.add_argument("--pes", type=int_in(1, 1024), default=4)
+        q.add_argument("--fifo-depth", type=int_in(1, 1024), default=8)
         q.add_argument("--bench", choices=benchmarks.NAMES, default=None)
-        q.add_argument("--scale", type=float, default=0.03)
+        q.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=0.03)
         q.add_argument("--model", default=None)
         q.add_argument("--layer", default=None)
         q.add_argument("--random", default=None, metavar="ROWSxCOLS")
-        q.add_argument("--density", type=float, default=0.2)
-        q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--density", type=float_in(0, 1, lo_open=True), default=0.2)
+        q.add_argument("--seed", type=SEED, default=0)
 
     q = rsub.add_parser("export", help="write Verilog (and, with a layer, its memory images)")
     layer_args(q)
@@ -181,10 +188,10 @@ def add_parsers(sub) -> None:
 
     q = rsub.add_parser("area", help="synthesise a PE with Yosys: cells per unit, flip-flops, memory bits")
     q.add_argument("--weight-bits", default="4")
-    q.add_argument("--index-bits", type=int, default=4)
-    q.add_argument("--act-bits", type=int, default=16)
-    q.add_argument("--pes", type=int, default=1)
-    q.add_argument("--max-cols", type=int, default=64)
-    q.add_argument("--spmat-words", type=int, default=256)
+    q.add_argument("--index-bits", type=int_in(1, 8), default=4)
+    q.add_argument("--act-bits", type=int_in(2, 24), default=16)
+    q.add_argument("--pes", type=int_in(1, 1024), default=1)
+    q.add_argument("--max-cols", type=int_in(1, 1 << 16), default=64)
+    q.add_argument("--spmat-words", type=int_in(1, 1 << 20), default=256)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=_tool_errors(_cmd_area))

@@ -13,7 +13,7 @@ from ..cost.report import EnergyReport, energy_report
 from ..cycle import suite as benchmarks
 from ..cycle.simulator import SimResult, simulate
 from ..errors import EncodingError
-from .common import add_arch_args, config_from_args, load_npy, table_from_args
+from .common import NODE_NM, VDD, add_arch_args, config_from_args, load_npy, table_from_args
 
 
 def _format_energy(rep: EnergyReport) -> str:
@@ -176,6 +176,6 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("energy-table", help="print an energy table with the source of every figure")
     p.add_argument("table", nargs="?", default="eie45", metavar="eie45|horowitz45|FILE.toml")
     p.add_argument("--toml", action="store_true", help="print it as TOML, a starting point for your own")
-    p.add_argument("--node-nm", type=float, default=None)
-    p.add_argument("--vdd", type=float, default=None)
+    p.add_argument("--node-nm", type=NODE_NM, default=None)
+    p.add_argument("--vdd", type=VDD, default=None)
     p.set_defaults(func=_cmd_energy_table, energy_table=None)

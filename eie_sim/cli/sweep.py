@@ -10,6 +10,7 @@ from pathlib import Path
 from ..cycle import suite as benchmarks
 from ..config import ArchConfig
 from ..errors import ConfigError
+from .common import SEED, check_writable, float_in, int_in
 
 __all__ = ["add_parsers"]
 
@@ -26,6 +27,8 @@ _AXES = {
     "spmat_sram_kb": ("spmat_sram_kb", int),
     "ptr_sram_kb": ("ptr_sram_kb", int),
 }
+
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def _values(option: str, text: str, typ) -> list:
@@ -128,9 +131,16 @@ def _cmd_plot(args) -> int:
     from ..explore.plots import KINDS, plot
     from ..explore.sweep import load_sweep
 
+    out = Path(args.out)
+    if args.kind == "all":
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"-o {args.out!r}: --kind all writes one figure per kind into a folder; this is a file")
+    else:
+        check_writable(out, "-o", FIGURE_SUFFIXES)
     df = load_sweep(args.sweep)
     kinds = list(KINDS) if args.kind == "all" else [args.kind]
-    out = Path(args.out)
+    if args.kind == "all":
+        out.mkdir(parents=True, exist_ok=True)
     for k in kinds:
         path = out / f"{k}.png" if args.kind == "all" else out
         try:
@@ -155,18 +165,18 @@ def add_parsers(sub) -> None:
     p.add_argument("--layers", default=None, metavar="NAMES",
                    help=f"comma-separated Table III layers ({', '.join(benchmarks.NAMES)}; 'all' for the suite), "
                         "NAME@SCALE for a scaled copy, or model files")
-    p.add_argument("--scale", type=float, default=1.0, help="scale every Table III layer by this factor (0, 1]")
+    p.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=1.0, help="scale every Table III layer by this factor (0, 1]")
     p.add_argument("--model", default=None, metavar="FILE.npz",
                    help="trained model: its layers join the sweep and every row gets its test accuracy re-clustered at the row's weight_bits")
     p.add_argument("--dataset", default=None, help="dataset of the accuracy (default: the model's)")
-    p.add_argument("--accuracy-samples", type=int, default=None, help="first N test images only (default: all)")
+    p.add_argument("--accuracy-samples", type=int_in(1), default=None, help="first N test images only (default: all)")
     p.add_argument("--out", required=True, metavar="SWEEP.parquet", help="results; rerunning resumes from it")
-    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    p.add_argument("--workers", type=int_in(1, 1024), default=None, help="local worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="use an existing Dask cluster")
     p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml")
-    p.add_argument("--seed", type=int, default=0, help="seed of the Table III layers and of a fallback model input")
-    p.add_argument("--batch-size", type=int, default=None, help="points per Dask task (default: automatic)")
-    p.add_argument("--flush-seconds", type=float, default=2.0, help="rewrite --out at most this often (default 2)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the Table III layers and of a fallback model input")
+    p.add_argument("--batch-size", type=int_in(1), default=None, help="points per Dask task (default: automatic)")
+    p.add_argument("--flush-seconds", type=float_in(0, 1e6), default=2.0, help="rewrite --out at most this often (default 2)")
     p.add_argument("--retry-errors", action="store_true", help="rerun points whose earlier run recorded an error")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", action="store_true", help="print a JSON summary")

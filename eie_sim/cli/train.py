@@ -15,6 +15,7 @@ from ..cost.presets import get_table
 from ..cost.report import energy_report
 from ..cycle.simulator import simulate
 from ..errors import EncodingError
+from .common import PES, SEED, check_writable, float_in, int_in
 
 
 def _cmd_compress(args) -> int:
@@ -22,8 +23,15 @@ def _cmd_compress(args) -> int:
 
     from ..train import compress as dc
     from ..train.data import load_dataset
-    from ..train.nn import build
+    from ..train.nn import build, mlp_hidden
 
+    # everything that can be refused is refused before training
+    if args.arch.startswith("mlp:"):
+        mlp_hidden(args.arch)
+    if args.out:
+        check_writable(args.out, "--out", (".npz",))
+    if args.json_report:
+        check_writable(args.json_report, "--json-report", (".json",))
     data = load_dataset(args.dataset, args.data_dir)
     if args.limit_train:
         data = dataclasses.replace(data, x_train=data.x_train[: args.limit_train], y_train=data.y_train[: args.limit_train])
@@ -129,25 +137,25 @@ def add_parsers(sub) -> None:
     p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS)
     p.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST IDX files")
     p.add_argument("--dsd", action="store_true", help="train dense-sparse-dense before compressing")
-    p.add_argument("--dsd-sparsity", type=float, default=0.3)
+    p.add_argument("--dsd-sparsity", type=float_in(0, 1, hi_open=True), default=0.3)
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--prune-quality", type=float, nargs="+", default=[1.0], metavar="Q",
+    g.add_argument("--prune-quality", type=float_in(0, 100), nargs="+", default=[1.0], metavar="Q",
                    help="threshold = Q x std of a layer's weights (one value or one per layer)")
-    g.add_argument("--sparsity", type=float, nargs="+", default=None, metavar="S",
+    g.add_argument("--sparsity", type=float_in(0, 1, hi_open=True), nargs="+", default=None, metavar="S",
                    help="fraction of weights removed (one value or one per layer)")
-    p.add_argument("--prune-rounds", type=int, default=3)
-    p.add_argument("--retrain-epochs", type=int, default=3, help="epochs of retraining per pruning round")
-    p.add_argument("--finetune-epochs", type=int, default=3, help="epochs of codebook fine-tuning")
-    p.add_argument("--weight-bits", type=int, nargs="+", default=[4], metavar="B")
-    p.add_argument("--index-bits", type=int, default=4)
-    p.add_argument("--epochs", type=int, default=20, help="dense training epochs (each DSD phase too)")
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--limit-test", type=int, default=None, help="use only the first N test images")
+    p.add_argument("--prune-rounds", type=int_in(1, 100), default=3)
+    p.add_argument("--retrain-epochs", type=int_in(0, 10000), default=3, help="epochs of retraining per pruning round")
+    p.add_argument("--finetune-epochs", type=int_in(0, 10000), default=3, help="epochs of codebook fine-tuning")
+    p.add_argument("--weight-bits", type=int_in(1, 8), nargs="+", default=[4], metavar="B")
+    p.add_argument("--index-bits", type=int_in(1, 8), default=4)
+    p.add_argument("--epochs", type=int_in(1, 10000), default=20, help="dense training epochs (each DSD phase too)")
+    p.add_argument("--lr", type=float_in(0, 100, lo_open=True), default=0.05)
+    p.add_argument("--batch-size", type=int_in(1), default=128)
+    p.add_argument("--weight-decay", type=float_in(0, 1), default=5e-4)
+    p.add_argument("--dropout", type=float_in(0, 1, hi_open=True), default=0.0)
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--limit-train", type=int_in(1), default=None, help="use only the first N training images")
+    p.add_argument("--limit-test", type=int_in(1), default=None, help="use only the first N test images")
     p.add_argument("--out", metavar="models/NAME.npz", default=None)
     p.add_argument("--json-report", metavar="FILE.json", default=None)
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -157,10 +165,10 @@ def add_parsers(sub) -> None:
     p.add_argument("model", metavar="MODEL_FILE")
     p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS)
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--limit", type=int, default=None, help="only the first N test images")
-    p.add_argument("--simulate", type=int, default=0, metavar="K",
+    p.add_argument("--limit", type=int_in(1), default=None, help="only the first N test images")
+    p.add_argument("--simulate", type=int_in(0), default=0, metavar="K",
                    help="also run the first K images on the cycle model: check outputs, report cycles and energy")
-    p.add_argument("--pes", type=int, default=None, help="PEs for --simulate (default 64)")
+    p.add_argument("--pes", type=PES, default=None, help="PEs for --simulate (default 64)")
     p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_eval)

@@ -20,6 +20,8 @@ def check_weights(weights, name: str = "weights") -> np.ndarray:
     w = np.asarray(weights)
     if w.ndim != 2:
         raise EncodingError(f"{name}: expected a 2-D matrix (outputs x inputs), got shape {w.shape}")
+    if 0 in w.shape:
+        raise EncodingError(f"{name}: shape {w.shape}; expected at least one output and one input")
     if not (np.issubdtype(w.dtype, np.floating) or np.issubdtype(w.dtype, np.integer)):
         raise EncodingError(f"{name}: expected a numeric array, got dtype {w.dtype}")
     w = w.astype(np.float64, copy=False)

@@ -46,7 +46,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..config import ArchConfig
-from ..errors import ActivationError, ConfigError, EncodingError, describe
+from ..errors import ActivationError, ConfigError, EncodingError, PointerOverflowError, describe
 from .fixedpoint import QFormat, choose_frac, choose_frac_int, quantize_fixed, round_shift
 from .format import CompressedLayer, decode
 from .model import ACTIVATIONS, Model, ModelLayer
@@ -167,6 +167,39 @@ def _accumulate(w: sp.csc_matrix, qa: np.ndarray, acc0: np.ndarray, acc_bits: in
     return acc, saturated
 
 
+def check_layer_config(layer, config: ArchConfig) -> None:
+    """Refuse a layer that ``config`` cannot run as stored, as every tier does: a
+    :class:`CompressedLayer` must match n_pe, weight_bits and index_bits and its pointers must fit
+    ``config.ptr_bits``; a :class:`ModelLayer` (re-encoded for the array as needed) must match
+    weight_bits."""
+    if isinstance(layer, ModelLayer):
+        if layer.weight_bits != config.weight_bits:
+            raise ConfigError(f"layer {layer.name!r} has weight_bits={layer.weight_bits} "
+                              f"but config.weight_bits={config.weight_bits}")
+        return
+    if layer.n_pe != config.n_pe:
+        raise ConfigError(f"layer is encoded for n_pe={layer.n_pe} but config.n_pe={config.n_pe}; "
+                          "re-encode it, or pass dense codes and a codebook to encode for the config")
+    if layer.weight_bits != config.weight_bits:
+        raise ConfigError(f"layer has weight_bits={layer.weight_bits} (a codebook of {1 << layer.weight_bits}) "
+                          f"but config.weight_bits={config.weight_bits}")
+    if layer.index_bits != config.index_bits:
+        raise ConfigError(f"layer has index_bits={layer.index_bits} but config.index_bits={config.index_bits}")
+    need = max(int(p.ptr[-1]) for p in layer.pes).bit_length()
+    if need > config.ptr_bits:
+        raise PointerOverflowError(f"the layer's pointers need {need} bits but config.ptr_bits={config.ptr_bits}; "
+                                   f"use ptr_bits >= {need}", need)
+
+
+def config_of(layer) -> ArchConfig:
+    """The configuration a layer runs on as stored (what ``config=None`` means)."""
+    if isinstance(layer, ModelLayer):
+        return ArchConfig(weight_bits=layer.weight_bits, index_bits=layer.index_bits, act_bits=layer.act_bits)
+    need = max(int(p.ptr[-1]) for p in layer.pes).bit_length()
+    return ArchConfig(n_pe=layer.n_pe, weight_bits=layer.weight_bits, index_bits=layer.index_bits,
+                      ptr_bits=max(ArchConfig().ptr_bits, need))
+
+
 def _as_layer(layer):
     """(model layer or None, object holding codes and codebook)."""
     if isinstance(layer, ModelLayer):
@@ -208,10 +241,11 @@ def prepare(
     fixed_input: bool = False,
 ) -> Prepared:
     """Validate the arguments of :func:`reference_spmv` and quantise inputs, codebook and bias."""
-    config = ArchConfig() if config is None else config
+    mlayer, enc = _as_layer(layer)
+    config = config_of(layer) if config is None else config
     if not isinstance(config, ArchConfig):
         raise ConfigError(f"config={describe(config)}: expected an ArchConfig")
-    mlayer, enc = _as_layer(layer)
+    check_layer_config(layer, config)
     B, A = config.act_bits, config.acc_bits
     if mlayer is not None:
         if mlayer.act_bits != B and any(f is not None for f in (mlayer.in_frac, mlayer.w_frac, mlayer.out_frac)):
@@ -363,9 +397,10 @@ def reference_forward_batch(model: Model, x: np.ndarray, config: ArchConfig | No
     arithmetic: a layer whose accumulators provably cannot saturate is one sparse integer
     matrix product; otherwise each sample runs the sequential saturating sum.
     """
-    config = ArchConfig() if config is None else config
     if not isinstance(model, Model):
         raise EncodingError(f"model={describe(model)}: expected a Model")
+    if config is not None and not isinstance(config, ArchConfig):
+        raise ConfigError(f"config={describe(config)}: expected an ArchConfig")
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != model.n_inputs:
         raise ActivationError(f"x: shape {x.shape}; expected (samples, {model.n_inputs})")
@@ -374,7 +409,8 @@ def reference_forward_batch(model: Model, x: np.ndarray, config: ArchConfig | No
     for lay in model.layers:
         if None in (lay.in_frac, lay.w_frac, lay.out_frac):
             raise ConfigError(f"layer {lay.name!r}: reference_forward_batch needs stored in_frac, w_frac and out_frac")
-    B, A = config.act_bits, config.acc_bits
+    arith = config_of(model.layers[0]) if config is None else config  # None: each layer as stored
+    B, A = arith.act_bits, arith.acc_bits
     q = quantize_fixed(x, QFormat(B, model.layers[0].in_frac))
     for lay in model.layers:
         prep = prepare(lay, np.zeros(lay.shape[1], dtype=np.int64), config, fixed_input=True, act_frac=lay.in_frac)

@@ -18,6 +18,7 @@ import numpy as np
 from ..config import ArchConfig
 from ..contract.codebook import check_codebook
 from ..contract.format import CompressedLayer, encode, split_rows
+from ..contract.golden import check_layer_config
 from ..contract.model import ModelLayer
 from ..errors import ConfigError, EncodingError, describe
 from .kernels import _build_real_entries, _build_row_major
@@ -129,26 +130,13 @@ def _encode_cached(codes, codebook, config: ArchConfig) -> CompressedLayer:
     return hit
 
 
-def _check_layer_matches(enc: CompressedLayer, config: ArchConfig, what: str) -> None:
-    if enc.n_pe != config.n_pe:
-        raise ConfigError(f"{what} is encoded for n_pe={enc.n_pe} but config.n_pe={config.n_pe}; "
-                          "re-encode it, or pass dense codes and a codebook to encode for the config")
-    if enc.weight_bits != config.weight_bits:
-        raise ConfigError(f"{what} has weight_bits={enc.weight_bits} (a codebook of {1 << enc.weight_bits}) "
-                          f"but config.weight_bits={config.weight_bits}")
-    if enc.index_bits != config.index_bits:
-        raise ConfigError(f"{what} has index_bits={enc.index_bits} but config.index_bits={config.index_bits}")
-
-
 def _encoded_for(layer, config: ArchConfig) -> tuple[CompressedLayer, object]:
     """(encoded layer for config, object for the golden ``prepare``)."""
     if isinstance(layer, CompressedLayer):
-        _check_layer_matches(layer, config, "layer")
+        check_layer_config(layer, config)
         return layer, layer
     if isinstance(layer, ModelLayer):
-        if layer.weight_bits != config.weight_bits:
-            raise ConfigError(f"layer {layer.name!r} has weight_bits={layer.weight_bits} "
-                              f"but config.weight_bits={config.weight_bits}")
+        check_layer_config(layer, config)
         if layer.encoded is not None and layer.encoded.n_pe == config.n_pe and layer.encoded.index_bits == config.index_bits:
             return layer.encoded, layer
         key = ("sim", config.n_pe, config.index_bits, config.ptr_bits)

@@ -196,6 +196,6 @@ def _accuracy(path: str, weight_bits, act_bits, dataset: str, samples: int | Non
     x, y = d.x_test, d.y_test
     if samples:
         x, y = x[:samples], y[:samples]
-    out = reference_forward_batch(m, x, ArchConfig(act_bits=m.layers[0].act_bits))
+    out = reference_forward_batch(m, x)  # each layer at its own weight_bits and act_bits
     return float((out.argmax(axis=1) == y).mean()), int(len(y))
 

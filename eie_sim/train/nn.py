@@ -393,6 +393,13 @@ def build(arch: str, rng: np.random.Generator, n_features: int, n_classes: int, 
             raise ConfigError(f"lenet5 needs square images; got {n_features} features")
         return lenet5(rng, 1, side, n_classes, dropout)
     if arch.startswith("mlp:"):
-        hidden = [int(s) for s in arch[4:].split(",") if s]
-        return mlp([n_features, *hidden, n_classes], rng, dropout)
+        return mlp([n_features, *mlp_hidden(arch), n_classes], rng, dropout)
     raise ConfigError(f"architecture={describe(arch)}: expected lenet300, lenet5 or mlp:H1,H2,...")
+
+
+def mlp_hidden(arch: str) -> list[int]:
+    """The hidden sizes of ``mlp:H1,H2,...`` (each an integer in 1..65536), or ConfigError."""
+    parts = [s.strip() for s in arch[4:].split(",") if s.strip()]
+    if not parts or not all(s.isdigit() and 1 <= int(s) <= 1 << 16 for s in parts):
+        raise ConfigError(f"architecture={describe(arch)}: expected mlp:H1,H2,... with hidden sizes in 1..65536")
+    return [int(s) for s in parts]

@@ -92,7 +92,7 @@ def test_matches_slow_integer_reference(seed, rows, cols, density, n_pe, act_bit
     bias = rng.normal(0.0, scale, rows) if with_bias else None
     fa, fw, fo = fracs
     acc_bits = 2 * act_bits + acc_extra
-    cfg = ArchConfig(act_bits=act_bits, acc_bits=acc_bits)
+    cfg = ArchConfig(n_pe=n_pe, weight_bits=3, act_bits=act_bits, acc_bits=acc_bits)
     layer = encode(codes, cb, n_pe=n_pe)
     r = reference_spmv(layer, a, cfg, act_frac=fa, w_frac=fw, out_frac=fo, bias=bias, activation="relu" if relu else "none")
     want_y, want_acc = slow_spmv(codes, cb, a, act_bits=act_bits, acc_bits=acc_bits, fa=fa, fw=fw, fo=fo, bias=bias, relu=relu)
@@ -107,7 +107,7 @@ def test_accumulator_saturation_follows_ascending_column_order():
     # An unsaturated sum would give 32258; the same terms in another order would give other values.
     codes = np.array([[1, 1, 1, 2]])
     cb = np.array([0.0, 0.99, -0.99, 0.0])
-    cfg = ArchConfig(act_bits=8, acc_bits=16)
+    cfg = ArchConfig(n_pe=1, weight_bits=2, act_bits=8, acc_bits=16)
     layer = encode(codes, cb, n_pe=1)
     r = reference_spmv(layer, [0.99] * 4, cfg, act_frac=7, w_frac=7, out_frac=7)
     assert r.acc.tolist() == [16638]
@@ -133,7 +133,7 @@ def test_float_view_within_stated_bound(seed, rows, cols, density, weight_bits, 
     a = np.maximum(rng.normal(size=cols), 0.0)
     bias = rng.normal(0.0, 0.1, rows) if with_bias else None
     layer = encode(codes, cb, n_pe=4)
-    r = reference_spmv(layer, a, ArchConfig(act_bits=act_bits), bias=bias, activation="relu" if relu else "none")
+    r = reference_spmv(layer, a, ArchConfig(n_pe=4, weight_bits=weight_bits, act_bits=act_bits), bias=bias, activation="relu" if relu else "none")
     exact = cb[codes] @ a + (0.0 if bias is None else bias)
     if relu:
         exact = np.maximum(exact, 0.0)
@@ -195,7 +195,7 @@ def test_stored_formats_are_used_and_checked():
     assert (r.act_format.frac, r.w_format.frac, r.out_format.frac) == (4, 4, 4)
     assert r.output_fixed.tolist() == [12]
     with pytest.raises(EIEError, match="act_bits=16"):
-        reference_spmv(lay, [1.0, 1.0], ArchConfig(act_bits=8))
+        reference_spmv(lay, [1.0, 1.0], ArchConfig(weight_bits=2, act_bits=8))
 
 
 @pytest.mark.parametrize(

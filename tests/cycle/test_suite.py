@@ -93,8 +93,8 @@ def test_cli_bench(capsys):
 
 @pytest.mark.parametrize("args, match", [
     (["run", "nonsense"], "neither a model file nor a benchmark"),
-    (["run", "alex6", "--fifo-depth", "0"], "fifo_depth=0"),
-    (["bench", "--pes", "0"], "n_pe=0"),
+    (["run", "alex6", "--fifo-depth", "0"], "--fifo-depth=0: expected an integer in 1..1024"),
+    (["bench", "--pes", "0"], "--pes=0: expected an integer in 1..65536"),
     (["bench", "--layers", "alex6,foo", "--scale", "0.01"], "benchmark='foo'"),
 ])
 def test_cli_errors(capsys, args, match):
