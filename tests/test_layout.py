@@ -20,8 +20,9 @@ ALLOWED = {
     "cycle": {"contract"},
     "train": {"contract"},
     "cost": {"contract", "cycle"},
-    "explore": {"contract", "cycle", "cost", "train"},
-    "cli": {"contract", "cycle", "cost", "train", "explore"},
+    "io": {"contract", "train"},
+    "explore": {"contract", "cycle", "cost", "train", "io"},
+    "cli": {"contract", "cycle", "cost", "train", "io", "explore"},
 }
 TIERS = set(ALLOWED)
 

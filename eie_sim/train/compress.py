@@ -10,15 +10,20 @@
   (:func:`prune`).
 * Weight sharing (Deep Compression, section 3): per layer, k-means with 2**bits - 1 centroids
   over the surviving weights (code 0 reserved for exact zero and never moved), linear
-  initialisation by default; fine-tuning updates each centroid by the sum of the gradients of
-  its weights (:func:`share_weights`, :class:`eie_sim.train.nn.SGD`).
+  initialisation by default; a layer that already has at most 2**bits - 1 distinct non-zero
+  values keeps exactly those as its codebook; fine-tuning updates each centroid by the sum of
+  the gradients of its weights (:func:`share_weights`, :class:`eie_sim.train.nn.SGD`).
 * Huffman coding (section 4) of each layer's weight codes and relative indices
   (:func:`compression_report`).
 * DSD (Han et al., ICLR 2017): dense -> sparse (top-k by magnitude, default 30% removed,
   trained under the mask) -> re-dense (pruned weights restored at zero, all trained at a tenth
   of the learning rate) (:func:`dsd`).
 * Export of fully connected networks to the eie-sim model format with calibrated fixed-point
-  formats (:func:`export_model`).
+  formats (:func:`export_model`); each Dense layer followed by a ReLU gets activation "relu",
+  any other "none".
+* The float view of a model file (:func:`float_forward`): codebook values in float64, then the
+  model's output function (``meta["output_function"]``: sigmoid, tanh or softmax, as imported
+  from ONNX), which the fixed-point golden model leaves out.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from ..contract.fixedpoint import choose_frac
 from ..contract.format import encode
 from .huffman import huffman_bits
 from ..contract.model import Model, ModelLayer
-from .nn import SGD, Conv2D, Dense, Dropout, Network, softmax_cross_entropy
+from .nn import SGD, Conv2D, Dense, Dropout, Flatten, Network, ReLU, softmax_cross_entropy
 
 __all__ = [
     "TrainSettings",
@@ -50,8 +55,14 @@ __all__ = [
     "CompressionReport",
     "dsd",
     "export_model",
+    "dense_activations",
+    "float_forward",
     "float_accuracy",
+    "OUTPUT_FUNCTIONS",
 ]
+
+#: functions a model may apply to its last layer's outputs in float (``meta["output_function"]``)
+OUTPUT_FUNCTIONS = ("sigmoid", "tanh", "softmax")
 
 
 @dataclass
@@ -163,7 +174,7 @@ def _rescale_dropout(net: Network, kept: dict) -> None:
 
 def apply_sparsity(net: Network, sparsity) -> None:
     """Mask each weighted layer to keep its largest-magnitude weights: ``sparsity`` is the
-    fraction removed (one value, or one per layer)."""
+    fraction removed (one value, or one per layer). A weight already masked stays masked."""
     kept = {}
     for layer, s in zip(net.weighted(), _layer_list(net, sparsity, "sparsity")):
         if not 0.0 <= s < 1.0:
@@ -174,19 +185,22 @@ def apply_sparsity(net: Network, sparsity) -> None:
         mask = np.zeros(w.size, dtype=np.float32)
         if k:
             mask[np.argpartition(-w, k - 1)[:k]] = 1.0
-        p.mask = mask.reshape(p.value.shape)
+        mask = mask.reshape(p.value.shape)
+        p.mask = mask if p.mask is None else mask * p.mask
         p.apply_mask()
         kept[id(layer)] = float(p.mask.mean())
     _rescale_dropout(net, kept)
 
 
-def prune(net: Network, data: Dataset, *, quality=None, sparsity=None, rounds: int = 3,
+def prune(net: Network, data: Dataset | None, *, quality=None, sparsity=None, rounds: int = 3,
           retrain: TrainSettings | None = None, seed: int = 0, progress: bool = False) -> list[dict]:
     """Iterative pruning: ``rounds`` x (prune, retrain at a tenth of the learning rate).
 
     ``quality`` (one value or one per layer): threshold = quality x std of the layer's weights
     before pruning, ramped linearly over the rounds. ``sparsity``: fraction removed per layer,
-    ramped the same way. Returns the retraining history of every round.
+    ramped the same way. Weights already masked stay masked. ``data=None`` prunes without
+    retraining (one shot: the rounds' ramp ends at the same masks). Returns the retraining
+    history of every round.
     """
     if (quality is None) == (sparsity is None):
         raise ConfigError("prune: give exactly one of quality or sparsity")
@@ -215,17 +229,37 @@ def prune(net: Network, data: Dataset, *, quality=None, sparsity=None, rounds: i
             _rescale_dropout(net, kept)
         else:
             apply_sparsity(net, [s * ramp for s in _layer_list(net, sparsity, "sparsity")])
-        history += train(net, data, retrain, seed=seed + r, label=f"prune round {r}/{rounds}", progress=progress)
+        if data is not None:
+            history += train(net, data, retrain, seed=seed + r, label=f"prune round {r}/{rounds}", progress=progress)
     return history
+
+
+def exact_codebook(weights: np.ndarray, bits: int) -> np.ndarray | None:
+    """The codebook that holds ``weights`` exactly -- 0.0, then its distinct non-zero values in
+    ascending order, the last repeated up to 2**bits entries -- or None if there are more than
+    2**bits - 1 distinct non-zero values (then k-means has to share them)."""
+    k = (1 << int(bits)) - 1
+    vals = np.unique(weights[weights != 0.0])
+    if vals.size > k:
+        return None
+    cb = np.zeros(k + 1)
+    if vals.size:
+        cb[1 : 1 + vals.size] = vals
+        cb[1 + vals.size :] = vals[-1]
+    return cb
 
 
 def share_weights(net: Network, bits, init: str = "linear", seed: int = 0) -> None:
     """Replace each weighted layer's weights by a shared codebook (k-means over its surviving
-    weights, 2**bits - 1 centroids plus the reserved 0). ``bits``: one value or one per layer."""
+    weights, 2**bits - 1 centroids plus the reserved 0). ``bits``: one value or one per layer.
+    A layer with at most 2**bits - 1 distinct non-zero values keeps them exactly
+    (:func:`exact_codebook`)."""
     for layer, b in zip(net.weighted(), _layer_list(net, bits, "bits")):
         p = layer.params["W"]
         w2 = p.value.reshape(p.value.shape[0], -1).astype(np.float64)
-        cb = kmeans_codebook(w2, int(b), init=init, seed=seed)
+        cb = exact_codebook(w2, int(b))
+        if cb is None:
+            cb = kmeans_codebook(w2, int(b), init=init, seed=seed)
         codes = quantize(w2, cb)
         p.codes = codes.reshape(p.value.shape)
         p.codebook = cb.astype(np.float32)
@@ -332,15 +366,45 @@ def dsd(net: Network, data: Dataset, *, sparsity: float = 0.3, dense: TrainSetti
     return out
 
 
-def float_accuracy(model: Model, x: np.ndarray, y: np.ndarray) -> float:
-    """Test accuracy of a compressed model in float64 (codebook values, no fixed point)."""
-    h = x.astype(np.float64)
+def apply_output_function(name: str | None, h: np.ndarray) -> np.ndarray:
+    """``h`` (samples x outputs) through the output function ``name`` (None: unchanged)."""
+    if name is None:
+        return h
+    if name == "sigmoid":
+        return 0.5 * (1.0 + np.tanh(0.5 * h))  # the logistic function, without overflow
+    if name == "tanh":
+        return np.tanh(h)
+    if name == "softmax":
+        e = np.exp(h - h.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    raise ConfigError(f"output_function={describe(name)}: expected None or one of {OUTPUT_FUNCTIONS}")
+
+
+def float_forward(model: Model, x: np.ndarray) -> np.ndarray:
+    """The float view of a compressed model on inputs ``x`` (samples x inputs): float64 with the
+    codebook values (no fixed point), then ``meta["output_function"]`` if the model has one."""
+    h = np.asarray(x, dtype=np.float64)
     for lay in model.layers:
         w = lay.codebook[lay.dense_codes().astype(np.int64)]
         h = h @ w.T + (0.0 if lay.bias is None else lay.bias)
         if lay.activation == "relu":
             h = np.maximum(h, 0.0)
-    return float((h.argmax(axis=1) == y).mean())
+    return apply_output_function(model.meta.get("output_function"), h)
+
+
+def float_accuracy(model: Model, x: np.ndarray, y: np.ndarray) -> float:
+    """Test accuracy of a compressed model in float64 (codebook values, no fixed point)."""
+    return float((float_forward(model, x).argmax(axis=1) == y).mean())
+
+
+def dense_activations(net: Network) -> list[str]:
+    """'relu' for each Dense layer whose next layer (dropout and flatten skipped) is a ReLU, else 'none'."""
+    out = []
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, Dense):
+            nxt = next((l for l in net.layers[i + 1 :] if not isinstance(l, (Dropout, Flatten))), None)
+            out.append("relu" if isinstance(nxt, ReLU) else "none")
+    return out
 
 
 def export_model(net: Network, calibration: np.ndarray, *, name: str, act_bits: int = 16, index_bits: int = 4,
@@ -351,7 +415,8 @@ def export_model(net: Network, calibration: np.ndarray, *, name: str, act_bits: 
     range; each layer's output format from ``headroom`` x the largest output seen (after ReLU
     where there is one), so unseen inputs rarely saturate; each layer's input format is the
     previous layer's output format (the hardware passes integers on unchanged); the codebook
-    format from the codebook's range.
+    format from the codebook's range. A layer's activation is "relu" when a ReLU follows it in
+    ``net``, else "none".
     """
     if any(isinstance(l, Conv2D) for l in net.layers):
         raise ConfigError(f"network {net.name!r} has convolutions; EIE runs fully connected layers, so only "
@@ -362,20 +427,19 @@ def export_model(net: Network, calibration: np.ndarray, *, name: str, act_bits: 
     h = calibration.reshape(len(calibration), -1).astype(np.float64)
     in_frac = choose_frac(h, act_bits)
     layers = []
-    for i, layer in enumerate(dense):
+    for layer, activation in zip(dense, dense_activations(net)):
         p = layer.params["W"]
         cb = p.codebook.astype(np.float64)
         cb[0] = 0.0
         w = cb[p.codes.astype(np.int64)]
         b = layer.params["b"].value.astype(np.float64)
-        last = i == len(dense) - 1
         h = h @ w.T + b
-        if not last:
+        if activation == "relu":
             h = np.maximum(h, 0.0)
         out_frac = choose_frac(np.array([headroom * np.abs(h).max()]), act_bits)
         layers.append(ModelLayer(
             name=layer.name, codebook=cb, codes=p.codes.astype(np.uint8), bias=b,
-            activation="none" if last else "relu", act_bits=act_bits, in_frac=in_frac,
+            activation=activation, act_bits=act_bits, in_frac=in_frac,
             w_frac=choose_frac(cb, act_bits), out_frac=out_frac, index_bits=index_bits,
             meta={"kept_pct": float(100 * np.count_nonzero(p.codes) / p.codes.size)},
         ))

@@ -1,0 +1,36 @@
+"""Bring your own network: fully connected networks in and out of eie-sim through ONNX.
+
+* :mod:`.onnx_import` -- read an ONNX file (Gemm, MatMul + Add, Relu, Flatten / Reshape,
+  Identity, Dropout, a final Sigmoid / Tanh / Softmax) into a dense float network, refusing
+  everything else with an :class:`~eie_sim.errors.EIEError` that names the node;
+* :mod:`.pipeline` -- compress it with the trainer's prune -> retrain -> share -> fine-tune
+  pipeline into an eie-sim :class:`~eie_sim.contract.model.Model` with calibrated formats;
+* :mod:`.onnx_export` -- write any eie-sim model (or dense trainer network) as a float ONNX model
+  of its shared weights, runnable by onnxruntime.
+
+Needs the ``onnx`` extra (``pip install 'eie-sim[onnx]'``: onnx, onnxruntime). This tier may
+import :mod:`eie_sim.contract` and :mod:`eie_sim.train`; :mod:`eie_sim.explore` and
+:mod:`eie_sim.cli` may import it.
+"""
+
+from .onnx_export import OnnxExportError, export_onnx, model_to_onnx, network_to_onnx, save_onnx
+from .onnx_import import ImportedLayer, ImportedNetwork, OnnxImportError, import_onnx, read_onnx
+from .pipeline import DataFileError, ImportResult, ImportSettings, compress_imported, load_data_file
+
+__all__ = [
+    "OnnxImportError",
+    "OnnxExportError",
+    "DataFileError",
+    "ImportedLayer",
+    "ImportedNetwork",
+    "ImportSettings",
+    "ImportResult",
+    "read_onnx",
+    "import_onnx",
+    "compress_imported",
+    "load_data_file",
+    "model_to_onnx",
+    "network_to_onnx",
+    "save_onnx",
+    "export_onnx",
+]

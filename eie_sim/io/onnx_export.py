@@ -1,0 +1,122 @@
+"""Write eie-sim models (and dense trainer networks) as float ONNX models.
+
+The exported graph: input ``input`` of shape [N, inputs] (N symbolic), then per layer a
+``Gemm`` named after the layer (``transB=1``, weight ``<layer>.weight`` of shape [outputs,
+inputs], bias ``<layer>.bias``) and a ``Relu`` where the layer has one, then the model's output
+function (``meta["output_function"]``: Sigmoid, Tanh or Softmax on the last axis), output
+``output``. Weights are float32: for a compressed model the shared values ``codebook[codes]``
+(the float view of :func:`eie_sim.train.compress.float_forward`), for a trainer network its
+current weights. Opset 17, IR version 8; the file is checked with ``onnx.checker`` and written
+atomically (temporary file in the same folder, then rename).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from .._version import __version__
+from ..contract.model import Model
+from ..errors import EIEError, describe
+from ..train.compress import OUTPUT_FUNCTIONS, dense_activations
+from ..train.nn import Conv2D, Network
+
+__all__ = ["OnnxExportError", "OPSET", "model_to_onnx", "network_to_onnx", "save_onnx", "export_onnx"]
+
+OPSET = 17
+_NODE = {"sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax"}
+
+
+class OnnxExportError(EIEError):
+    """A model that cannot be written as ONNX, or a file that cannot be written."""
+
+
+def _graph(name: str, layers: list[tuple], output_function: str | None, doc: str) -> onnx.ModelProto:
+    """The ONNX model of ``layers`` = [(name, weight float32 [out, in], bias float32 or None, activation)]."""
+    if output_function is not None and output_function not in OUTPUT_FUNCTIONS:
+        raise OnnxExportError(f"output_function={describe(output_function)}: expected None or one of {OUTPUT_FUNCTIONS}")
+    nodes, inits = [], []
+    cur = "input"
+    for lname, w, b, activation in layers:
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(w, dtype=np.float32), f"{lname}.weight"))
+        inputs = [cur, f"{lname}.weight"]
+        if b is not None:
+            inits.append(numpy_helper.from_array(np.ascontiguousarray(b, dtype=np.float32), f"{lname}.bias"))
+            inputs.append(f"{lname}.bias")
+        nodes.append(helper.make_node("Gemm", inputs, [f"{lname}.out"], name=lname, transB=1))
+        cur = f"{lname}.out"
+        if activation == "relu":
+            nodes.append(helper.make_node("Relu", [cur], [f"{lname}.relu"], name=f"{lname}_relu"))
+            cur = f"{lname}.relu"
+    if output_function is not None:
+        extra = {"axis": -1} if output_function == "softmax" else {}
+        nodes.append(helper.make_node(_NODE[output_function], [cur], ["output"], name=output_function, **extra))
+    else:
+        nodes[-1].output[0] = "output"
+    n_in, n_out = layers[0][1].shape[1], layers[-1][1].shape[0]
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", n_in])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", n_out])],
+        initializer=inits, doc_string=doc,
+    )
+    opset = [helper.make_opsetid("", OPSET)]
+    proto = helper.make_model(graph, opset_imports=opset, producer_name="eie-sim", producer_version=__version__,
+                              ir_version=helper.find_min_ir_version_for(opset))
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def model_to_onnx(model: Model) -> onnx.ModelProto:
+    """A compressed eie-sim :class:`Model` as a float ONNX model of its shared (dequantised) weights."""
+    if not isinstance(model, Model):
+        raise OnnxExportError(f"model={describe(model)}: expected an eie-sim Model")
+    layers = [(lay.name, lay.codebook[lay.dense_codes().astype(np.int64)], lay.bias, lay.activation)
+              for lay in model.layers]
+    bits = ", ".join(f"{lay.name} {lay.weight_bits}-bit" for lay in model.layers)
+    doc = f"eie-sim model {model.meta.get('name', '')!s}: weights are the shared codebook values ({bits})"
+    return _graph(str(model.meta.get("name", "eie-sim")), layers, model.meta.get("output_function"), doc)
+
+
+def network_to_onnx(net: Network, output_function: str | None = None) -> onnx.ModelProto:
+    """A fully connected trainer :class:`Network` (Dense, ReLU, Dropout, Flatten) as a float ONNX
+    model of its current weights (dense or pruned, shared or not); dropout is left out (inference)."""
+    if not isinstance(net, Network):
+        raise OnnxExportError(f"net={describe(net)}: expected a trainer Network")
+    if any(isinstance(l, Conv2D) for l in net.layers):
+        raise OnnxExportError(f"network {net.name!r} has convolutions; only fully connected networks export")
+    layers = [(d.name, d.params["W"].value, d.params["b"].value, act)
+              for d, act in zip(net.dense_layers(), dense_activations(net))]
+    return _graph(net.name, layers, output_function, f"eie-sim trainer network {net.name}")
+
+
+def save_onnx(proto: onnx.ModelProto, path) -> Path:
+    """Write ``proto`` to ``path`` atomically; an existing file is untouched on failure."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OnnxExportError(f"path={str(path)!r}: folder {str(folder)!r} does not exist")
+    if proto.ByteSize() >= 2**31:
+        raise OnnxExportError(f"path={str(path)!r}: the model needs {proto.ByteSize():,} bytes; "
+                              "ONNX files without external data hold at most 2 GiB")
+    tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(proto.SerializeToString())
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OnnxExportError(f"path={str(path)!r}: could not write the ONNX model ({exc})") from None
+    return path
+
+
+def export_onnx(model: Model | Network, path, output_function: str | None = None) -> Path:
+    """:func:`model_to_onnx` (a Model) or :func:`network_to_onnx` (a Network), saved to ``path``."""
+    if isinstance(model, Network):
+        return save_onnx(network_to_onnx(model, output_function), path)
+    return save_onnx(model_to_onnx(model), path)

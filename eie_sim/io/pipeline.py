@@ -1,0 +1,200 @@
+"""Compress an imported network with the trainer's pipeline: prune -> retrain -> share -> fine-tune.
+
+The same functions as ``eie-sim compress`` (:mod:`eie_sim.train.compress`), with the same
+settings: pruning by quality or sparsity over ``prune_rounds`` rounds, each retrained for
+``epochs`` at ``lr`` (a tenth of ``compress``'s default rate); k-means weight sharing; codebook
+fine-tuning for ``epochs`` without weight decay; the Deep Compression report; export with
+fixed-point formats calibrated on up to 5,000 training inputs.
+
+Without data nothing is trained: pruning is one shot at the final sparsity or quality, and the
+formats are calibrated on ``SYNTHETIC_SAMPLES`` seeded uniform [0, 1) inputs (the range of the
+built-in image data sets; give data, with ``epochs=0`` to skip training, to calibrate on real
+inputs). A layer that is already pruned keeps its zeros (they are its mask); a layer with at
+most 2**bits - 1 distinct non-zero values keeps them exactly as its codebook.
+
+Training data from a file: an ``.npz`` with arrays ``x`` (samples x inputs, or samples x any
+shape of that many values) and ``y`` (integer labels 0..outputs-1), optionally ``x_test`` and
+``y_test`` (else the accuracies are measured on ``x``); read without pickle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..contract.model import Model
+from ..errors import ConfigError, EIEError, describe
+from ..train import compress as dc
+from ..train.data import Dataset, load_dataset
+from .onnx_import import ImportedNetwork
+
+__all__ = ["ImportSettings", "ImportResult", "DataFileError", "load_data_file", "check_data", "compress_imported",
+           "SYNTHETIC_SAMPLES"]
+
+SYNTHETIC_SAMPLES = 256
+CALIBRATION_SAMPLES = 5000  # as eie-sim compress
+_ARRAYS = ("x", "y", "x_test", "y_test")
+
+
+class DataFileError(EIEError):
+    """A training-data file (``--data FILE.npz``) is missing, unreadable or malformed."""
+
+
+@dataclass
+class ImportSettings:
+    """What to do to an imported network. ``weight_bits``, ``sparsity`` and ``quality``: one value
+    or one per layer; give at most one of ``sparsity`` and ``quality`` (neither: no pruning)."""
+
+    weight_bits: object = 4
+    sparsity: object = None
+    quality: object = None
+    prune_rounds: int = 3
+    epochs: int = 3
+    lr: float = 0.005
+    batch_size: int = 128
+    weight_decay: float = 5e-4
+    index_bits: int = 4
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.sparsity is not None and self.quality is not None:
+            raise ConfigError("give at most one of sparsity and quality")
+        dc.TrainSettings(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size)  # validates them
+        if isinstance(self.prune_rounds, bool) or not isinstance(self.prune_rounds, int) or self.prune_rounds < 1:
+            raise ConfigError(f"prune_rounds={describe(self.prune_rounds)}: expected an integer >= 1")
+
+    @property
+    def prunes(self) -> bool:
+        return self.sparsity is not None or self.quality is not None
+
+
+@dataclass
+class ImportResult:
+    """The compressed :class:`Model`, its Deep Compression report and the accuracies (None without data)."""
+
+    model: Model
+    report: dc.CompressionReport
+    accuracy: dict = field(default_factory=dict)
+    calibration: str = ""
+
+
+def _array(npz, key: str, where: str) -> np.ndarray:
+    try:
+        return npz[key]
+    except ValueError as exc:  # object arrays need pickle, which is never used
+        raise DataFileError(f"{where}: array {key!r} cannot be read without pickle ({exc})") from None
+    except Exception as exc:  # zlib / zip errors: a corrupt archive
+        raise DataFileError(f"{where}: array {key!r} cannot be read, the file is corrupt ({exc})") from None
+
+
+def _features(x: np.ndarray, key: str, n_inputs: int, where: str) -> np.ndarray:
+    if x.ndim < 2 or not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise DataFileError(f"{where}: array {key!r} has shape {x.shape} and dtype {x.dtype}; "
+                            f"expected numbers, samples x {n_inputs} inputs")
+    x = x.reshape(len(x), -1)
+    if x.shape[1] != n_inputs:
+        raise DataFileError(f"{where}: array {key!r} has {x.shape[1]} values per sample; the network has {n_inputs} inputs")
+    if not np.all(np.isfinite(x)):
+        raise DataFileError(f"{where}: array {key!r} has NaN or infinite values")
+    return x.astype(np.float32)
+
+
+def _labels(y: np.ndarray, key: str, n: int, n_outputs: int, where: str) -> np.ndarray:
+    if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
+        raise DataFileError(f"{where}: array {key!r} has shape {y.shape} and dtype {y.dtype}; "
+                            f"expected {n} integer labels, one per sample")
+    if n and (y.min() < 0 or y.max() >= n_outputs):
+        raise DataFileError(f"{where}: array {key!r} has labels {int(y.min())}..{int(y.max())}; "
+                            f"expected 0..{n_outputs - 1} (the network's outputs)")
+    return y.astype(np.int64)
+
+
+def load_data_file(path, n_inputs: int, n_outputs: int) -> Dataset:
+    """Training data from an ``.npz`` file (module docstring), checked against the network's size."""
+    where = str(path)
+    if not Path(path).is_file():
+        raise DataFileError(f"{where}: no such file")
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataFileError(f"{where}: not an .npz archive ({exc})") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise DataFileError(f"{where}: a bare .npy array; expected an .npz archive with arrays x and y")
+    with npz:
+        names = set(npz.files)
+        if not {"x", "y"} <= names or not names <= set(_ARRAYS) or ("x_test" in names) != ("y_test" in names):
+            raise DataFileError(f"{where}: arrays {sorted(names)}; expected x and y, optionally x_test and y_test")
+        arr = {k: _array(npz, k, where) for k in sorted(names)}
+    x = _features(arr["x"], "x", n_inputs, where)
+    y = _labels(arr["y"], "y", len(x), n_outputs, where)
+    if len(x) == 0:
+        raise DataFileError(f"{where}: array 'x' has no samples")
+    if "x_test" in arr:
+        xt = _features(arr["x_test"], "x_test", n_inputs, where)
+        yt, note = _labels(arr["y_test"], "y_test", len(xt), n_outputs, where), f"{len(x)} train / {len(xt)} test"
+    else:
+        xt, yt, note = x, y, f"{len(x)} samples, accuracies measured on them (no x_test / y_test)"
+    return Dataset(Path(path).stem, x, y, xt, yt, 0, n_outputs, f"{where}: {note}")
+
+
+def check_data(data: Dataset, net: ImportedNetwork) -> Dataset:
+    """``data`` if its inputs and labels fit the network, else :class:`DataFileError`."""
+    if data.n_features != net.n_inputs:
+        raise DataFileError(f"{data.name}: {data.n_features} values per sample; the network has {net.n_inputs} inputs")
+    top = max(int(data.y_train.max(initial=0)), int(data.y_test.max(initial=0)))
+    if top >= net.n_outputs:
+        raise DataFileError(f"{data.name}: labels up to {top}; the network has {net.n_outputs} outputs")
+    return data
+
+
+def load_named_dataset(name: str, net: ImportedNetwork, data_dir=None, limit_train: int | None = None) -> Dataset:
+    """A built-in data set (``--finetune``), optionally its first ``limit_train`` training images."""
+    data = load_dataset(name, data_dir)
+    if limit_train:
+        data = dataclasses.replace(data, x_train=data.x_train[:limit_train], y_train=data.y_train[:limit_train])
+    return check_data(data, net)
+
+
+def _calibration(net: ImportedNetwork, data: Dataset | None, seed: int) -> tuple[np.ndarray, str]:
+    if data is not None:
+        x = data.x_train[:CALIBRATION_SAMPLES]
+        return x, f"{len(x)} training inputs of {data.name}"
+    x = np.random.default_rng(seed).random((SYNTHETIC_SAMPLES, net.n_inputs))
+    return x, f"{SYNTHETIC_SAMPLES} uniform [0, 1) inputs (no data given)"
+
+
+def compress_imported(net_in: ImportedNetwork, settings: ImportSettings | None = None, data: Dataset | None = None,
+                      *, name: str | None = None, meta: dict | None = None, progress: bool = False) -> ImportResult:
+    """Prune (if asked), share, fine-tune (with data) and export ``net_in`` as an eie-sim Model."""
+    s = settings or ImportSettings()
+    net = net_in.to_network()
+    trains = data is not None and s.epochs > 0
+    acc = (lambda: net.accuracy(data.x_test, data.y_test)) if data is not None else (lambda: None)
+    retrain = dc.TrainSettings(epochs=s.epochs, lr=s.lr, batch_size=s.batch_size, weight_decay=s.weight_decay)
+    accuracy = {"imported": acc()}
+    if s.prunes:
+        dc.prune(net, data if trains else None, quality=s.quality, sparsity=s.sparsity,
+                 rounds=s.prune_rounds if trains else 1, retrain=retrain, seed=s.seed, progress=progress)
+        accuracy["pruned"] = acc()
+    dc.share_weights(net, s.weight_bits, seed=s.seed)
+    if trains:
+        dc.train(net, data, dataclasses.replace(retrain, weight_decay=0.0), seed=s.seed + 100,
+                 label="codebook fine-tune", progress=progress)
+    accuracy["compressed"] = acc()
+    nan = float("nan")
+    report = dc.compression_report(net, s.index_bits, accuracy["imported"] if data else nan,
+                                   accuracy["compressed"] if data else nan)
+    calib, how = _calibration(net_in, data, s.seed)
+    total = {k: v for k, v in report.total.items() if data is not None or not k.startswith("accuracy")}
+    info = {"imported_from": net_in.source, "report": total, "calibration": how}
+    if net_in.output_function:
+        info["output_function"] = net_in.output_function
+    if data is not None:
+        info.update(dataset=data.name, accuracy=accuracy)
+    model = dc.export_model(net, calib, name=name or net_in.name, index_bits=s.index_bits,
+                            meta=dict(info, **(meta or {})))
+    return ImportResult(model, report, accuracy if data is not None else {}, how)
