@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--version", action="version", version=f"eie-sim {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (model, simulate, train, sweep, rtl):
+    for group in (model, simulate, train, sweep, rtl, __import__(f"{__package__}.onnx", fromlist=["add_parsers"])):
         group.add_parsers(sub)
     return ap
 

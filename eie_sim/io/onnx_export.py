@@ -22,10 +22,10 @@ from onnx import TensorProto, helper, numpy_helper
 from .._version import __version__
 from ..contract.model import Model
 from ..errors import EIEError, describe
-from ..train.compress import OUTPUT_FUNCTIONS, dense_activations
+from ..train.compress import OUTPUT_FUNCTIONS, dense_activations, float_forward
 from ..train.nn import Conv2D, Network
 
-__all__ = ["OnnxExportError", "OPSET", "model_to_onnx", "network_to_onnx", "save_onnx", "export_onnx"]
+__all__ = ["OnnxExportError", "OPSET", "model_to_onnx", "network_to_onnx", "save_onnx", "export_onnx", "onnxruntime_agreement"]
 
 OPSET = 17
 _NODE = {"sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax"}
@@ -120,3 +120,14 @@ def export_onnx(model: Model | Network, path, output_function: str | None = None
     if isinstance(model, Network):
         return save_onnx(network_to_onnx(model, output_function), path)
     return save_onnx(model_to_onnx(model), path)
+
+
+def onnxruntime_agreement(path, model: Model, x: np.ndarray) -> float:
+    """Max |onnxruntime - float view| / max |float view| of the exported ``path`` on inputs ``x``
+    (samples x inputs), the float view being :func:`eie_sim.train.compress.float_forward` of ``model``."""
+    import onnxruntime
+
+    sess = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: np.asarray(x, dtype=np.float32)})[0]
+    ref = float_forward(model, x)
+    return float(np.abs(got - ref).max() / max(float(np.abs(ref).max()), np.finfo(np.float64).tiny))

@@ -151,12 +151,14 @@ def check_data(data: Dataset, net: ImportedNetwork) -> Dataset:
     return data
 
 
-def load_named_dataset(name: str, net: ImportedNetwork, data_dir=None, limit_train: int | None = None) -> Dataset:
-    """A built-in data set (``--finetune``), optionally its first ``limit_train`` training images."""
-    data = load_dataset(name, data_dir)
-    if limit_train:
-        data = dataclasses.replace(data, x_train=data.x_train[:limit_train], y_train=data.y_train[:limit_train])
-    return check_data(data, net)
+def load_named_dataset(name: str, net: ImportedNetwork, data_dir=None) -> Dataset:
+    """A built-in data set (``--finetune``), checked against the network's size."""
+    return check_data(load_dataset(name, data_dir), net)
+
+
+def limit_train(data: Dataset, n: int | None) -> Dataset:
+    """``data`` with only its first ``n`` training samples (all when ``n`` is None)."""
+    return dataclasses.replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n]) if n else data
 
 
 def _calibration(net: ImportedNetwork, data: Dataset | None, seed: int) -> tuple[np.ndarray, str]:

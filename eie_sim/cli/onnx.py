@@ -1,0 +1,130 @@
+"""Commands that bring networks in and out through ONNX: ``import`` and ``export``."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..contract.model import load_model, save_model
+from ..errors import ConfigError
+from .common import SEED, check_writable, float_in, int_in
+
+
+def _io():
+    """:mod:`eie_sim.io`, or a one-line error naming the extra to install."""
+    try:
+        from .. import io
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in ("onnx", "onnxruntime", "google"):
+            raise ConfigError(f"ONNX import and export need the PyPI package {exc.name.split('.')[0]}: "
+                              "pip install 'eie-sim[onnx]'") from None
+        raise
+    return io
+
+
+def _training_data(io, args, net):
+    """The data set of --finetune or --data (first --limit-train samples), or None."""
+    if args.finetune:
+        data = io.pipeline.load_named_dataset(args.finetune, net, args.data_dir)
+    elif args.data:
+        data = io.load_data_file(args.data, net.n_inputs, net.n_outputs)
+    else:
+        return None
+    return io.pipeline.limit_train(data, args.limit_train)
+
+
+def _summary(io, net, res, args) -> str:
+    lines = [f"{args.onnx_file}: {io.onnx_import.describe_network(net)}",
+             f"{'layer':<14} {'shape':>13} {'kept%':>7} {'w_bits':>6} {'ratio P+Q':>10} {'ratio Huffman':>14}"]
+    for _, r in res.report.rows.iterrows():
+        shape = res.model.layer(r["layer"]).shape
+        lines.append(f"{r['layer']:<14} {shape[0]:>6}x{shape[1]:<6} {r['kept_pct']:>7.2f} {r['weight_bits']:>6} "
+                     f"{r['bits_dense'] / r['bits_pruned_quantized']:>9.1f}x {r['bits_dense'] / r['bits_huffman']:>13.1f}x")
+    t = res.report.total
+    lines.append(f"{'total':<14} {'':>13} {t['kept_pct']:>7.2f} {'':>6} {t['ratio_pruned_quantized']:>9.1f}x "
+                 f"{t['ratio_huffman']:>13.1f}x")
+    if res.accuracy:
+        accs = ", ".join(f"{k} {100 * v:.2f}%" for k, v in res.accuracy.items())
+        lines.append(f"float accuracy on {res.model.meta['dataset']} (test): {accs}")
+    lines.append(f"fixed-point formats calibrated on {res.calibration}")
+    lines.append(f"wrote {args.out}")
+    return "\n".join(lines)
+
+
+def _cmd_import(args) -> int:
+    io = _io()
+    check_writable(args.out, "--out", (".npz",))
+    net = io.import_onnx(args.onnx_file, name=Path(args.out).stem)
+    settings = io.ImportSettings(
+        weight_bits=args.weight_bits, sparsity=args.sparsity, quality=args.prune_quality, prune_rounds=args.prune_rounds,
+        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, index_bits=args.index_bits, seed=args.seed,
+    )
+    data = _training_data(io, args, net)
+    command = "eie-sim " + " ".join(shlex.quote(a) for a in getattr(args, "argv", []))
+    res = io.compress_imported(net, settings, data, meta={"command": command}, progress=not args.quiet)
+    save_model(res.model, args.out)
+    print(_summary(io, net, res, args))
+    return 0
+
+
+def _cmd_export(args) -> int:
+    io = _io()
+    check_writable(args.out, "--out", (".onnx",))
+    model = load_model(args.model)
+    io.save_onnx(io.model_to_onnx(model), args.out)
+    sizes = " -> ".join(str(s) for s in [model.n_inputs] + [l.shape[0] for l in model.layers])
+    print(f"wrote {args.out}: {len(model.layers)} Gemm layer(s) {sizes}, float32 shared weights, "
+          f"output function {model.meta.get('output_function') or 'none'}, opset {io.onnx_export.OPSET}")
+    if args.check:
+        try:
+            x = np.random.default_rng(args.seed).random((args.check, model.n_inputs))
+            err = io.onnx_export.onnxruntime_agreement(args.out, model, x)
+        except ImportError:
+            print("onnxruntime is not installed: not checked (pip install 'eie-sim[onnx]')", file=sys.stderr)
+            return 0
+        print(f"onnxruntime vs eie-sim's float view on {args.check} uniform [0, 1) inputs: "
+              f"max relative difference {err:.2e}")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    from ..train.data import DATASETS
+
+    p = sub.add_parser("import", help="read a fully connected ONNX network and compress it into a model file")
+    p.add_argument("onnx_file", metavar="MODEL.onnx", help="Gemm / MatMul+Add / Relu MLP (see README)")
+    p.add_argument("-o", "--out", required=True, metavar="OUT.npz", help="the eie-sim model file to write")
+    p.add_argument("--weight-bits", type=int_in(1, 8), nargs="+", default=[4], metavar="B",
+                   help="codebook width, one value or one per layer (default 4)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--sparsity", type=float_in(0, 1, hi_open=True), nargs="+", default=None, metavar="S",
+                   help="prune: fraction of weights removed, one value or one per layer (default: no pruning)")
+    g.add_argument("--prune-quality", type=float_in(0, 100), nargs="+", default=None, metavar="Q",
+                   help="prune: threshold = Q x std of a layer's weights, one value or one per layer")
+    d = p.add_mutually_exclusive_group()
+    d.add_argument("--finetune", choices=DATASETS, default=None, metavar="DATASET",
+                   help=f"retrain after pruning and fine-tune the codebooks on a built-in data set ({', '.join(DATASETS)})")
+    d.add_argument("--data", metavar="FILE.npz", default=None,
+                   help="retrain and fine-tune on arrays x, y (optionally x_test, y_test) of an .npz file")
+    p.add_argument("--epochs", type=int_in(0, 10000), default=3, metavar="E",
+                   help="with data: epochs per pruning round and of codebook fine-tuning (0: only calibrate; default 3)")
+    p.add_argument("--prune-rounds", type=int_in(1, 100), default=3, metavar="R", help="with data: prune -> retrain rounds (default 3)")
+    p.add_argument("--lr", type=float_in(0, 100, lo_open=True), default=0.005, metavar="LR",
+                   help="learning rate of retraining and fine-tuning (default 0.005)")
+    p.add_argument("--batch-size", type=int_in(1), default=128, metavar="N", help="training batch size (default 128)")
+    p.add_argument("--index-bits", type=int_in(1, 8), default=4, metavar="I", help="relative-index width of the EIE format (default 4)")
+    p.add_argument("--seed", type=SEED, default=0, metavar="S", help="seed of k-means, training order and calibration (default 0)")
+    p.add_argument("--limit-train", type=int_in(1), default=None, metavar="N", help="use only the first N training samples")
+    p.add_argument("--data-dir", default=None, metavar="DIR", help="folder of the Fashion-MNIST IDX files")
+    p.add_argument("--quiet", action="store_true", help="no training progress output")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("export", help="write a model file as a float ONNX model of its shared weights")
+    p.add_argument("model", metavar="MODEL.npz", help="any eie-sim model file (built-in, imported, compressed)")
+    p.add_argument("-o", "--out", required=True, metavar="OUT.onnx", help="the ONNX file to write")
+    p.add_argument("--check", type=int_in(0, 100000), default=64, metavar="K",
+                   help="compare onnxruntime with eie-sim's float view on K random inputs (0: skip; default 64)")
+    p.add_argument("--seed", type=SEED, default=0, metavar="S", help="seed of the check's inputs (default 0)")
+    p.set_defaults(func=_cmd_export)
