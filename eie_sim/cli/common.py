@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import zipfile
@@ -101,7 +102,30 @@ def check_writable(path, what: str, suffixes: tuple[str, ...] = (), overwrite: b
     return p
 
 
-SEED = int_in(0, 2**63 - 1)
+def strict_json(obj, **kwargs) -> str:
+    """JSON that strict parsers accept: NaN and infinities become null, and a top-level object
+    lists where they were in ``"non_finite"`` (so a null is never mistaken for a missing value)."""
+    where: list[str] = []
+
+    def clean(o, path):
+        if isinstance(o, dict):
+            return {k: clean(v, f"{path}.{k}" if path else str(k)) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [clean(v, f"{path}[{i}]") for i, v in enumerate(o)]
+        if isinstance(o, np.generic):
+            o = o.item()
+        if isinstance(o, float) and not math.isfinite(o):
+            where.append(path)
+            return None
+        return o
+
+    out = clean(obj, "")
+    if where and isinstance(out, dict):
+        out["non_finite"] = where
+    return json.dumps(out, allow_nan=False, **kwargs)
+
+
+SEED = int_in(0)
 PES = int_in(1, 1 << 16)
 NODE_NM = float_in(1, 1000)
 VDD = float_in(0, 10, lo_open=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 
@@ -13,7 +12,7 @@ from ..contract.examples import example_model
 from ..contract.golden import reference_forward
 from ..contract.info import format_info, model_info
 from ..contract.model import Model, ModelLayer, load_model, save_model
-from .common import PES, SEED, int_in, load_npy
+from .common import PES, SEED, int_in, load_npy, strict_json
 
 
 def _cmd_info(args) -> int:
@@ -22,7 +21,7 @@ def _cmd_info(args) -> int:
         check_int("--pes", args.pes, 1, 1 << 16)
     info = model_info(model, args.pes)
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(strict_json(info, indent=2))
     else:
         print(f"{args.model}: {info['n_layers']} layer(s), {model.n_inputs} inputs -> {model.n_outputs} outputs")
         print(format_info(info))
@@ -83,7 +82,7 @@ def _cmd_golden(args) -> int:
         ],
     }
     if args.json:
-        print(json.dumps(out))
+        print(strict_json(out))
     else:
         for l in out["layers"]:
             print(

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from ..contract.format import encode
 from ..contract.model import load_model
 
 __all__ = ["add_parsers"]
-from .common import SEED, float_in, int_in
+from .common import SEED, float_in, int_in, strict_json
 
 
 def _rtl():
@@ -125,7 +124,7 @@ def _cmd_cosim(args) -> int:
         res.pop("outputs", None)
     res.update(layer=f"{layer.n_rows}x{layer.n_cols}", n_pe=cfg.n_pe, fifo_depth=cfg.fifo_depth, engine=args.engine)
     if args.json:
-        print(json.dumps(res))
+        print(strict_json(res))
     else:
         print(f"{res['layer']} on {cfg.n_pe} PEs, FIFO {cfg.fifo_depth} ({args.engine}): cycles_rtl {res['cycles_rtl']}, "
               f"cycles_model {res['cycles_model']}, outputs_match {res['outputs_match']}"
@@ -145,7 +144,7 @@ def _cmd_area(args) -> int:
         r = synth_pe(p)
         rows.append((wb, r))
         if args.json:
-            print(json.dumps({"weight_bits": wb, "index_bits": args.index_bits, "act_bits": args.act_bits, **r}))
+            print(strict_json({"weight_bits": wb, "index_bits": args.index_bits, "act_bits": args.act_bits, **r}))
         else:
             print(f"PE, weight_bits {wb}, index_bits {args.index_bits}, act_bits {args.act_bits} (Yosys: word-level "
                   "cells after opt; simple gates after techmap, no abc):")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +11,8 @@ from ..contract.model import load_model
 from ..cost.report import EnergyReport, energy_report
 from ..cycle import suite as benchmarks
 from ..cycle.simulator import SimResult, simulate
-from ..errors import EncodingError
-from .common import NODE_NM, VDD, add_arch_args, config_from_args, load_npy, table_from_args
+from ..errors import ConfigError, EncodingError
+from .common import NODE_NM, VDD, add_arch_args, config_from_args, load_npy, strict_json, table_from_args
 
 
 def _format_energy(rep: EnergyReport) -> str:
@@ -87,7 +86,7 @@ def _cmd_run(args) -> int:
         reports = list(total_report.layers)
     if args.json:
         for r, rep in zip(results, reports):
-            print(json.dumps({**r.to_dict(), **rep.to_dict()}))
+            print(strict_json({**r.to_dict(), **rep.to_dict()}))
     else:
         for r, rep in zip(results, reports):
             print(_format_run(r))
@@ -100,7 +99,12 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    names = args.layers.split(",") if args.layers else list(benchmarks.NAMES)
+    names = [n.strip() for n in args.layers.split(",")] if args.layers else list(benchmarks.NAMES)
+    for n in names:
+        if n not in benchmarks.TABLE_III:
+            raise ConfigError(f"--layers: {n!r} is not a Table III layer; expected names from {', '.join(benchmarks.NAMES)}")
+        if names.count(n) > 1:
+            raise ConfigError(f"--layers: {n!r} is given {names.count(n)} times; name each layer once")
     cfg = config_from_args(args)
     table = table_from_args(args)
     rows = []
@@ -110,7 +114,7 @@ def _cmd_bench(args) -> int:
         rep = energy_report(res, table)
         rows.append((res, rep))
         if args.json:
-            print(json.dumps({**res.to_dict(), **rep.to_dict()}), flush=True)
+            print(strict_json({**res.to_dict(), **rep.to_dict()}), flush=True)
     if not args.json:
         head = (f"{'layer':<8} {'shape':>12} {'wd%':>5} {'ad%':>6} {'cycles':>9} {'latency_us':>10} {'GOP/s':>6} "
                 f"{'load_eff':>8} {'pad%':>6} {'spmat_rd':>9} {'dram_B':>8} {'energy_uJ':>9} {'power_mW':>8} {'frames/J':>10}")

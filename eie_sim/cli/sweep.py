@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 from ..cycle import suite as benchmarks
 from ..config import ArchConfig
 from ..errors import ConfigError
-from .common import SEED, check_writable, float_in, int_in
+from .common import SEED, check_writable, float_in, int_in, strict_json
 
 __all__ = ["add_parsers"]
 
@@ -118,7 +117,7 @@ def _cmd_sweep(args) -> int:
     summary = {"out": str(args.out), "rows": int(len(df)), "points": int(df["point_id"].nunique()),
                "errors": errors, "wall_s": round(wall, 2)}
     if args.json:
-        print(json.dumps(summary))
+        print(strict_json(summary))
     else:
         print(f"{summary['points']} points, {summary['rows']} rows ({errors} with errors) in {args.out}; {wall:.1f} s")
         if errors:

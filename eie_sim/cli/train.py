@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from ..cost.presets import get_table
 from ..cost.report import energy_report
 from ..cycle.simulator import simulate
 from ..errors import EncodingError
-from .common import PES, SEED, check_writable, float_in, int_in
+from .common import PES, SEED, check_writable, float_in, int_in, strict_json
 
 
 def _cmd_compress(args) -> int:
@@ -80,7 +79,7 @@ def _cmd_compress(args) -> int:
         save_model(model, args.out)
         print(f"wrote {args.out}")
     if args.json_report:
-        Path(args.json_report).write_text(json.dumps(result, indent=2, default=float))
+        Path(args.json_report).write_text(strict_json(result, indent=2, default=float))
     return 0
 
 
@@ -117,7 +116,7 @@ def _cmd_eval(args) -> int:
         res["power_mw_mean"] = float(np.mean([r.power_mw for r in reps]))
         res["energy_table"] = table.name
     if args.json:
-        print(json.dumps(res))
+        print(strict_json(res))
     else:
         print(f"{args.model} on {args.dataset} test ({len(y)} images): accuracy {100 * acc:.2f}% (fixed-point golden model), "
               f"{100 * facc:.2f}% float compressed model ({100 * (acc - facc):+.2f} points)")

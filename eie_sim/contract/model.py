@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .codebook import check_codebook
+from ..budget import check_budget
 from ..config import check_int
 from ..errors import EIEError, EncodingError, ModelFileError, describe
 from .fixedpoint import FRAC_MAX, FRAC_MIN
@@ -37,6 +38,8 @@ __all__ = ["ACTIVATIONS", "FORMAT_NAME", "FORMAT_VERSION", "ModelLayer", "Model"
 
 FORMAT_NAME = "eie-sim-model"
 FORMAT_VERSION = 1
+MAX_META_BYTES = 16 << 20  # meta.json: 16 MB of JSON at most
+MAX_META_DEPTH = 32  # containers nested in meta.json at most
 ACTIVATIONS = ("none", "relu")
 
 
@@ -238,7 +241,7 @@ def save_model(model: Model | ModelLayer, path) -> Path:
         model = Model(layers=(model,))
     if not isinstance(model, Model):
         raise ModelFileError(f"model={describe(model)}: expected a Model or ModelLayer")
-    path = Path(path)
+    path = _as_path(path)
     try:
         json.dumps(model.meta)
     except (TypeError, ValueError) as exc:
@@ -254,7 +257,12 @@ def save_model(model: Model | ModelLayer, path) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ModelFileError(f"path={str(path)!r}: folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    if path.is_dir():
+        raise ModelFileError(f"path={str(path)!r} is a directory; expected a file name")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ModelFileError(f"path={str(path)!r}: cannot write in folder {str(folder)!r} ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez_compressed(fh, **arrays)
@@ -289,16 +297,58 @@ class _Reader:
     def get(self, key: str, kind: str, ndim: int) -> np.ndarray:
         if key not in self.npz.files:
             raise ModelFileError(f"{self.where}: field {key!r} is missing")
+        self._check_declared_size(key)
         try:
             arr = self.npz[key]
         except Exception as exc:  # zlib.error, BadZipFile, ValueError, ...: any decoding failure is corruption
             raise ModelFileError(f"{self.where}: field {key!r} cannot be read, the file is corrupt ({exc})") from None
+        if not isinstance(arr, np.ndarray):
+            raise ModelFileError(f"{self.where}: field {key!r} is not a .npy array")
         self.used.add(key)
         ok = {"f": np.issubdtype(arr.dtype, np.floating), "u8": arr.dtype == np.uint8, "i": np.issubdtype(arr.dtype, np.integer)}[kind]
         if not ok or arr.ndim != ndim:
             want = {"f": "float", "u8": "uint8", "i": "integer"}[kind]
             raise ModelFileError(f"{self.where}: field {key!r} has dtype {arr.dtype} and {arr.ndim} dims; expected {want} with {ndim}")
         return arr
+
+    def _check_declared_size(self, key: str) -> None:
+        """Read the member's .npy header only: its declared size must match the member's
+        uncompressed size, so a small file cannot make the loader allocate a huge array."""
+        info = self.npz.zip.getinfo(key + ".npy")
+        try:
+            with self.npz.zip.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+                if version not in read:
+                    raise ValueError(f".npy format version {version}")
+                shape, _, dtype = read[version](fh, max_header_size=10_000)
+                header_len = fh.tell()
+        except Exception as exc:  # any malformed header is corruption
+            raise ModelFileError(f"{self.where}: field {key!r} has no valid .npy header ({exc})") from None
+        if dtype.hasobject:
+            raise ModelFileError(f"{self.where}: field {key!r} holds Python objects; model files hold numbers only")
+        declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if declared != info.file_size - header_len:
+            raise ModelFileError(f"{self.where}: field {key!r} declares {declared} bytes of data but holds "
+                                 f"{info.file_size - header_len}; the file is corrupt")
+
+
+def _as_path(path) -> Path:
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ModelFileError(f"path={describe(path)}: expected a file path (str or pathlib.Path)")
+    return Path(path)
+
+
+def _json_depth_ok(obj, limit: int = MAX_META_DEPTH) -> bool:
+    """Whether ``obj`` nests at most ``limit`` containers deep (iterative: no recursion limit)."""
+    stack = [(obj, 1)]
+    while stack:
+        o, d = stack.pop()
+        if isinstance(o, (dict, list)):
+            if d > limit:
+                return False
+            stack.extend((v, d + 1) for v in (o.values() if isinstance(o, dict) else o))
+    return True
 
 
 def _rec_int(rec: dict, key: str, where: str, lo: int, hi: int) -> int:
@@ -324,9 +374,13 @@ def _load_layer(i: int, rec, rd: _Reader) -> ModelLayer:
         raise ModelFileError(f"{where}: field 'name'={describe(name)}; expected a non-empty string")
     where = f"{rd.where}: layer {name!r}"
     shape = rec.get("shape")
-    if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= 1 << 24 for s in shape)):
-        raise ModelFileError(f"{where}: field 'shape'={describe(shape)}; expected [outputs, inputs]")
+    if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 1 << 24 for s in shape)):
+        raise ModelFileError(f"{where}: field 'shape'={describe(shape)}; expected [outputs, inputs], each 1..2**24")
     rows, cols = shape
+    try:  # the tiers may expand the layer to dense codes (a byte per weight) and float rows
+        check_budget(f"layer of shape {rows}x{cols}", rows * cols + 16 * (rows + cols))
+    except EIEError as exc:
+        raise ModelFileError(f"{where}: {exc}") from None
     wb = _rec_int(rec, "weight_bits", where, 1, 8)
     ib = _rec_int(rec, "index_bits", where, 1, 8)
     act_bits = _rec_int(rec, "act_bits", where, 2, 24)
@@ -408,9 +462,20 @@ def load_model(path) -> Model:
     """Read and validate a model file written by :func:`save_model`.
 
     Raises :class:`ModelFileError` naming the file and field for a missing, corrupt, truncated,
-    foreign or newer-version file. Never unpickles.
+    foreign or newer-version file. Never unpickles. Whatever a corrupt archive makes the zip or
+    .npy readers raise (NotImplementedError for a mangled compression method, ...) is reported
+    as corruption, never passed on.
     """
-    path = Path(path)
+    path = _as_path(path)
+    try:
+        return _load_model(path)
+    except EIEError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- a corrupt file may break the readers in any way
+        raise ModelFileError(f"{path}: the file is corrupt ({type(exc).__name__}: {exc})"[:300]) from None
+
+
+def _load_model(path: Path) -> Model:
     where = str(path)
     if not path.is_file():
         raise ModelFileError(f"{where}: no such file")
@@ -422,16 +487,26 @@ def load_model(path) -> Model:
         raise ModelFileError(f"{where}: not an eie-sim model file (a bare .npy array, not an .npz archive)")
     with npz:
         rd = _Reader(npz, where)
+        odd = [n for n in npz.zip.namelist() if not n.endswith(".npy")]
+        if odd:
+            raise ModelFileError(f"{where}: member(s) {sorted(odd)[:5]} are not .npy arrays; not an eie-sim model file")
         if "meta.json" not in npz.files:
             raise ModelFileError(f"{where}: not an eie-sim model file (field 'meta.json' is missing)")
+        if npz.zip.getinfo("meta.json.npy").file_size > MAX_META_BYTES:
+            raise ModelFileError(f"{where}: field 'meta.json' is larger than {MAX_META_BYTES} bytes")
         raw = rd.get("meta.json", "u8", 1)
         try:
             header = json.loads(raw.tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelFileError(f"{where}: field 'meta.json' is not valid JSON ({exc})") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise ModelFileError(f"{where}: field 'meta.json' is not valid JSON ({type(exc).__name__})") from None
+        if not _json_depth_ok(header):
+            raise ModelFileError(f"{where}: field 'meta.json' nests deeper than {MAX_META_DEPTH} levels")
         if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
             got = header.get("format") if isinstance(header, dict) else header
             raise ModelFileError(f"{where}: field 'format'={describe(got)}; expected {FORMAT_NAME!r}")
+        extra_keys = sorted(set(header) - {"format", "version", "meta", "layers"})
+        if extra_keys:
+            raise ModelFileError(f"{where}: unknown top-level field(s) {extra_keys} in meta.json")
         version = header.get("version")
         if version != FORMAT_VERSION:
             raise ModelFileError(f"{where}: field 'version'={describe(version)}; this eie-sim reads version {FORMAT_VERSION}")

@@ -417,6 +417,8 @@ def load_table(path) -> EnergyTable:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise EnergyTableError(f"energy table {str(p)!r}: no such file") from None
+    except OSError as exc:  # a directory, no permission, ...
+        raise EnergyTableError(f"energy table {str(p)!r}: cannot be read ({exc.strerror or exc})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise EnergyTableError(f"energy table {str(p)!r}: not valid TOML ({exc})") from None
     where = str(p)
@@ -477,10 +479,12 @@ def scale_table(table: EnergyTable, node_nm: float, vdd: float | None = None) ->
     is an off-chip interface cost and does not scale with the logic node. ``vdd`` defaults to
     the table's. A first-order rule: real nodes below 28 nm scale less than linearly.
     """
+    if not isinstance(table, EnergyTable):
+        raise ConfigError(f"table={describe(table)}: expected an EnergyTable")
     vdd = table.vdd if vdd is None else vdd
-    for key, val in (("node_nm", node_nm), ("vdd", vdd)):
-        if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val) or val <= 0:
-            raise ConfigError(f"{key}={describe(val)}: expected a finite number > 0")
+    for key, val, hi, unit in (("node_nm", node_nm, 1000.0, "nm"), ("vdd", vdd, 10.0, "V")):
+        if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val) or not 0 < val <= hi:
+            raise ConfigError(f"{key}={describe(val)}: expected a number in (0, {hi:g}] {unit}")
     k = (node_nm / table.node_nm) * (vdd / table.vdd) ** 2
     note = f"scaled from {table.name} ({table.node_nm:g} nm, {table.vdd:g} V) by (node ratio) x (V ratio)^2 = {k:.4g}"
     energy = {

@@ -235,5 +235,5 @@ def get_table(spec) -> EnergyTable:
     if isinstance(spec, (str, Path)) and str(spec) in PRESETS:
         return preset(str(spec))
     if isinstance(spec, (str, Path)) and (str(spec).endswith(".toml") or Path(spec).exists()):
-        return load_table(spec)
+        return load_table(spec)  # a folder or an unreadable file is refused there, with its reason
     raise EnergyTableError(f"energy table={describe(spec)}: expected one of {sorted(PRESETS)} or a .toml file")

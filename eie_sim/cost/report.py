@@ -29,6 +29,7 @@ from ..cycle.kernels import lnzd_nodes
 from .energy import COUNTER_OF, LEVEL_OF, MODULE_OF, STATIC_KEYS, TABLE1, EnergyTable
 from .presets import get_table
 from ..cycle.simulator import SimResult
+from ..errors import ConfigError, describe
 
 __all__ = ["EnergyReport", "DenseBaseline", "energy_report"]
 
@@ -159,6 +160,10 @@ def _layer_report(sim: SimResult, table: EnergyTable) -> EnergyReport:
 def energy_report(sim: SimResult, table="eie45") -> EnergyReport:
     """Energy per inference of a simulated layer or model; ``table`` is a preset name
     (``eie45``, ``horowitz45``), a TOML path or an :class:`EnergyTable`."""
+    if not isinstance(sim, SimResult):
+        raise ConfigError(f"sim={describe(sim)}: expected a SimResult from eie_sim.simulate")
+    if sim.cycles < 1 or any(r.cycles < 1 for r in sim.layers):
+        raise ConfigError(f"sim {sim.name!r} has {sim.cycles} cycles: expected a run of at least one cycle")
     table = get_table(table)
     if not sim.layers:
         return _layer_report(sim, table)

@@ -95,7 +95,7 @@ def test_cli_bench(capsys):
     (["run", "nonsense"], "neither a model file nor a benchmark"),
     (["run", "alex6", "--fifo-depth", "0"], "--fifo-depth=0: expected an integer in 1..1024"),
     (["bench", "--pes", "0"], "--pes=0: expected an integer in 1..65536"),
-    (["bench", "--layers", "alex6,foo", "--scale", "0.01"], "benchmark='foo'"),
+    (["bench", "--layers", "alex6,foo", "--scale", "0.01"], "--layers: 'foo' is not a Table III layer"),
 ])
 def test_cli_errors(capsys, args, match):
     assert main(args) == 2
