@@ -221,3 +221,23 @@ def test_activation_errors_are_activation_errors():
     layer = encode(np.ones((3, 4), dtype=np.uint8), np.array([0.0, 1.0]), n_pe=2)
     with pytest.raises(ActivationError):
         reference_spmv(layer, np.ones(5))
+
+
+@pytest.mark.parametrize("cfg, match", [
+    (dict(n_pe=4), "encoded for n_pe=8 but config.n_pe=4"),
+    (dict(n_pe=8, weight_bits=3), "weight_bits=4"),
+    (dict(n_pe=8, index_bits=3), "index_bits=4 but config.index_bits=3"),
+    (dict(n_pe=8, ptr_bits=2), "pointers need"),
+])
+def test_golden_refuses_the_config_mismatches_the_cycle_model_refuses(cfg, match):
+    from eie_sim import simulate
+
+    rng = np.random.default_rng(3)
+    codes = random_codes(rng, 40, 30, 0.3, 4)
+    layer = encode(codes, random_codebook(rng, 4), n_pe=8)
+    a = np.abs(rng.normal(size=30))
+    for run in (reference_spmv, simulate):
+        with pytest.raises(EIEError, match=match):
+            run(layer, a, ArchConfig(**cfg))
+    # config=None means the layer's own configuration, for the golden model
+    assert reference_spmv(layer, a).output_fixed.tolist() == reference_spmv(layer, a, ArchConfig(n_pe=8)).output_fixed.tolist()

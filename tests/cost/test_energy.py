@@ -266,3 +266,16 @@ def test_sram_leakage_follows_cacti_and_is_power_not_energy_per_cycle():
     assert slow["spmatread_static_mw"] == ref["spmatread_static_mw"]  # clock: a fixed energy per cycle
     none = t.static_pj_per_cycle(ArchConfig(act_sram_kb=0))
     assert none["act_leak_mw"] == 0.0
+
+
+def test_energy_report_refuses_what_is_not_a_run():
+    import dataclasses
+
+    with pytest.raises(EIEError, match="sim=None: expected a SimResult"):
+        energy_report(None)
+    b = benchmarks.get("alex8", scale=0.05)
+    sim = simulate((b.codes, b.codebook), b.activations, ArchConfig(n_pe=4))
+    with pytest.raises(EIEError, match="0 cycles"):
+        energy_report(dataclasses.replace(sim, cycles=0))
+    with pytest.raises(EIEError, match="table=None"):
+        scale_table(None, 28)
