@@ -326,7 +326,8 @@ def compression_report(net: Network, index_bits: int, accuracy_before: float, ac
         codes = p.codes.reshape(p.codes.shape[0], -1)
         cb_size = p.codebook.size
         wbits = cb_size.bit_length() - 1
-        enc = encode(codes, np.r_[0.0, np.ones(cb_size - 1)], n_pe=1, index_bits=index_bits)
+        # one stream; the report counts no pointers, so they may be as wide as the layer needs
+        enc = encode(codes, np.r_[0.0, np.ones(cb_size - 1)], n_pe=1, index_bits=index_bits, ptr_bits=40)
         pe = enc.pes[0]
         entries = pe.entries
         codebook_bits = cb_size * 32

@@ -43,6 +43,7 @@ def test_shipped_lenet300_in_onnxruntime_has_evals_float_accuracy(fashion, tmp_p
 
 
 @needs_fashion
+@pytest.mark.slow
 def test_trained_dense_mlp_through_onnx_compresses_like_the_builtin_pipeline(fashion, tmp_path, capsys):
     n_train, seed = 20000, 3
     shared = ["--sparsity", "0.9", "0.7", "--weight-bits", "4", "--prune-rounds", "2", "--seed", str(seed), "--quiet"]
