@@ -76,6 +76,11 @@ class _Source:
     key: str  # stable identity for point ids
     native: tuple  # (weight_bits, index_bits, act_bits) of the layer as given
     detail: tuple = ()  # table3: (seed, scale); model: (path, input_index, dataset)
+    layers: tuple = ()  # model: the names of its layers, one row each per point
+
+    def layer_names(self) -> tuple:
+        """The ``layer`` of the rows one point on this source gives (a model: every layer)."""
+        return self.layers if self.kind == "model" else (self.name,)
 
 
 # ----------------------------------------------------------------------------- the space
@@ -91,7 +96,7 @@ def expand_space(space: dict) -> list[dict]:
         if k not in SWEEP_FIELDS:
             raise ConfigError(f"space field {k!r}: not an ArchConfig field; expected one of {', '.join(SWEEP_FIELDS)}")
         v = space[k]
-        if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+        if not (isinstance(v, (list, tuple, range)) or (isinstance(v, np.ndarray) and v.ndim == 1)):
             raise ConfigError(f"space[{k!r}]={describe(v)}: expected a list of values")
         vals = [x.item() if isinstance(x, np.generic) else x for x in v]
         space = {**space, k: vals}
@@ -130,6 +135,9 @@ def _resolve_layers(layers, model, seed: int, input_index: int, dataset: str | N
         layers = []
     if isinstance(layers, (str, Path, SweepLayer)):
         layers = [layers]
+    if not isinstance(layers, (list, tuple)):
+        raise ConfigError(f"layers={describe(layers)}: expected a Table III name, a model file path, a SweepLayer "
+                          "or a list of them")
     sources, arrays = [], {}
     model_paths = set()
     items = list(layers)
@@ -169,7 +177,8 @@ def _model_source(it, input_index: int, dataset: str | None, model_paths: set) -
     lay0 = m.layers[0]
     key = f"model:{path.name}:{_file_digest(path)}:in{input_index}:{ds}"
     return _Source("model", str(m.meta.get("name", path.stem)), key,
-                   (lay0.weight_bits, lay0.index_bits, lay0.act_bits), (str(path), input_index, ds))
+                   (lay0.weight_bits, lay0.index_bits, lay0.act_bits), (str(path), input_index, ds),
+                   tuple(lay.name for lay in m.layers))
 
 
 def _table3_source(it: str, seed: int) -> _Source:
@@ -227,3 +236,31 @@ def _plan(points: list[dict], sources: list[_Source], table_key: str) -> list[tu
                 raise ConfigError(f"space point {p} on layer {s.name!r}: {exc}") from None
             todo.append((s, cfg, _point_id(cfg, s, table_key)))
     return todo
+
+
+def _plan_mismatches(df, todo: list, auto_ptr: bool, table_name: str) -> list[tuple[str, np.ndarray]]:
+    """(what is wrong, rows) for the rows of results frame ``df`` that carry the id of a point in
+    ``todo``: their configuration, source, layer and energy table must be those the id was
+    computed from (:func:`_point_id`). With ``auto_ptr`` (ptr_bits not swept) a row may show a
+    wider ptr_bits than planned: the sweep widens it when a layer needs more."""
+    plan = {pid: (s, cfg) for s, cfg, pid in todo}
+    bad = {k: np.zeros(len(df), dtype=bool) for k in ("cfg", "src", "layer", "table")}
+    has_table = "energy_table" in df.columns
+    cols = ["point_id", "source", "source_name", "layer", *SWEEP_FIELDS] + (["energy_table"] if has_table else [])
+    for i, rec in enumerate(df[cols].itertuples(index=False, name=None)):
+        if rec[0] not in plan:
+            continue  # a row of another sweep
+        s, cfg = plan[rec[0]]
+        for f, v in zip(SWEEP_FIELDS, rec[4 : 4 + len(SWEEP_FIELDS)]):
+            want = cfg[f]
+            if not isinstance(v, (int, float, np.integer, np.floating)) or not (
+                    v >= want if (f == "ptr_bits" and auto_ptr) else v == want):
+                bad["cfg"][i] = True
+                break
+        bad["src"][i] = (rec[1], rec[2]) != (s.kind, s.name)
+        bad["layer"][i] = rec[3] not in s.layer_names() and rec[3] != s.name  # (an error row of a model that did not load)
+        bad["table"][i] = has_table and rec[-1] != table_name
+    return [(r, bad[k]) for k, r in (("cfg", "its configuration is not the one its point_id stands for"),
+                                    ("src", "its source is not the one its point_id stands for"),
+                                    ("layer", "its layer is not a layer of its point"),
+                                    ("table", f"its energy_table is not {table_name!r}")) if bad[k].any()]

@@ -21,6 +21,10 @@ the configuration, the layer source and the energy table, so rerunning the same 
 points already in ``out``; a sweep stopped by Ctrl-C or a lost worker resumes with nothing lost
 and no duplicates. A point whose simulation raises gets a row with the message in ``error``
 and empty metrics; the sweep goes on. Rows never depend on the number of workers.
+The results file is safe (:mod:`.results`): one sweep at a time writes it (a second one is
+refused, naming the holder), a rerun checks every row before it trusts it (bad rows are run
+again, a file of the wrong kind is refused before any work), and a failed write saves the rows
+computed to a rescue file that the next run merges. Every argument is checked before any work.
 
 Layers: Table III names (``"alex6"``, optionally ``"alex6@0.1"`` for a scaled copy), model files
 (every layer of the model, fed by one test image propagated through the golden model), or
@@ -33,20 +37,31 @@ shows the configuration it ran.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import numbers
 import os
+import re
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from ..cost.energy import EnergyTable
 from ..cost.presets import get_table
 from ..errors import ConfigError, EIEError, describe
-from .results import _load_finished, _ModelAccuracy, _ResultsFile, _saved_accuracy, load_sweep
+from .results import (SweepWriteError, _load_finished, _Lock, _ModelAccuracy, _ResultsFile, _saved_accuracy,
+                      load_sweep)
 from .space import ENCODING_FIELDS, SWEEP_FIELDS, SweepLayer, _plan, _resolve_layers, _table_key, expand_space
 from .worker import _accuracy, _run_batch
 
-__all__ = ["sweep", "SweepLayer", "SweepIncomplete", "load_sweep", "expand_space", "SWEEP_FIELDS"]
+__all__ = ["sweep", "SweepLayer", "SweepIncomplete", "SweepWriteError", "load_sweep", "expand_space", "SWEEP_FIELDS"]
+
+#: seconds to wait for an existing scheduler (``scheduler=``) before refusing it
+_CONNECT_TIMEOUT_S = 10
+_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+_ADDRESS = re.compile(r"(?:(?P<scheme>[^:/]*)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>[0-9]+)/?")
+_INPROC = re.compile(r"inproc://[^\s/]+/[0-9]+/[0-9]+")  # an in-process cluster of this process
 
 
 class SweepIncomplete(EIEError):
@@ -70,36 +85,102 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     and reported in ``accuracy``; its layers join the sweep. ``energy_table``: preset, TOML
     path or EnergyTable. ``scheduler``: address of an existing Dask scheduler; otherwise a
     LocalCluster of ``workers`` processes (default: all cores). ``out``: Parquet file the rows
-    stream to and resume from. ``progress(done, total, elapsed_s)`` is called as points finish.
-    ``seed``: Table III generator seed and the fallback model input. Rows are sorted by layer
-    order, then by the space in the order given.
+    stream to and resume from (``.parquet``, in an existing folder; locked while the sweep runs;
+    module docstring of :mod:`.results`). ``progress(done, total, elapsed_s)`` is called as points
+    finish. ``seed``: Table III generator seed and the fallback model input. Rows are sorted by
+    layer order, then by the space in the order given. Bad arguments raise ConfigError before
+    any work; a failed write of ``out`` raises :class:`SweepWriteError` naming the rescue file.
     """
     # what to run: every (point, layer) with its full configuration and id, in output order
+    _check_options(energy_table, scheduler, workers, seed, input_index, dataset, retry_errors, flush_s, progress)
     points = expand_space(space)
     table = get_table(energy_table)
     tkey = _table_key(table)
     sources, arrays, accuracy = _check_inputs(layers, model, seed, input_index, dataset, batch_size, accuracy_samples)
     todo = _plan(points, sources, tkey)
+    auto_ptr = "ptr_bits" not in space
+    out_path = _check_out(out)
 
-    # what is already done: the rows in ``out`` (and the accuracies they hold) are not run again
-    out_path = Path(out) if out is not None else None
-    finished = _load_finished(out_path, retry_errors)
-    if accuracy is not None:
-        accuracy.known = _saved_accuracy(finished)
-    results = _ResultsFile(out_path, finished, flush_s, table.name, accuracy)
-    pending = [t for t in todo if t[2] not in results.done_ids]
-    groups = _group_by_encoding(pending)
+    with _Lock(out_path) if out_path is not None else contextlib.nullcontext():
+        # what is already done: the checked rows in ``out`` (and the accuracies they hold) are not run again
+        finished = _load_finished(out_path, todo, auto_ptr, table.name, retry_errors)
+        if accuracy is not None:
+            accuracy.known = _saved_accuracy(finished, accuracy)
+        results = _ResultsFile(out_path, finished, flush_s, table.name, accuracy)
+        pending = [t for t in todo if t[2] not in results.done_ids]
+        groups = _group_by_encoding(pending)
 
-    # the rest runs on the cluster, in batches of points that share an encoding
-    counter = _Progress(progress, len(todo) - len(pending), len(todo))
-    failed: list[str] = []
-    if pending:
-        failed = _run(scheduler, workers, results, pending, groups, arrays, (table, seed, "ptr_bits" not in space),
-                      batch_size, accuracy, counter)
-    return _finish(results.frame(), failed, todo, out_path)
+        # the rest runs on the cluster, in batches of points that share an encoding
+        counter = _Progress(progress, len(todo) - len(pending), len(todo))
+        failed: list[str] = []
+        if pending:
+            failed = _run(scheduler, workers, results, pending, groups, arrays, (table, seed, auto_ptr),
+                          batch_size, accuracy, counter)
+        results.close()  # rows dropped by the checks or merged from rescue files, when nothing ran
+        return _finish(results.frame(), failed, todo, out_path)
 
 
 # ----------------------------------------------------------------------------- the steps
+
+
+def _check_options(energy_table, scheduler, workers, seed, input_index, dataset, retry_errors, flush_s, progress) -> None:
+    """Refuse arguments of the wrong type or range (naming the argument) before any work."""
+    if not isinstance(energy_table, (str, os.PathLike, EnergyTable)):
+        raise ConfigError(f"energy_table={describe(energy_table)}: expected a preset name such as 'eie45', "
+                          "a .toml file or an EnergyTable")
+    if scheduler is not None:
+        _check_scheduler(scheduler)
+        if workers is not None:
+            raise ConfigError(f"workers={describe(workers)} with scheduler={scheduler!r}: an existing cluster brings "
+                              "its own workers; give one or the other")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1):
+        raise ConfigError(f"workers={describe(workers)}: expected an integer >= 1 or None")
+    for nm, v in (("seed", seed), ("input_index", input_index)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+            raise ConfigError(f"{nm}={describe(v)}: expected an integer >= 0")
+    if dataset is not None and (not isinstance(dataset, str) or not dataset):
+        raise ConfigError(f"dataset={describe(dataset)}: expected a dataset name or None")
+    if not isinstance(retry_errors, bool):
+        raise ConfigError(f"retry_errors={describe(retry_errors)}: expected True or False")
+    if isinstance(flush_s, bool) or not isinstance(flush_s, (int, float)) or not math.isfinite(flush_s) or flush_s < 0:
+        raise ConfigError(f"flush_s={describe(flush_s)}: expected a number of seconds >= 0")
+    if progress is not None and not callable(progress):
+        raise ConfigError(f"progress={describe(progress)}: expected a function progress(done, total, elapsed_s) or None")
+
+
+def _check_scheduler(scheduler) -> None:
+    """Refuse a scheduler address that is not SCHEME://HOST:PORT with a Dask scheme."""
+    eg = "expected the address of a running Dask scheduler such as 'tcp://10.0.0.5:8786'"
+    if isinstance(scheduler, str) and _INPROC.fullmatch(scheduler):
+        return
+    m = _ADDRESS.fullmatch(scheduler) if isinstance(scheduler, str) else None
+    if m is None:
+        raise ConfigError(f"scheduler={describe(scheduler)}: {eg}")
+    if m["scheme"] is not None and m["scheme"] not in _SCHEMES:
+        raise ConfigError(f"scheduler={scheduler!r}: unknown scheme {m['scheme']!r} (one of {', '.join(_SCHEMES)}); {eg}")
+    if not 1 <= int(m["port"]) <= 65535:
+        raise ConfigError(f"scheduler={scheduler!r}: port {m['port']} is not in 1..65535; {eg}")
+
+
+def _check_out(out) -> Path | None:
+    """``out`` as a Path (None stays None); refuses a non-path, a suffix other than .parquet, a
+    missing or read-only folder and a folder in place of the file, before any work."""
+    if out is None:
+        return None
+    if not isinstance(out, (str, os.PathLike)) or not str(out):
+        raise ConfigError(f"out={describe(out)}: expected the path of a .parquet results file, or None")
+    path = Path(out)
+    if path.suffix.lower() != ".parquet":
+        eg = f", e.g. {path.stem + '.parquet'!r}" if path.stem else ""
+        raise ConfigError(f"out={str(out)!r}: expected a file ending in .parquet (results are written as Parquet){eg}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigError(f"out={str(out)!r}: folder {str(folder)!r} does not exist; create it or choose another out")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"out={str(out)!r}: folder {str(folder)!r} is not writable; choose another out")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"out={str(out)!r} exists and is not a file; expected a .parquet results file")
+    return path
 
 
 def _check_inputs(layers, model, seed: int, input_index: int, dataset: str | None, batch_size, accuracy_samples):
@@ -153,19 +234,13 @@ def _client(scheduler, workers):
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:
         raise ConfigError(f"sweeps need Dask: pip install 'eie-sim[dist]' ({exc})") from None
-    if scheduler is not None:
-        if workers is not None:
-            raise ConfigError(f"workers={describe(workers)} with scheduler={scheduler!r}: an existing cluster brings "
-                              "its own workers; give one or the other")
-        if not isinstance(scheduler, str) or not scheduler:
-            raise ConfigError(f"scheduler={describe(scheduler)}: expected an address such as 'tcp://10.0.0.5:8786'")
+    if scheduler is not None:  # its form and the workers were checked up front (_check_options)
         try:
-            return Client(scheduler, timeout="10s"), None
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"scheduler={scheduler!r}: cannot connect ({exc})") from None
+            return Client(scheduler, timeout=f"{_CONNECT_TIMEOUT_S}s"), None
+        except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError, ... from Dask's connect
+            raise ConfigError(f"scheduler={scheduler!r}: cannot connect within {_CONNECT_TIMEOUT_S} s "
+                              f"({type(exc).__name__}: {exc}); expected the address of a running Dask scheduler") from None
     n = (os.cpu_count() or 1) if workers is None else workers
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ConfigError(f"workers={describe(workers)}: expected an integer >= 1")
     import logging
 
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -186,10 +261,12 @@ def _run(scheduler, workers, results: _ResultsFile, pending: list, groups: dict,
             accuracy.known[k] = f.result()[0]
         return _collect(chunks, results, counter)
     finally:
-        results.close()
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        try:
+            results.close()  # a failed write raises SweepWriteError (rows in a rescue file); the cluster still closes
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
 
 
 def _submit_accuracy(client, accuracy: _ModelAccuracy | None, pending: list) -> dict:
