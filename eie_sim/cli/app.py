@@ -16,7 +16,7 @@ import sys
 from .._version import __version__
 from ..budget import format_bytes, memory_budget_bytes
 from ..errors import EIEError
-from . import model, rtl, simulate, sweep, train
+from . import model, onnx, rtl, simulate, sweep, train
 
 
 class Parser(argparse.ArgumentParser):
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--version", action="version", version=f"eie-sim {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (model, simulate, train, sweep, rtl, __import__(f"{__package__}.onnx", fromlist=["add_parsers"])):
+    for group in (model, simulate, train, onnx, sweep, rtl):
         group.add_parsers(sub)
     return ap
 
