@@ -2,14 +2,24 @@
 
 Each plot varies one field; every other swept field is held at a reference value (the
 :class:`ArchConfig` default when the sweep has it, else the middle value), and the title says
-which. Kinds: ``speedup`` (Fig. 11), ``fifo`` (Fig. 8), ``padding`` (Fig. 12), ``balance``
-(Fig. 13), ``sram-width`` (Fig. 9), ``energy`` (breakdown by module) and ``pareto`` (accuracy
-against energy per inference).
+which (the figure also keeps it in ``fig.eie_fixed``). Kinds: ``speedup`` (Fig. 11), ``fifo``
+(Fig. 8), ``padding`` (Fig. 12), ``balance`` (Fig. 13), ``sram-width`` (Fig. 9), ``energy``
+(breakdown by module) and ``pareto`` (accuracy against energy per inference).
+
+Lines are named in a legend beside the axes (never over the data); the Pareto front's
+configurations are labelled directly, pushed apart so that no two labels overlap. Axes on which a
+ratio is read start at zero. The speedup figure is baselined at 1 PE when the sweep has it and
+says in a caption whether the activation registers were fixed (``act_regs_per_pe`` = 64: with few
+PEs a layer's rows run in several row batches, each re-broadcasting the input, so speedup is
+super-linear) or sized to the layer (``act_regs_per_pe`` x PEs >= rows, the assumption of the
+paper's Fig. 11: near-linear). Sweep with ``--set act_regs_per_pe=R`` (R >= a layer's rows) for
+the latter.
 """
 
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import asdict
 from pathlib import Path
 
@@ -19,11 +29,13 @@ import pandas as pd
 from ..config import ArchConfig
 from ..errors import ConfigError, describe
 
-__all__ = ["KINDS", "plot", "reference_slice", "pareto_front"]
+__all__ = ["KINDS", "plot", "reference_slice", "pareto_front", "select_layers"]
 
 KINDS = ("speedup", "fifo", "padding", "balance", "sram-width", "energy", "pareto")
 _FIELDS = tuple(asdict(ArchConfig()))
 _DEFAULTS = asdict(ArchConfig())
+_SHORT = {"weight_bits": "w", "index_bits": "idx", "act_bits": "act", "n_pe": "PEs", "fifo_depth": "fifo",
+          "sram_width": "sram", "ptr_bits": "ptr", "clock_mhz": "MHz", "act_regs_per_pe": "regs"}
 
 
 def _ok(df: pd.DataFrame) -> pd.DataFrame:
@@ -32,6 +44,23 @@ def _ok(df: pd.DataFrame) -> pd.DataFrame:
     if df.empty:
         raise ConfigError("the sweep has no rows without errors to plot")
     return df
+
+
+def select_layers(df: pd.DataFrame, layers) -> pd.DataFrame:
+    """Rows of the given layers (names as in the ``layer`` column, or a Table III name without its
+    ``@scale``); refuses names the sweep does not have."""
+    if not layers:
+        return df
+    if isinstance(layers, str):
+        layers = [t.strip() for t in layers.split(",") if t.strip()]
+    have = list(dict.fromkeys(df["layer"].dropna()))
+    keep = set()
+    for name in layers:
+        hit = [h for h in have if h == name or h.partition("@")[0] == name]
+        if not hit:
+            raise ConfigError(f"layer {name!r} is not in the sweep (it has {', '.join(have)})")
+        keep.update(hit)
+    return df[df["layer"].isin(keep)]
 
 
 def reference_slice(df: pd.DataFrame, keep: tuple[str, ...]) -> tuple[pd.DataFrame, dict]:
@@ -61,9 +90,30 @@ def _need(df: pd.DataFrame, field: str, kind: str) -> list:
     return vals
 
 
+def _fmt(v) -> str:
+    return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
+
+
 def _title(ax, text: str, fixed: dict) -> None:
-    sub = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in fixed.items())
-    ax.set_title(text + (f"\n({sub})" if sub else ""), fontsize=10)
+    sub = ", ".join(f"{k}={_fmt(v)}" for k, v in fixed.items())
+    ax.set_title(text + (f"\n(held fixed: {sub})" if sub else "\n(no other field swept)"), fontsize=10)
+    ax.figure.eie_fixed = dict(fixed)
+
+
+def _caption(fig, text: str) -> None:
+    """A caption under the axes (kept in ``fig.eie_caption``); plot() leaves room for it."""
+    fig.eie_caption = text
+    lines = [ln for para in text.split("\n") for ln in textwrap.wrap(para, 120)]
+    fig.eie_caption_artist = fig.text(0.01, 0.01, "\n".join(lines), fontsize=7, ha="left", va="bottom",
+                                      color="0.25")
+    fig.eie_caption_lines = len(lines)
+
+
+def _legend_beside(ax, **kw):
+    """Legend to the right of the axes: never over a line or a point."""
+    handles, labels = ax.get_legend_handles_labels()
+    return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                     fontsize=7, frameon=False, **kw)
 
 
 def _per_layer_lines(ax, df, x, y, scale=1.0, marker="o"):
@@ -71,16 +121,28 @@ def _per_layer_lines(ax, df, x, y, scale=1.0, marker="o"):
         g = g.dropna(subset=[x, y]).sort_values(x)
         if g.empty:
             continue
-        ax.plot(g[x], g[y].astype(float) * scale, marker=marker, label=name)
-        ax.annotate(name, (g[x].iloc[-1], float(g[y].iloc[-1]) * scale), textcoords="offset points", xytext=(4, 0),
-                    fontsize=7, va="center")
+        ax.plot(g[x].to_numpy(dtype=float), g[y].to_numpy(dtype=float) * scale, marker=marker, ms=4, label=name)
 
 
 def _log2_x(ax, vals):
     ax.set_xscale("log", base=2)
     ax.set_xticks(vals)
-    ax.set_xticklabels([str(int(v)) for v in vals])
+    ax.set_xticklabels([_fmt(v) for v in vals])
     ax.minorticks_off()
+
+
+def _plain_log_ticks(axis, base=10):
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    if base == 2:
+        axis.set_major_locator(LogLocator(base=2))
+    else:
+        a = axis.axes
+        lo, hi = sorted(a.get_xlim() if axis is a.xaxis else a.get_ylim())
+        subs = (1.0, 2.0, 5.0) if hi / max(lo, 1e-300) > 8 else (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0)
+        axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _speedup(df, fig):
@@ -88,17 +150,40 @@ def _speedup(df, fig):
     vals = _need(df, "n_pe", "speedup")
     d, fixed = reference_slice(df, ("n_pe",))
     d = d.copy()
-    base = d.loc[d["n_pe"] == vals[0]].set_index("layer")["cycles"]
+    b = vals[0]
+    base = d.loc[d["n_pe"] == b].groupby("layer")["cycles"].first()
+    d = d[d["layer"].isin(base.index)]
     d["speedup"] = d["layer"].map(base).astype(float) / d["cycles"].astype(float)
     _per_layer_lines(ax, d, "n_pe", "speedup")
     v = np.array(vals, dtype=float)
-    ax.plot(v, v / v[0], "k--", lw=1, label="linear")
+    ax.plot(v, v / v[0], "k--", lw=1, label="linear (ideal)")
     _log2_x(ax, vals)
     ax.set_yscale("log", base=2)
+    _plain_log_ticks(ax.yaxis, base=2)
     ax.set_xlabel("processing elements (PEs)")
-    ax.set_ylabel(f"speedup over {vals[0]} PE{'s' if vals[0] > 1 else ''} (cycles ratio)")
-    _title(ax, "Scalability: speedup against PE count (EIE Fig. 11)", fixed)
-    ax.legend(fontsize=7, ncol=2)
+    over = "1 PE" if b == 1 else f"{b:g} PEs (the sweep's fewest; no 1-PE point)"
+    ax.set_ylabel(f"speedup over {over}\n(cycles ratio, log scale)")
+    _title(ax, f"Scalability: speedup over {'1 PE' if b == 1 else f'{b:g} PEs'} (EIE Fig. 11)", fixed)
+    _legend_beside(ax)
+    # which assumption the rows use: one row batch per layer (registers sized to it) or several
+    if "row_batches" in d.columns:
+        batched = d[d["row_batches"] > 1]
+    else:
+        batched = d[d["act_regs_per_pe"] * d["n_pe"] < d["rows"]]
+    regs = sorted(d["act_regs_per_pe"].unique()) if "act_regs_per_pe" in d.columns else [_DEFAULTS["act_regs_per_pe"]]
+    regs_s = "/".join(_fmt(r) for r in regs)
+    if batched.empty:
+        fig.eie_assumption = "sized"
+        _caption(fig, f"Activation registers sized to the layer (act_regs_per_pe={regs_s}; act_regs_per_pe x PEs >= rows "
+                      "at every point, one row batch): near-linear, as in the paper's Fig. 11.")
+    else:
+        fig.eie_assumption = "fixed"
+        upto = batched.groupby("layer")["n_pe"].max()
+        which = ", ".join(f"{k} up to {_fmt(n)} PEs" for k, n in upto.items())
+        _caption(fig, f"Activation registers fixed at act_regs_per_pe={regs_s} per PE: with few PEs a layer's rows run in "
+                      f"several row batches ({which}), each re-broadcasting the whole input, so speedup is super-linear. "
+                      "\nThe paper's Fig. 11 sizes the registers to the layer: sweep with --set act_regs_per_pe=R, "
+                      "R x PEs >= rows (R >= rows covers 1 PE), for near-linear scaling.")
 
 
 def _efficiency_against(df, fig, field, kind, xlabel, title):
@@ -112,7 +197,7 @@ def _efficiency_against(df, fig, field, kind, xlabel, title):
     ax.set_ylabel("load efficiency, % (work / (PEs x cycles))")
     ax.set_ylim(0, 105)
     _title(ax, title, fixed)
-    ax.legend(fontsize=7, ncol=2)
+    _legend_beside(ax)
 
 
 def _fifo(df, fig):
@@ -123,22 +208,29 @@ def _fifo(df, fig):
 def _padding(df, fig):
     vals = _need(df, "n_pe", "padding")
     d, fixed = reference_slice(df, ("n_pe",))
+    d = d.copy()
+    # ``entries`` counts every entry processed, padding included
+    d["real_entries"] = d["entries"].astype(float) - d["padding_entries"].astype(float)
+    d["padding_share"] = np.where(d["entries"] > 0, d["padding_entries"] / d["entries"].where(d["entries"] > 0, 1), 0.0)
     ax1, ax2 = fig.add_subplot(121), fig.add_subplot(122)
-    _per_layer_lines(ax1, d, "n_pe", "padding_pct")
+    _per_layer_lines(ax1, d, "n_pe", "padding_share", 100.0)
     _log2_x(ax1, vals)
+    ax1.set_ylim(bottom=0)
     ax1.set_xlabel("processing elements (PEs)")
     ax1.set_ylabel("padding entries, % of entries processed")
-    tot = d.groupby("n_pe")[["entries", "padding_entries"]].sum().astype(float).reindex(vals).fillna(0.0) / 1e6
+    _legend_beside(ax1)
+    tot = d.groupby("n_pe")[["real_entries", "padding_entries"]].sum().astype(float).reindex(vals).fillna(0.0) / 1e6
     pos = np.arange(len(vals))
-    ax2.bar(pos, tot["entries"], color="tab:blue", label="real work (non-zero weights)")
-    ax2.bar(pos, tot["padding_entries"], bottom=tot["entries"], color="tab:orange", label="padding zeros")
+    ax2.bar(pos, tot["real_entries"], color="tab:blue", label="real work (non-zero weights)")
+    ax2.bar(pos, tot["padding_entries"], bottom=tot["real_entries"], color="tab:orange", label="padding zeros")
     ax2.set_xticks(pos)
-    ax2.set_xticklabels([str(int(v)) for v in vals])
+    ax2.set_xticklabels([_fmt(v) for v in vals])
     ax2.set_xlabel("processing elements (PEs)")
-    ax2.set_ylabel("entries, millions (all layers)")
-    ax2.legend(fontsize=7)
+    ax2.set_ylabel("entries processed, millions (all layers)")
+    ax2.set_ylim(0, 1.15 * float((tot["real_entries"] + tot["padding_entries"]).max() or 1.0))
+    ax2.legend(fontsize=7, loc="upper right")
     _title(ax1, "Padding against PE count (EIE Fig. 12)", fixed)
-    ax2.set_title("Real work and padding", fontsize=10)
+    ax2.set_title("Real work (constant) and padding on top", fontsize=10)
 
 
 def _balance(df, fig):
@@ -158,7 +250,9 @@ def _sram_width(df, fig):
     ax2 = ax.twinx()
     l2 = ax2.plot(vals, t["energy_action_spmat_sram_read_pj"] / 1e6, "s-", color="tab:red", label="spmat read energy (uJ)")
     ax2.set_ylabel("spmat SRAM read energy, uJ (all layers)", color="tab:red")
-    ax.legend(l1 + l2, [l.get_label() for l in l1 + l2], fontsize=7, loc="upper center")
+    ax.set_ylim(0, 1.15 * float(np.nanmax(t["spmat_sram_reads"] / 1e3) or 1.0))
+    ax2.set_ylim(0, 1.15 * float(np.nanmax(t["energy_action_spmat_sram_read_pj"] / 1e6) or 1.0))
+    ax.legend(l1 + l2, [l.get_label() for l in l1 + l2], fontsize=7, loc="lower center")
     _title(ax, "SRAM width: read count and read energy (EIE Fig. 9)", fixed)
 
 
@@ -178,7 +272,7 @@ def _energy(df, fig):
     ax.set_ylabel("energy per inference, uJ")
     table = d["energy_table"].iloc[0] if "energy_table" in d.columns else "?"
     _title(ax, f"Energy by module (energy table {table})", fixed)
-    ax.legend(fontsize=7, ncol=2, title="module", title_fontsize=7)
+    _legend_beside(ax, title="module", title_fontsize=7)
 
 
 def pareto_front(df: pd.DataFrame) -> pd.DataFrame:
@@ -205,44 +299,127 @@ def pareto_front(df: pd.DataFrame) -> pd.DataFrame:
     return g
 
 
-def _pareto(df, fig):
+def _accuracy_label(df, samples) -> str:
+    ds = df["accuracy_dataset"].dropna() if "accuracy_dataset" in df.columns else pd.Series([], dtype=object)
+    ds = f"{ds.iloc[0]} " if len(ds) else ""
+    if samples is None and "accuracy_samples" in df.columns and df["accuracy_samples"].notna().any():
+        samples = int(df["accuracy_samples"].dropna().iloc[0])
+    if samples:
+        return f"accuracy on {int(samples):,} {ds}test images, %\n(bit-exact golden model)"
+    return f"accuracy on the {ds}test images, % (golden model;\nthe sweep does not record how many)"
+
+
+def _spread(ys: np.ndarray, gap: float, lo: float, hi: float) -> np.ndarray:
+    """Positions near ``ys`` (display units), each at least ``gap`` from the next, inside [lo, hi]
+    when they fit: sort, push up, then push down from the top."""
+    order = np.argsort(ys, kind="stable")
+    p = np.asarray(ys, dtype=float)[order].copy()
+    p[0] = max(p[0], lo)
+    for i in range(1, len(p)):
+        p[i] = max(p[i], p[i - 1] + gap)
+    if len(p) and p[-1] > hi:
+        p[-1] = hi
+        for i in range(len(p) - 2, -1, -1):
+            p[i] = min(p[i], p[i + 1] - gap)
+    out = np.empty_like(p)
+    out[order] = p
+    return out
+
+
+def _place_labels(fig, ax, pts, texts, fontsize=6):
+    """Direct labels beside data points (data coordinates), pushed apart vertically in display
+    space so that no two overlap, and kept inside the axes. Run after the layout is final."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    disp = ax.transData.transform(np.asarray(pts, dtype=float))
+    arts = [ax.text(0, 0, t, fontsize=fontsize, transform=None) for t in texts]
+    ext = [a.get_window_extent(renderer) for a in arts]
+    h = max(e.height for e in ext) * 1.15
+    ys = _spread(disp[:, 1] - 2.0 * h / 3, h, box.y0 + h / 2, box.y1 - h / 2)  # centred a little below the point
+    inv = ax.transAxes.inverted()
+    for a, e, (x, _), y in zip(arts, ext, disp, ys):
+        left = x + 6 + e.width > box.x1 - 2
+        tx = x - 6 - e.width if left else x + 6
+        tx = min(max(tx, box.x0 + 2), box.x1 - 2 - e.width)
+        ax_xy = inv.transform((tx, y))
+        a.set_transform(ax.transAxes)
+        a.set_position(ax_xy)
+        a.set_ha("left")
+        a.set_va("center")
+    ax.eie_labels = arts
+    return arts
+
+
+def _pareto(df, fig, accuracy_samples=None):
+    import matplotlib
+
     ax = fig.add_subplot(111)
     g = pareto_front(df)
-    ax.scatter(g["energy_pj"] / 1e6, 100 * g["accuracy"], s=12, c="0.6", label="design points")
+    pes = sorted(g["n_pe"].unique()) if "n_pe" in g.columns else [None]
+    cmap = matplotlib.colormaps["viridis"]
+    for i, n in enumerate(pes):
+        s = g if n is None else g[g["n_pe"] == n]
+        color = cmap(i / max(1, len(pes) - 1) * 0.9)
+        ax.scatter(s["energy_pj"] / 1e6, 100 * s["accuracy"], s=14, color=color, alpha=0.8, linewidths=0,
+                   label="design points" if n is None else f"{_fmt(n)} PE{'s' if n != 1 else ''}")
     f = g[g["on_front"]]
-    ax.plot(f["energy_pj"] / 1e6, 100 * f["accuracy"], "o-", color="tab:red", label="Pareto front")
-    first = ("weight_bits", "index_bits", "act_bits")
-    varied = [k for k in (*first, *(f for f in _FIELDS if f not in first)) if k in g.columns and g[k].nunique() > 1]
-    for _, r in f.iterrows():
-        ax.annotate(", ".join(f"{k}={r[k]:g}" for k in varied[:4]), (r["energy_pj"] / 1e6, 100 * r["accuracy"]),
-                    textcoords="offset points", xytext=(4, -8), fontsize=6)
+    ax.plot(f["energy_pj"] / 1e6, 100 * f["accuracy"], "-", color="tab:red", lw=1.2, zorder=3, label="Pareto front")
+    ax.plot(f["energy_pj"] / 1e6, 100 * f["accuracy"], "o", mfc="none", mec="tab:red", ms=7, zorder=3)
+    first = ("weight_bits", "index_bits", "act_bits", "n_pe")
+    varied = [k for k in (*first, *(f for f in _FIELDS if f not in first)) if k in f.columns and g[k].nunique() > 1]
+    fig.eie_front_labels = [", ".join(f"{_SHORT.get(k, k)}={_fmt(r[k])}" for k in varied[:4]) for _, r in f.iterrows()]
+    fig.eie_front_points = list(zip(f["energy_pj"] / 1e6, 100 * f["accuracy"]))
     ax.set_xscale("log")
-    ax.set_xlabel("energy per inference, uJ (sum over the model's layers)")
-    ax.set_ylabel("test accuracy, % (bit-exact golden model)")
-    model = df["accuracy_model"].dropna().iloc[0] if "accuracy_model" in df.columns else "model"
-    ax.set_title(f"Accuracy against energy: {model}", fontsize=10)
-    ax.legend(fontsize=7)
+    _plain_log_ticks(ax.xaxis)
+    ax.set_xlabel("energy per inference, uJ (sum over the model's layers; log scale)")
+    ax.set_ylabel(_accuracy_label(df, accuracy_samples))
+    lo, hi = 100 * g["accuracy"].min(), 100 * g["accuracy"].max()
+    pad = max(0.5, 0.08 * (hi - lo))
+    ax.set_ylim(lo - pad, hi + pad)
+    model = df["accuracy_model"].dropna().iloc[0] if "accuracy_model" in df.columns and df["accuracy_model"].notna().any() else "model"
+    ax.set_title(f"Accuracy against energy: {model} ({len(g)} configurations, {len(f)} on the front)", fontsize=10)
+    fig.eie_fixed = {}
+    _legend_beside(ax, title="PE count", title_fontsize=7)
+    fig.eie_after_layout = lambda: _place_labels(fig, ax, fig.eie_front_points, fig.eie_front_labels)
 
 
 _PLOTS = {"speedup": _speedup, "fifo": _fifo, "padding": _padding, "balance": _balance, "sram-width": _sram_width,
           "energy": _energy, "pareto": _pareto}
 
 
-def plot(df: pd.DataFrame, kind: str, path=None):
+def plot(df: pd.DataFrame, kind: str, path=None, *, layers=None, accuracy_samples: int | None = None, dpi: int = 120):
     """Draw ``kind`` (one of :data:`KINDS`) from a sweep DataFrame; write a PNG to ``path``
-    (atomically) when given. Returns the matplotlib Figure."""
+    (atomically) when given. ``layers``: only these layers (names or a comma-separated string).
+    ``accuracy_samples``: the number of test images behind ``accuracy`` when the rows do not
+    record it (Pareto label). Returns the matplotlib Figure (displayed inline in Jupyter), with
+    ``eie_fixed`` (the fields held fixed) and, where there is one, ``eie_caption``."""
     if kind not in _PLOTS:
         raise ConfigError(f"kind={describe(kind)}: expected one of {', '.join(KINDS)}")
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise ConfigError(f"plots need matplotlib: pip install 'eie-sim[plot]' ({exc})") from None
-    fig = Figure(figsize=(10, 4.5) if kind == "padding" else (7, 4.5), dpi=120)
-    _PLOTS[kind](_ok(df) if kind != "pareto" else df, fig)
-    fig.tight_layout()
+    if layers:
+        df = select_layers(df, layers)
+    fig = Figure(figsize=(10, 4.5) if kind == "padding" else (7.5, 4.5), dpi=dpi)
+    FigureCanvasAgg(fig)
+    fig.eie_fixed, fig.eie_caption, fig.eie_caption_lines = {}, "", 0
+    if kind == "pareto":
+        _pareto(df, fig, accuracy_samples)
+    else:
+        _PLOTS[kind](_ok(df), fig)
+    if fig.eie_caption_lines:
+        fig.set_figheight(fig.get_figheight() + 0.14 * fig.eie_caption_lines)
+    bottom = (0.14 * fig.eie_caption_lines + 0.08) / fig.get_figheight() if fig.eie_caption_lines else 0
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    after = getattr(fig, "eie_after_layout", None)
+    if after is not None:
+        after()
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
