@@ -127,29 +127,35 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from ..explore.plots import KINDS, plot
+    from ..explore.plots import KINDS, plot, select_layers
     from ..explore.sweep import load_sweep
 
     out = Path(args.out)
     if args.kind == "all":
         if out.exists() and not out.is_dir():
             raise ConfigError(f"-o {args.out!r}: --kind all writes one figure per kind into a folder; this is a file")
+        if out.suffix.lower() in FIGURE_SUFFIXES:
+            raise ConfigError(f"-o {args.out!r}: --kind all (the default) writes one figure per kind into a folder; "
+                              "give a folder, or --kind K for one figure")
     else:
         check_writable(out, "-o", FIGURE_SUFFIXES)
     df = load_sweep(args.sweep)
+    if args.layers:
+        df = select_layers(df, args.layers)
     kinds = list(KINDS) if args.kind == "all" else [args.kind]
     if args.kind == "all":
         out.mkdir(parents=True, exist_ok=True)
     for k in kinds:
         path = out / f"{k}.png" if args.kind == "all" else out
         try:
-            plot(df, k, path)
+            fig = plot(df, k, path, accuracy_samples=args.accuracy_samples)
         except ConfigError as exc:
             if args.kind != "all":
                 raise
             print(f"skipped {k}: {exc}", file=sys.stderr)
             continue
-        print(f"wrote {path}")
+        fixed = ", ".join(f"{f}={v:g}" if isinstance(v, float) else f"{f}={v}" for f, v in fig.eie_fixed.items())
+        print(f"wrote {path}" + (f" (held fixed: {fixed})" if fixed else ""))
     return 0
 
 
@@ -181,8 +187,19 @@ def add_parsers(sub) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=_cmd_sweep)
 
-    p = sub.add_parser("plot", help="figures from a sweep: " + ", ".join(KINDS))
+    p = sub.add_parser("plot", help="figures from a sweep: " + ", ".join(KINDS),
+                       description="Each figure varies one field and holds every other swept field at a reference "
+                                   "value (the ArchConfig default when swept, else the middle value); the title and "
+                                   "the printed line say which. The speedup figure's caption says whether the "
+                                   "activation registers were fixed (super-linear) or sized to the layer (sweep with "
+                                   "--set act_regs_per_pe=R, R x PEs >= rows: near-linear, as the paper's Fig. 11).")
     p.add_argument("sweep", metavar="SWEEP.parquet")
-    p.add_argument("--kind", required=True, choices=[*KINDS, "all"])
-    p.add_argument("-o", "--out", required=True, metavar="FIG.png", help="output file (a folder with --kind all)")
+    p.add_argument("--kind", default="all", choices=[*KINDS, "all"],
+                   help="figure to draw (default all: one PNG per kind into the -o folder)")
+    p.add_argument("-o", "--out", required=True, metavar="FOLDER|FIG.png",
+                   help="output folder (--kind all, the default) or file (one --kind)")
+    p.add_argument("--layers", default=None, metavar="NAMES",
+                   help="comma-separated layers to plot (as in the sweep's layer column; alex7 matches alex7@0.25)")
+    p.add_argument("--accuracy-samples", type=int_in(1), default=None, metavar="N",
+                   help="test images behind the sweep's accuracy (the Pareto label; the rows do not record it)")
     p.set_defaults(func=_cmd_plot)

@@ -375,7 +375,11 @@ def _pareto(df, fig, accuracy_samples=None):
     fig.eie_front_points = list(zip(f["energy_pj"] / 1e6, 100 * f["accuracy"]))
     ax.set_xscale("log")
     _plain_log_ticks(ax.xaxis)
-    ax.set_xlabel("energy per inference, uJ (sum over the model's layers; log scale)")
+    src = _ok(df)
+    src = src[src["source"] == "model"] if "source" in src.columns and (src["source"] == "model").any() else src
+    names = list(dict.fromkeys(src["layer"].dropna()))
+    over = ", ".join(names) if len(names) <= 4 else f"{len(names)} layers"
+    ax.set_xlabel(f"energy per inference, uJ (sum over {over}; log scale)")
     ax.set_ylabel(_accuracy_label(df, accuracy_samples))
     lo, hi = 100 * g["accuracy"].min(), 100 * g["accuracy"].max()
     pad = max(0.5, 0.08 * (hi - lo))
