@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
+import re
+import sys
 import zipfile
 from pathlib import Path
 
@@ -16,7 +19,8 @@ from ..cost.energy import scale_table
 from ..cycle import suite
 from ..cost.presets import get_table
 from ..budget import check_budget
-from ..errors import ConfigError, EncodingError
+from ..cycle.simulator import simulate
+from ..errors import ConfigError, EncodingError, PointerOverflowError
 
 
 def load_npy(path: str, what: str) -> np.ndarray:
@@ -34,14 +38,77 @@ def load_npy(path: str, what: str) -> np.ndarray:
     return np.array(arr)
 
 
-def config_from_args(args, **overrides) -> ArchConfig:
-    kw = {}
-    for name in ("pes", "fifo_depth", "sram_width", "clock_mhz", "act_bits"):
-        val = getattr(args, name, None)
+def _field_help() -> dict[str, str]:
+    """One line per ArchConfig field, from its docstring (the one place they are described)."""
+    out, name = {}, None
+    for line in (ArchConfig.__doc__ or "").splitlines():
+        m = re.match(r"    (\w+)\s+(.*)", line)
+        if m and m.group(1) in ArchConfig.field_names():
+            name = m.group(1)
+            out[name] = m.group(2).strip()
+        elif name and line.startswith("                    "):
+            out[name] += " " + line.strip()
+        else:
+            name = None
+    return {k: re.split(r"\.\s+(?=[A-Z])", v)[0].rstrip(".") for k, v in out.items()}
+
+
+def arch_flag(field: str) -> str:
+    return "--pes" if field == "n_pe" else "--" + field.replace("_", "-")
+
+
+#: the ranges ArchConfig accepts, so a flag is refused by name before anything runs
+_RANGES = {"n_pe": (1, 1 << 16), "fifo_depth": (1, 1 << 16), "sram_width": (2, 4096), "weight_bits": (1, 8),
+           "index_bits": (1, 8), "act_bits": (2, 24), "acc_bits": (4, 62), "ptr_bits": (1, 40),
+           "spmat_sram_kb": (1, 1 << 20), "ptr_sram_kb": (1, 1 << 20), "act_regs_per_pe": (1, 1 << 20),
+           "act_sram_kb": (0, 1 << 20)}
+
+
+def add_config_args(p) -> None:
+    """Every ArchConfig field as a flag (``--pes`` for n_pe) and ``--set FIELD=V`` for any of them."""
+    helps = _field_help()
+    g = p.add_argument_group("architecture (every ArchConfig field; defaults are the EIE chip's)")
+    for f in dataclasses.fields(ArchConfig):
+        typ = float_in(0, 1e6, lo_open=True) if f.type in ("float", float) else int_in(*_RANGES[f.name])
+        g.add_argument(arch_flag(f.name), dest=f"cfg_{f.name}", type=typ, default=None, metavar="N",
+                       help=f"{helps.get(f.name, f.name)} (default: {f.default:g})")
+    g.add_argument("--set", dest="cfg_set", action="append", default=[], metavar="FIELD=V",
+                   help="set any ArchConfig field by name, e.g. --set act_regs_per_pe=256 (repeatable)")
+
+
+def config_from_args(args, **overrides) -> tuple[ArchConfig, bool]:
+    """(the configuration, whether ptr_bits was given) from the flags of :func:`add_config_args`;
+    ``overrides`` (a model's own weight_bits, ...) apply where the user gave no value."""
+    kw = dict(overrides)
+    names = ArchConfig.field_names()
+    for item in getattr(args, "cfg_set", []):
+        name, sep, text = item.partition("=")
+        if not sep or name not in names:
+            raise ConfigError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(names)}")
+        try:
+            kw[name] = float(text) if name == "clock_mhz" else int(text)
+        except ValueError:
+            raise ConfigError(f"--set {item!r}: expected a number") from None
+    for name in names:
+        val = getattr(args, f"cfg_{name}", None)
         if val is not None:
-            kw["n_pe" if name == "pes" else name] = val
-    kw.update(overrides)
-    return ArchConfig(**kw)
+            kw[name] = val
+    explicit_ptr = "ptr_bits" in kw and "ptr_bits" not in overrides
+    return ArchConfig(**kw), explicit_ptr
+
+
+def simulate_widening(layer, activations, config: ArchConfig, explicit_ptr: bool, what: str):
+    """:func:`simulate`, widening ``ptr_bits`` to what the layer needs when the user did not set
+    it (the sweep's rule: a layer on few PEs needs longer pointers), with a note on stderr."""
+    try:
+        return simulate(layer, activations, config), config
+    except PointerOverflowError as exc:
+        if explicit_ptr:
+            raise
+        wide = dataclasses.replace(config, ptr_bits=exc.bits_needed)
+        print(f"note: {what}: ptr_bits widened from {config.ptr_bits} to {exc.bits_needed} bits for "
+              f"{config.n_pe} PEs (give --ptr-bits to fix it)", file=sys.stderr)
+        return simulate(layer, activations, wide), wide
 
 
 def table_from_args(args):
@@ -133,10 +200,7 @@ VDD = float_in(0, 10, lo_open=True)
 
 def add_arch_args(p) -> None:
     """The architecture, benchmark and energy-table options of the commands that simulate."""
-    p.add_argument("--pes", type=PES, default=None, help="number of PEs (default 64)")
-    p.add_argument("--fifo-depth", type=int_in(1, 1024), default=None, help="activation queue depth (default 8)")
-    p.add_argument("--sram-width", type=int_in(1, 4096), default=None, help="spmat SRAM word width in bits (default 64)")
-    p.add_argument("--clock-mhz", type=float_in(0, 1e5, lo_open=True), default=None, help="clock in MHz (default 800)")
+    add_config_args(p)
     p.add_argument("--seed", type=SEED, default=0, help="seed of the generated benchmark layers and inputs")
     p.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=1.0, help="shrink benchmark layers by this factor (0, 1]")
     p.add_argument("--row-cv", type=float_in(0, 4), default=suite.DEFAULT_ROW_CV,
@@ -144,7 +208,9 @@ def add_arch_args(p) -> None:
                         "0 with --col-cv 0 is the uniform generator)")
     p.add_argument("--col-cv", type=float_in(0, 4), default=suite.DEFAULT_COL_CV,
                    help=f"benchmark layers: coefficient of variation of per-column density (default {suite.DEFAULT_COL_CV:g})")
-    p.add_argument("--json", action="store_true", help="one JSON object per layer")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON document (an object, or a list for several layers)")
+    out.add_argument("--jsonl", action="store_true", help="print JSON Lines: one object per layer, as each finishes")
     p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml",
                    help="energy table (default eie45, calibrated to EIE Table II)")
     p.add_argument("--node-nm", type=NODE_NM, default=None, help="rescale the energy table to this node (nm)")

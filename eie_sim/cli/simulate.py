@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,10 @@ import numpy as np
 from ..contract.model import load_model
 from ..cost.report import EnergyReport, energy_report
 from ..cycle import suite as benchmarks
-from ..cycle.simulator import SimResult, simulate
-from ..errors import ConfigError, EncodingError
-from .common import NODE_NM, VDD, add_arch_args, config_from_args, load_npy, strict_json, table_from_args
+from ..cycle.simulator import SimResult
+from ..errors import ConfigError, EIEError, EncodingError
+from .common import (NODE_NM, VDD, add_arch_args, check_writable, config_from_args, load_npy, simulate_widening,
+                     strict_json, table_from_args)
 
 
 def _format_energy(rep: EnergyReport) -> str:
@@ -38,7 +40,7 @@ def _format_run(res: SimResult) -> str:
     cfg = res.config
     pp = res.per_pe
     lines = [
-        f"{res.name}: {res.shape[0]}x{res.shape[1]} on {cfg.n_pe} PEs, FIFO depth {cfg.fifo_depth}, "
+        f"{res.name}: {res.shape[0]}x{res.shape[1]} (outputs x inputs) on {cfg.n_pe} PEs, FIFO depth {cfg.fifo_depth}, "
         f"{cfg.sram_width}-bit spmat words, {cfg.clock_mhz:g} MHz",
         f"  cycles {res.cycles:,}   latency {res.latency_us:,.2f} us   {res.gops:,.1f} GOP/s   "
         f"load efficiency {100 * res.load_efficiency:.1f}%",
@@ -48,7 +50,8 @@ def _format_run(res: SimResult) -> str:
     for col, label in (("busy_cycles", "busy"), ("starved_cycles", "starved"), ("blocked_cycles", "blocking"),
                        ("entries_real", "real entries")):
         v = pp[col]
-        lines.append(f"  per PE {label:<13} min {int(v.min()):>10,}  mean {v.mean():>12,.1f}  max {int(v.max()):>10,}")
+        unit = "entries" if col == "entries_real" else "cycles"
+        lines.append(f"  per PE {label:<13} min {int(v.min()):>10,}  mean {v.mean():>12,.1f}  max {int(v.max()):>10,}  {unit}")
     names = [k for k in c if k not in ("overhead_cycles",)]
     for i in range(0, len(names), 3):
         lines.append("  " + "   ".join(f"{k:<17} {c[k]:>13,}" for k in names[i : i + 3]))
@@ -60,11 +63,13 @@ def _format_run(res: SimResult) -> str:
 def _cmd_run(args) -> int:
     target = args.target
     table = table_from_args(args)
+    if args.out:
+        check_writable(args.out, "-o", (".npy",))
     if target in benchmarks.NAMES:
         b = benchmarks.get(target, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
         x = load_npy(args.input, "--input") if args.input else b.activations
-        cfg = config_from_args(args)
-        res = simulate((b.codes, b.codebook), x, cfg)
+        cfg, explicit_ptr = config_from_args(args)
+        res, cfg = simulate_widening((b.codes, b.codebook), x, cfg, explicit_ptr, target)
         res = dataclasses.replace(res, name=target)
         results = [res]
         reports = [energy_report(res, table)]
@@ -75,18 +80,23 @@ def _cmd_run(args) -> int:
         wbits = {l.weight_bits for l in model.layers}
         if len(wbits) > 1:
             raise EncodingError(f"{target}: layers use weight_bits {sorted(wbits)}; the array has one codebook width")
-        cfg = config_from_args(args, weight_bits=wbits.pop(), index_bits=model.layers[0].index_bits)
+        cfg, explicit_ptr = config_from_args(args, weight_bits=wbits.pop(), index_bits=model.layers[0].index_bits)
         if args.input:
             x = load_npy(args.input, "--input")
         else:
             x = np.maximum(np.random.default_rng(args.seed).normal(size=model.n_inputs), 0.0)
-        res = simulate(model, x, cfg)
+        res, cfg = simulate_widening(model, x, cfg, explicit_ptr, target)
         results = list(res.layers)
         total_report = energy_report(res, table)
         reports = list(total_report.layers)
+    if args.out:
+        np.save(args.out, res.output)
+    docs = [{**r.to_dict(), **rep.to_dict()} for r, rep in zip(results, reports)]
     if args.json:
-        for r, rep in zip(results, reports):
-            print(strict_json({**r.to_dict(), **rep.to_dict()}))
+        print(strict_json(docs[0] if len(docs) == 1 else docs))
+    elif args.jsonl:
+        for d in docs:
+            print(strict_json(d))
     else:
         for r, rep in zip(results, reports):
             print(_format_run(r))
@@ -95,7 +105,25 @@ def _cmd_run(args) -> int:
             print(f"total: {res.cycles:,} cycles, {res.latency_us:,.2f} us, load efficiency {100 * res.load_efficiency:.1f}%, "
                   f"{total_report.energy_pj / 1e6:,.3f} uJ, {total_report.power_mw:,.1f} mW, "
                   f"{total_report.frames_per_j:,.0f} frames/J")
+    if args.out:
+        print(f"wrote {args.out}: the output vector ({res.output.size} floats, the golden model's float view)",
+              file=sys.stderr)
     return 0
+
+
+_BENCH_HEAD = (f"{'layer':<8} {'shape (out x in)':>16} {'wd_%':>5} {'ad_%':>6} {'cycles':>9} {'latency_us':>10} "
+               f"{'GOP/s':>6} {'load_eff_%':>10} {'pad_%':>6} {'spmat_reads':>11} {'dram_B':>8} {'energy_uJ':>9} "
+               f"{'power_mW':>8} {'frames/J':>10}")
+
+
+def _bench_line(r, rep) -> str:
+    n_in, n_out, wd, ad, _ = benchmarks.TABLE_III[r.name]
+    c = r.counters
+    pad = 100 * c["macs_padding"] / max(1, c["macs_real"] + c["macs_padding"])
+    shape = f"{r.shape[0]}x{r.shape[1]}"
+    return (f"{r.name:<8} {shape:>16} {wd:>5.1f} {ad:>6.1f} {r.cycles:>9,} {r.latency_us:>10.2f} "
+            f"{r.gops:>6.1f} {100 * r.load_efficiency:>10.1f} {pad:>6.2f} {c['spmat_sram_reads']:>11,} {c['dram_bytes']:>8,} "
+            f"{rep.energy_pj / 1e6:>9.3f} {rep.power_mw:>8.1f} {rep.frames_per_j:>10,.0f}")
 
 
 def _cmd_bench(args) -> int:
@@ -105,37 +133,42 @@ def _cmd_bench(args) -> int:
             raise ConfigError(f"--layers: {n!r} is not a Table III layer; expected names from {', '.join(benchmarks.NAMES)}")
         if names.count(n) > 1:
             raise ConfigError(f"--layers: {n!r} is given {names.count(n)} times; name each layer once")
-    cfg = config_from_args(args)
+    cfg, explicit_ptr = config_from_args(args)
     table = table_from_args(args)
-    rows = []
+    rows, failed, docs = [], [], []
     for name in names:
         b = benchmarks.get(name, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
-        res = dataclasses.replace(simulate((b.codes, b.codebook), b.activations, cfg), name=name)
+        try:  # a layer that cannot run on this configuration is marked, and the suite goes on
+            res, _ = simulate_widening((b.codes, b.codebook), b.activations, cfg, explicit_ptr, name)
+        except EIEError as exc:
+            failed.append((name, str(exc)))
+            docs.append({"layer": name, "error": str(exc)})
+            continue
+        res = dataclasses.replace(res, name=name)
         rep = energy_report(res, table)
         rows.append((res, rep))
-        if args.json:
-            print(strict_json({**res.to_dict(), **rep.to_dict()}), flush=True)
-    if not args.json:
-        head = (f"{'layer':<8} {'shape':>12} {'wd%':>5} {'ad%':>6} {'cycles':>9} {'latency_us':>10} {'GOP/s':>6} "
-                f"{'load_eff':>8} {'pad%':>6} {'spmat_rd':>9} {'dram_B':>8} {'energy_uJ':>9} {'power_mW':>8} {'frames/J':>10}")
+        docs.append({**res.to_dict(), **rep.to_dict(), "error": None})
+        if args.jsonl:
+            print(strict_json(docs[-1]), flush=True)
+    if args.json:
+        print(strict_json(docs))
+    elif not args.jsonl:
         print(f"EIE benchmark suite (Table III shapes and densities, seed {args.seed}, row/column density CV "
               f"{args.row_cv:g}/{args.col_cv:g}) on {cfg.n_pe} PEs, "
-              f"FIFO {cfg.fifo_depth}, {cfg.sram_width}-bit words, {cfg.clock_mhz:g} MHz, energy table {table.name}, "
-              f"area {rows[0][1].area_mm2:.2f} mm2")
-        print(head)
-        print("-" * len(head))
+              f"FIFO {cfg.fifo_depth}, {cfg.sram_width}-bit words, {cfg.clock_mhz:g} MHz, energy table {table.name}"
+              + (f", area {rows[0][1].area_mm2:.2f} mm2" if rows else ""))
+        print(_BENCH_HEAD)
+        print("-" * len(_BENCH_HEAD))
         for r, rep in rows:
-            n_in, n_out, wd, ad, _ = benchmarks.TABLE_III[r.name]
-            c = r.counters
-            pad = 100 * c["macs_padding"] / max(1, c["macs_real"] + c["macs_padding"])
-            print(f"{r.name:<8} {r.shape[1]:>5}x{r.shape[0]:<6} {wd:>5.1f} {ad:>6.1f} {r.cycles:>9,} {r.latency_us:>10.2f} "
-                  f"{r.gops:>6.1f} {r.load_efficiency:>8.3f} {pad:>6.2f} {c['spmat_sram_reads']:>9,} {c['dram_bytes']:>8,} "
-                  f"{rep.energy_pj / 1e6:>9.3f} {rep.power_mw:>8.1f} {rep.frames_per_j:>10,.0f}")
-        print(_suite_power_line(rows))
+            print(_bench_line(r, rep))
+        for name, msg in failed:
+            print(f"{name:<8} FAILED: {msg}")
+        if rows:
+            print(_suite_power_line(rows))
         for r, _ in rows:
             for n in r.notes:
                 print(f"! {r.name}: {n}")
-    return 0
+    return 1 if failed else 0
 
 
 def _suite_power_line(rows) -> str:
@@ -169,6 +202,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("run", help="simulate a model file or a Table III layer on the PE array")
     p.add_argument("target", metavar="MODEL_FILE|BENCH_NAME", help=f"a model file or one of {', '.join(benchmarks.NAMES)}")
     p.add_argument("--input", metavar="ACTS.npy", help="input activations (default: the benchmark's, or seeded random)")
+    p.add_argument("-o", "--out", metavar="OUT.npy", default=None, help="save the output vector (float view) as .npy")
     add_arch_args(p)
     p.set_defaults(func=_cmd_run)
 

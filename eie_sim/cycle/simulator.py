@@ -129,6 +129,7 @@ class SimResult:
             "sram_width": self.config.sram_width,
             "weight_bits": self.config.weight_bits,
             "index_bits": self.config.index_bits,
+            "ptr_bits": self.config.ptr_bits,
             "clock_mhz": self.config.clock_mhz,
             "cycles": int(self.cycles),
             "latency_us": self.latency_us,

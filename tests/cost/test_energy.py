@@ -221,7 +221,7 @@ def test_missing_source_refused(tmp_path):
 
 def test_cli_energy_columns(tmp_path, capsys):
     assert main(["bench", "--scale", "0.05", "--pes", "4", "--layers", "alex8,ntwe", "--json"]) == 0
-    rows = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]
+    rows = json.loads(capsys.readouterr().out)
     for r in rows:
         assert r["energy_pj"]["total"] > 0 and set(r["energy_pj"]["by_module"]) >= {"SpmatRead", "PtrRead"}
         assert r["power_mw"] > 0 and r["area_mm2"] > 0 and r["frames_per_j"] > 0

@@ -78,14 +78,18 @@ def test_cli_run_text_and_model(tmp_path, capsys):
     main(["example", "-o", str(path)])
     capsys.readouterr()
     assert main(["run", str(path), "--pes", "4", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)  # one document: a list, one object per layer
+    assert [l["layer"] for l in doc] == ["fc1", "fc2", "fc3"]
+    assert main(["run", str(path), "--pes", "4", "--jsonl"]) == 0
     lines = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]
-    assert [l["layer"] for l in lines] == ["fc1", "fc2", "fc3"]
+    assert lines == doc
 
 
 def test_cli_bench(capsys):
     assert main(["bench", "--scale", "0.05", "--pes", "4", "--json"]) == 0
-    rows = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]
+    rows = json.loads(capsys.readouterr().out)
     assert [r["layer"] for r in rows] == list(benchmarks.NAMES)
+    assert all(r["error"] is None for r in rows)
     assert main(["bench", "--scale", "0.05", "--pes", "4", "--layers", "alex6,vgg8"]) == 0
     out = capsys.readouterr().out
     assert "alex6" in out and "vgg8" in out and "ntwe" not in out
@@ -93,7 +97,7 @@ def test_cli_bench(capsys):
 
 @pytest.mark.parametrize("args, match", [
     (["run", "nonsense"], "neither a model file nor a benchmark"),
-    (["run", "alex6", "--fifo-depth", "0"], "--fifo-depth=0: expected an integer in 1..1024"),
+    (["run", "alex6", "--fifo-depth", "0"], "--fifo-depth=0: expected an integer in 1..65536"),
     (["bench", "--pes", "0"], "--pes=0: expected an integer in 1..65536"),
     (["bench", "--layers", "alex6,foo", "--scale", "0.01"], "--layers: 'foo' is not a Table III layer"),
 ])
@@ -236,3 +240,32 @@ def test_keep_scale_compensates_clipping(cv, target):
     if cv >= 2:  # clipping bites: the scale that would do without clipping falls short
         s0 = target / np.outer(a, c).mean()
         assert np.minimum(1.0, s0 * np.outer(a, c)).mean() < 0.95 * target and s > s0
+
+
+def test_cli_run_widens_pointers_like_the_sweep_and_saves_the_output(tmp_path, capsys):
+    import numpy as np
+
+    from eie_sim import ArchConfig, simulate
+
+    out = tmp_path / "y.npy"
+    assert main(["run", "alex6", "--pes", "4", "--scale", "0.5", "-o", str(out), "--json"]) == 0
+    cap = capsys.readouterr()
+    doc = json.loads(cap.out)
+    assert "ptr_bits widened from 17 to" in cap.err
+    b = benchmarks.get("alex6", scale=0.5)
+    want = simulate((b.codes, b.codebook), b.activations, ArchConfig(n_pe=4, ptr_bits=doc["ptr_bits"]))
+    assert doc["ptr_bits"] > 17
+    assert doc["cycles"] == want.cycles
+    assert np.array_equal(np.load(out), want.output)
+    # given explicitly, a too-narrow pointer is an error, not widened
+    assert main(["run", "alex6", "--pes", "4", "--scale", "0.5", "--ptr-bits", "17"]) == 2
+    assert "ptr_bits=17" in capsys.readouterr().err
+
+
+def test_cli_set_any_field_and_bench_marks_failing_layers(capsys):
+    assert main(["bench", "--scale", "0.05", "--pes", "4", "--layers", "alex8", "--set", "act_regs_per_pe=4", "--json"]) == 0
+    small = json.loads(capsys.readouterr().out)[0]
+    assert main(["bench", "--scale", "0.05", "--pes", "4", "--layers", "alex8", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["cycles"] != small["cycles"]
+    assert main(["bench", "--set", "bogus=1"]) == 2
+    assert "--set 'bogus=1': expected FIELD=VALUE" in capsys.readouterr().err
