@@ -84,7 +84,7 @@ def test_every_argument_list_ends_cleanly(files, args):
             rc = main(args)
     finally:
         os.chdir(cwd)
-    assert rc in (0, 2), (args, rc)
+    assert rc in (0, 2) or (rc == 1 and args[0] == "bench"), (args, rc)  # bench: 1 = some layers failed
     lines = err.getvalue().strip().splitlines()
     if rc == 2:
         assert len(lines) == 1 and lines[0].startswith("eie-sim: error: "), (args, lines)
