@@ -179,7 +179,7 @@ def _speedup(df, fig):
     else:
         fig.eie_assumption = "fixed"
         upto = batched.groupby("layer")["n_pe"].max()
-        which = ", ".join(f"{k} up to {_fmt(n)} PEs" for k, n in upto.items())
+        which = ", ".join(f"{k} at 1 PE" if n == 1 else f"{k} up to {_fmt(n)} PEs" for k, n in upto.items())
         _caption(fig, f"Activation registers fixed at act_regs_per_pe={regs_s} per PE: with few PEs a layer's rows run in "
                       f"several row batches ({which}), each re-broadcasting the whole input, so speedup is super-linear. "
                       "\nThe paper's Fig. 11 sizes the registers to the layer: sweep with --set act_regs_per_pe=R, "
