@@ -29,6 +29,53 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"eie-sim: error: {message} (see {self.prog} --help)\n")
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows every option's default (unless it is empty or already stated)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (action.option_strings and text and "default" not in text and default not in (None, False, [], "")
+                and default is not argparse.SUPPRESS):
+            shown = ",".join(map(str, default)) if isinstance(default, list) else default
+            text += f" (default: {shown})".replace("%", "%%")
+        return text
+
+
+#: one example per command, printed at the end of its --help
+EXAMPLES = {
+    "info": "eie-sim info models/lenet300-fashion.npz --pes 16",
+    "encode": "eie-sim encode W.npy --weight-bits 4 --pes 64 -o layer.npz",
+    "example": "eie-sim example -o example.npz",
+    "golden": "eie-sim golden models/lenet300-fashion.npz --json",
+    "run": "eie-sim run alex6 --pes 16 --fifo-depth 4   (or: eie-sim run models/lenet300-fashion.npz --pes 8)",
+    "bench": "eie-sim bench --pes 32 --energy-table horowitz45",
+    "energy-table": "eie-sim energy-table eie45 --toml > mine.toml",
+    "compress": "eie-sim compress lenet300 --dataset fashion-mnist --weight-bits 4 --out models/mine.npz",
+    "eval": "eie-sim eval models/lenet300-fashion.npz --simulate 20",
+    "import": "eie-sim import net.onnx -o net.npz --weight-bits 4 --sparsity 0.9",
+    "export": "eie-sim export models/lenet300-fashion.npz -o lenet300.onnx",
+    "sweep": "eie-sim sweep --pes 4,16,64 --fifo-depth 2,8 --layers alex7,vgg7 --scale 0.25 --out sweep.parquet",
+    "plot": "eie-sim plot sweep.parquet -o plots/",
+    "rtl": "eie-sim rtl cosim --bench alex7 --scale 0.03 --pes 4",
+    "export-rtl": "eie-sim rtl export --pes 4 --bench alex7 --scale 0.03 --out rtl_out/",
+    "cosim": "eie-sim rtl cosim --random 32x24 --density 0.2 --pes 2 --engine amaranth",
+    "area": "eie-sim rtl area --weight-bits 2,4,8",
+}
+
+
+def _polish(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """Defaults and an example on the help of every (sub)command."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sp in action.choices.items():
+                sp.formatter_class = HelpFormatter
+                key = "export-rtl" if (prefix, name) == ("rtl", "export") else name
+                if key in EXAMPLES:
+                    sp.epilog = f"example: {EXAMPLES[key]}"
+                _polish(sp, name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = Parser(
         prog="eie-sim",
@@ -38,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     for group in (model, simulate, train, onnx, sweep, rtl):
         group.add_parsers(sub)
+    _polish(ap)
     return ap
 
 

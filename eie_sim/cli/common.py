@@ -212,6 +212,6 @@ def add_arch_args(p) -> None:
     out.add_argument("--json", action="store_true", help="print one JSON document (an object, or a list for several layers)")
     out.add_argument("--jsonl", action="store_true", help="print JSON Lines: one object per layer, as each finishes")
     p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml",
-                   help="energy table (default eie45, calibrated to EIE Table II)")
+                   help="energy table; eie45 is calibrated to EIE Table II")
     p.add_argument("--node-nm", type=NODE_NM, default=None, help="rescale the energy table to this node (nm)")
     p.add_argument("--vdd", type=VDD, default=None, help="rescale the energy table to this supply (V)")

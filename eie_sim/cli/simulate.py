@@ -212,8 +212,8 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("energy-table", help="print an energy table with the source of every figure")
-    p.add_argument("table", nargs="?", default="eie45", metavar="eie45|horowitz45|FILE.toml")
+    p.add_argument("table", nargs="?", default="eie45", metavar="eie45|eie45-ideal|horowitz45|FILE.toml", help="a preset or your TOML file (default: eie45)")
     p.add_argument("--toml", action="store_true", help="print it as TOML, a starting point for your own")
-    p.add_argument("--node-nm", type=NODE_NM, default=None)
-    p.add_argument("--vdd", type=VDD, default=None)
+    p.add_argument("--node-nm", type=NODE_NM, default=None, help="rescale to this technology node, nm")
+    p.add_argument("--vdd", type=VDD, default=None, help="rescale to this supply, V")
     p.set_defaults(func=_cmd_energy_table, energy_table=None)
