@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +137,9 @@ def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False, o
     marker = bdir / "built.json"
     if marker.exists():
         return bdir
+    t0 = time.perf_counter()
+    print(f"building the Verilator model of {spec.n_pe} PE(s), FIFO {spec.fifo_depth}, up to {spec.max_cols} inputs "
+          f"({opt_name(optimize)}; once per configuration, about 20 s) in {bdir}", file=sys.stderr, flush=True)
     vfile = export_verilog(spec.array(), bdir / f"{TOPLEVEL}.v")
     # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so the precompiled header is
     # passed to g++ as a file and parallel makes race on it; "-include" is what GCC expects.
@@ -147,7 +152,12 @@ def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False, o
         except RuntimeError:
             raise RuntimeError(f"Verilator build failed; see {bdir / 'build.log'}") from None
     marker.write_text(json.dumps(spec.__dict__))
+    print(f"built in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     return bdir
+
+
+def opt_name(optimize: bool) -> str:
+    return "C++ -O2" if optimize else "C++ -O0"
 
 
 def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: BuildSpec | None = None,
