@@ -59,14 +59,42 @@ def _cmd_example(args) -> int:
     return 0
 
 
+def _golden_sequence(model, res, as_json: bool) -> int:
+    """``golden`` on a sequence model: the LSTM's formats and h per step, then the FC layers."""
+    fm = res.lstm.formats
+    out = {"output": res.output.tolist(), "output_fixed": res.output_fixed.tolist(),
+           "lstm": {"name": model.layers[0].name, "steps": int(len(res.lstm.h_fixed)),
+                    "formats": {"x_h": [fm.bits, fm.fa], "weights": [fm.bits, fm.fw], "gates_pre": [fm.bits, fm.fg],
+                                "cell": [fm.bits, fm.fc], "gates": [fm.bits, fm.fs]},
+                    "saturated": res.lstm.saturated, "h_fixed": res.lstm.h_fixed.tolist()},
+           "layers": [{"name": lay.name, "out_format": [r.out_format.bits, r.out_format.frac],
+                       "acc_saturated": r.acc_saturated} for lay, r in zip(model.layers[1:], res.layers)]}
+    if as_json:
+        print(strict_json(out))
+        return 0
+    print(f"{model.layers[0].name}: {out['lstm']['steps']} steps, x/h Q{fm.bits}.{fm.fa}, weights Q{fm.bits}.{fm.fw}, "
+          f"gate pre-activations Q{fm.bits}.{fm.fg}, cell Q{fm.bits}.{fm.fc}, gates Q{fm.bits}.{fm.fs}"
+          + ("  (saturated)" if res.lstm.saturated else ""))
+    for t, h in enumerate(res.lstm.h):
+        print(f"  h[{t}] |h|max {np.abs(h).max():.4f}  mean {h.mean():+.4f}")
+    print("output:", np.array2string(res.output, precision=4, max_line_width=100))
+    print("argmax:", int(np.argmax(res.output)))
+    return 0
+
+
 def _cmd_golden(args) -> int:
     model = load_model(args.model)
     if args.input:
         x = load_npy(args.input, "--input")
+    elif model.is_sequence:
+        steps = int(model.meta.get("sequence", {}).get("steps", 8))
+        x = np.random.default_rng(args.seed).random((steps, model.n_inputs))
     else:
         rng = np.random.default_rng(args.seed)
         x = np.maximum(rng.normal(size=model.n_inputs), 0.0)
     res = reference_forward(model, x)
+    if model.is_sequence:
+        return _golden_sequence(model, res, args.json)
     out = {
         "output": res.output.tolist(),
         "output_fixed": res.output_fixed.tolist(),
@@ -120,7 +148,7 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("golden", help="run the bit-exact fixed-point golden model on one input")
     p.add_argument("model", metavar="MODEL_FILE", help="an eie-sim model file (.npz)")
-    p.add_argument("--input", metavar="ACTS.npy", help="input vector (default: seeded random, post-ReLU)")
+    p.add_argument("--input", metavar="ACTS.npy", help="input vector, or a T x X sequence for an LSTM model (default: seeded random)")
     p.add_argument("--seed", type=SEED, default=0, help="seed of the random weights or input")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_golden)

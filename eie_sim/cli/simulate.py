@@ -60,6 +60,21 @@ def _format_run(res: SimResult) -> str:
     return "\n".join(lines)
 
 
+def _format_sequence(res: SimResult, results, reports, total) -> str:
+    """One line per LSTM step and per FC layer, then the total (a sequence model's ``run``)."""
+    cfg = res.config
+    lines = [f"{res.name}: sequence model on {cfg.n_pe} PEs, FIFO depth {cfg.fifo_depth}, {cfg.clock_mhz:g} MHz",
+             f"{'step':<10} {'cycles':>8} {'elem_cyc':>8} {'broadcasts':>10} {'macs':>8} {'energy_nJ':>9} {'ElemUnit_nJ':>11}"]
+    for r, rep in zip(results, reports):
+        c = r.counters
+        lines.append(f"{r.name:<10} {r.cycles:>8,} {c.get('elem_cycles', 0):>8,} {c['broadcasts']:>10,} "
+                     f"{c['macs_real']:>8,} {rep.energy_pj / 1e3:>9.2f} {rep.by_module.get('ElemUnit', 0.0) / 1e3:>11.3f}")
+    lines.append(f"total: {res.cycles:,} cycles, {res.latency_us:,.2f} us, {total.energy_pj / 1e6:,.4f} uJ "
+                 f"({total.by_module.get('ElemUnit', 0.0) / 1e6:,.4f} uJ element-wise), {total.power_mw:,.1f} mW, "
+                 f"{total.frames_per_j:,.0f} sequences/J; output argmax {int(np.argmax(res.output))}")
+    return "\n".join(lines)
+
+
 def _cmd_run(args) -> int:
     target = args.target
     table = table_from_args(args)
@@ -83,6 +98,9 @@ def _cmd_run(args) -> int:
         cfg, explicit_ptr = config_from_args(args, weight_bits=wbits.pop(), index_bits=model.layers[0].index_bits)
         if args.input:
             x = load_npy(args.input, "--input")
+        elif model.is_sequence:  # a T x X sequence, T from the model's metadata (else 8)
+            steps = int(model.meta.get("sequence", {}).get("steps", 8))
+            x = np.random.default_rng(args.seed).random((steps, model.n_inputs))
         else:
             x = np.maximum(np.random.default_rng(args.seed).normal(size=model.n_inputs), 0.0)
         res, cfg = simulate_widening(model, x, cfg, explicit_ptr, target)
@@ -97,6 +115,8 @@ def _cmd_run(args) -> int:
     elif args.jsonl:
         for d in docs:
             print(strict_json(d))
+    elif target not in benchmarks.NAMES and model.is_sequence:
+        print(_format_sequence(res, results, reports, total_report))
     else:
         for r, rep in zip(results, reports):
             print(_format_run(r))

@@ -93,19 +93,25 @@ def _cmd_eval(args) -> int:
     x, y = data.x_test, data.y_test
     if args.limit:
         x, y = x[: args.limit], y[: args.limit]
-    if x.shape[1] != model.n_inputs:
+    seq = model.meta.get("sequence") if model.is_sequence else None
+    if seq and x.shape[1] != seq.get("steps", 0) * model.n_inputs:
+        raise EncodingError(f"{args.model} reads {seq.get('steps')} steps of {model.n_inputs} inputs but {args.dataset} "
+                            f"images have {x.shape[1]} pixels")
+    if not model.is_sequence and x.shape[1] != model.n_inputs:
         raise EncodingError(f"{args.model} has {model.n_inputs} inputs but {args.dataset} images have {x.shape[1]} pixels")
     out = reference_forward_batch(model, x)
     acc = float((out.argmax(axis=1) == y).mean())
     facc = float_accuracy(model, x, y)
-    res = {"accuracy": acc, "n_samples": int(len(y)), "float_accuracy": facc, "dataset": args.dataset,
+    res = {"accuracy": acc, "n_samples": int(len(y)), "float_accuracy": facc,
+           "dataset": args.dataset + (" (sequential: rows as steps)" if model.is_sequence else ""),
            "model": str(args.model), "arithmetic": "bit-exact fixed-point golden model"}
     if args.simulate:
         wb = model.layers[0].weight_bits
         cfg = ArchConfig(n_pe=args.pes or 64, weight_bits=wb, index_bits=model.layers[0].index_bits)
         table = get_table(args.energy_table)
         k = min(args.simulate, len(y))
-        sims = [simulate(model, x[i], cfg) for i in range(k)]
+        shape = (-1, model.n_inputs) if model.is_sequence else (-1,)  # sequences: T x X per image
+        sims = [simulate(model, x[i].reshape(shape), cfg) for i in range(k)]
         reps = [energy_report(r, table) for r in sims]
         res["simulator_matches"] = bool(all(np.array_equal(r.output_fixed, out[i]) for i, r in enumerate(sims)))
         res["simulated_images"] = k

@@ -361,6 +361,10 @@ def reference_forward(model, x, config: ArchConfig | None = None) -> ForwardResu
     Layer l + 1 takes layer l's output integers and format unchanged (EIE's ping-pong
     activation registers, section IV).
     """
+    if (isinstance(model, Model) and model.is_sequence) or (isinstance(model, ModelLayer) and model.kind == "lstm"):
+        from .lstm import reference_sequence  # a sequence model: x is T x X (contract in eie_sim.contract.lstm)
+
+        return reference_sequence(model, x, config)
     if isinstance(model, (ModelLayer, CompressedLayer)):
         return ForwardResult(layers=(reference_spmv(model, x, config),))
     if not isinstance(model, Model):
@@ -399,6 +403,10 @@ def reference_forward_batch(model: Model, x: np.ndarray, config: ArchConfig | No
     """
     if not isinstance(model, Model):
         raise EncodingError(f"model={describe(model)}: expected a Model")
+    if model.is_sequence:
+        from .lstm import reference_sequence_batch  # x: (samples, T * X) or (samples, T, X)
+
+        return reference_sequence_batch(model, x, config)
     if config is not None and not isinstance(config, ArchConfig):
         raise ConfigError(f"config={describe(config)}: expected an ArchConfig")
     x = np.asarray(x, dtype=np.float64)

@@ -1,12 +1,17 @@
 """Compressed models: layers with codes, codebook, fixed-point formats, bias and activation,
 and the versioned single-file format (``.npz`` without pickle, JSON metadata inside).
 
-File layout (version 1). A NumPy ``.npz`` archive holding:
+File layout (version 2; version 1 files, which have no ``kind``, still load as fc layers).
+A NumPy ``.npz`` archive holding:
 
-* ``meta.json``: uint8 bytes of UTF-8 JSON ``{"format": "eie-sim-model", "version": 1,
-  "meta": {...}, "layers": [...]}``; per layer: name, layout ("dense" or "eie"), shape,
-  weight_bits, index_bits, activation, act_bits, in_frac, w_frac, out_frac, has_bias, meta,
-  and for the EIE layout n_pe, ptr_bits, sram_width, spmat_sram_kb, ptr_sram_kb.
+* ``meta.json``: uint8 bytes of UTF-8 JSON ``{"format": "eie-sim-model", "version": 2,
+  "meta": {...}, "layers": [...]}``; per layer: name, kind ("fc" or "lstm"), layout ("dense"
+  or "eie"), shape, weight_bits, index_bits, activation, act_bits, in_frac, w_frac, out_frac,
+  has_bias, meta, for the EIE layout n_pe, ptr_bits, sram_width, spmat_sram_kb, ptr_sram_kb,
+  and for an lstm layer hidden and state_frac.
+
+Kinds: ``fc`` is ``act(W x + bias)``; ``lstm`` (first layer only) is the cell of
+:mod:`eie_sim.contract.lstm`: W (4H, X + H + 1) over [x_t ; h_{t-1} ; 1], gates i, f, g, o.
 * ``L{i}.codebook`` float64, ``L{i}.bias`` float64 (if any), and either ``L{i}.codes`` (uint8,
   outputs x inputs) or the EIE layout: ``L{i}.ptr`` (int64, n_pe x (n_cols + 1)),
   ``L{i}.offsets`` (int64, n_pe + 1) and ``L{i}.v``, ``L{i}.z`` (uint8, every PE's entries
@@ -37,7 +42,9 @@ from .format import CompressedLayer, PEColumns, check_codes, decode, encode
 __all__ = ["ACTIVATIONS", "FORMAT_NAME", "FORMAT_VERSION", "ModelLayer", "Model", "save_model", "load_model"]
 
 FORMAT_NAME = "eie-sim-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READ_VERSIONS = (1, 2)
+KINDS = ("fc", "lstm")
 MAX_META_BYTES = 16 << 20  # meta.json: 16 MB of JSON at most
 MAX_META_DEPTH = 32  # containers nested in meta.json at most
 ACTIVATIONS = ("none", "relu")
@@ -73,6 +80,9 @@ class ModelLayer:
     out_frac: int | None = None
     index_bits: int = 4
     meta: dict = field(default_factory=dict)
+    kind: str = "fc"
+    hidden: int | None = None
+    state_frac: int | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -108,14 +118,51 @@ class ModelLayer:
             object.__setattr__(self, "bias", b)
         if not isinstance(self.meta, dict):
             raise EncodingError(f"{where}: meta={describe(self.meta)}; expected a dict")
+        self._check_kind(where)
         try:
             json.dumps(self.meta)
         except (TypeError, ValueError) as exc:
             raise EncodingError(f"{where}: meta is not JSON-serialisable ({exc})") from None
 
+    def _check_kind(self, where: str) -> None:
+        if self.kind not in KINDS:
+            raise EncodingError(f"{where}: kind={describe(self.kind)}; expected one of {KINDS}")
+        object.__setattr__(self, "state_frac", _check_opt_frac(f"{where}: state_frac", self.state_frac))
+        if self.kind == "fc":
+            if self.hidden is not None or self.state_frac is not None:
+                raise EncodingError(f"{where}: hidden={describe(self.hidden)}, state_frac={describe(self.state_frac)}; "
+                                    "expected None for an fc layer (they belong to lstm layers)")
+            return
+        H = self.hidden
+        if isinstance(H, bool) or not isinstance(H, (int, np.integer)) or H < 1:
+            raise EncodingError(f"{where}: hidden={describe(H)}; expected an integer >= 1 for an lstm layer")
+        object.__setattr__(self, "hidden", int(H))
+        rows, cols = self.shape
+        if rows != 4 * H or cols < H + 2:
+            raise EncodingError(f"{where}: shape {rows}x{cols}; an lstm layer with hidden={H} expects "
+                                f"{4 * H} x (X + {H + 1}) with X >= 1 (the gate matrix over [x_t; h_t-1; 1])")
+        if self.activation != "none" or self.bias is not None:
+            raise EncodingError(f"{where}: activation={self.activation!r}, bias given: {self.bias is not None}; an lstm "
+                                "layer expects activation 'none' and no bias (its bias is the matrix's last column)")
+
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.codes.shape) if self.codes is not None else self.encoded.shape
+
+    @property
+    def n_in(self) -> int:
+        """Inputs per call: X (per step) for an lstm layer, else the matrix's columns."""
+        return self.shape[1] - self.hidden - 1 if self.kind == "lstm" else self.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        """Outputs passed to the next layer: H (h_T) for an lstm layer, else the matrix's rows."""
+        return self.hidden if self.kind == "lstm" else self.shape[0]
+
+    @property
+    def next_frac(self) -> int | None:
+        """The format of what the next layer receives: h's (in_frac) for lstm, else out_frac."""
+        return self.in_frac if self.kind == "lstm" else self.out_frac
 
     @property
     def weight_bits(self) -> int:
@@ -165,17 +212,19 @@ class Model:
             if lay.name in names:
                 raise EncodingError(f"layers[{i}].name={lay.name!r}: duplicate layer name")
             names.add(lay.name)
+            if i and lay.kind == "lstm":
+                raise EncodingError(f"layers[{i}] ({lay.name!r}) is an lstm layer; expected lstm only as the first layer")
             if i:
                 prev = layers[i - 1]
-                if lay.shape[1] != prev.shape[0]:
+                if lay.shape[1] != prev.n_out:
                     raise EncodingError(
-                        f"layer {lay.name!r} has {lay.shape[1]} inputs; expected {prev.shape[0]}, "
+                        f"layer {lay.name!r} has {lay.shape[1]} inputs; expected {prev.n_out}, "
                         f"the outputs of layer {prev.name!r}"
                     )
-                if lay.in_frac is not None and prev.out_frac is not None and lay.in_frac != prev.out_frac:
+                if lay.in_frac is not None and prev.next_frac is not None and lay.in_frac != prev.next_frac:
                     raise EncodingError(
-                        f"layer {lay.name!r}: in_frac={lay.in_frac}; expected {prev.out_frac}, "
-                        f"the out_frac of layer {prev.name!r}"
+                        f"layer {lay.name!r}: in_frac={lay.in_frac}; expected {prev.next_frac}, "
+                        f"the output format of layer {prev.name!r}"
                     )
         if not isinstance(self.meta, dict):
             raise EncodingError(f"meta={describe(self.meta)}; expected a dict")
@@ -187,12 +236,18 @@ class Model:
         raise EncodingError(f"layer={name!r}: no such layer; the model has {[l.name for l in self.layers]}")
 
     @property
+    def is_sequence(self) -> bool:
+        """True if the model reads sequences (its first layer is an lstm layer)."""
+        return self.layers[0].kind == "lstm"
+
+    @property
     def n_inputs(self) -> int:
-        return self.layers[0].shape[1]
+        """Inputs per sample, or per step for a sequence model."""
+        return self.layers[0].n_in
 
     @property
     def n_outputs(self) -> int:
-        return self.layers[-1].shape[0]
+        return self.layers[-1].n_out
 
 
 # ----------------------------------------------------------------------------- saving
@@ -211,7 +266,10 @@ def _layer_arrays(i: int, lay: ModelLayer) -> tuple[dict, dict]:
         "out_frac": lay.out_frac,
         "has_bias": lay.bias is not None,
         "meta": lay.meta,
+        "kind": lay.kind,
     }
+    if lay.kind == "lstm":
+        rec.update(hidden=lay.hidden, state_frac=lay.state_frac)
     arrays = {f"L{i}.codebook": lay.codebook.astype(np.float64)}
     if lay.bias is not None:
         arrays[f"L{i}.bias"] = lay.bias.astype(np.float64)
@@ -358,14 +416,14 @@ def _rec_int(rec: dict, key: str, where: str, lo: int, hi: int) -> int:
     return val
 
 
-def _load_layer(i: int, rec, rd: _Reader) -> ModelLayer:
+def _load_layer(i: int, rec, rd: _Reader, version: int = FORMAT_VERSION) -> ModelLayer:
     where = f"{rd.where}: layers[{i}]"
     if not isinstance(rec, dict):
         raise ModelFileError(f"{where}: expected an object, got {describe(rec)}")
     known = {
         "name", "shape", "weight_bits", "index_bits", "activation", "act_bits", "in_frac", "w_frac", "out_frac",
         "has_bias", "meta", "layout", "n_pe", "ptr_bits", "sram_width", "spmat_sram_kb", "ptr_sram_kb",
-    }
+    } | ({"kind", "hidden", "state_frac"} if version >= 2 else set())
     extra = set(rec) - known
     if extra:
         raise ModelFileError(f"{where}: unknown field(s) {sorted(extra)}")
@@ -396,6 +454,18 @@ def _load_layer(i: int, rec, rd: _Reader) -> ModelLayer:
     meta = rec.get("meta")
     if not isinstance(meta, dict):
         raise ModelFileError(f"{where}: field 'meta'={describe(meta)}; expected an object")
+    kind = rec.get("kind", "fc")
+    if kind not in KINDS:
+        raise ModelFileError(f"{where}: field 'kind'={describe(kind)}; expected one of {KINDS}")
+    lstm = {}
+    if kind == "lstm":
+        hidden = _rec_int(rec, "hidden", where, 1, 1 << 22)
+        sf = rec.get("state_frac", "missing")
+        if sf is not None and (isinstance(sf, bool) or not isinstance(sf, int) or not FRAC_MIN <= sf <= FRAC_MAX):
+            raise ModelFileError(f"{where}: field 'state_frac'={describe(sf)}; expected null or an integer in {FRAC_MIN}..{FRAC_MAX}")
+        lstm = {"hidden": hidden, "state_frac": sf}
+    elif set(rec) & {"hidden", "state_frac"}:
+        raise ModelFileError(f"{where}: fields 'hidden' and 'state_frac' belong to lstm layers; this layer's kind is 'fc'")
     has_bias = rec.get("has_bias")
     if not isinstance(has_bias, bool):
         raise ModelFileError(f"{where}: field 'has_bias'={describe(has_bias)}; expected true or false")
@@ -450,7 +520,7 @@ def _load_layer(i: int, rec, rd: _Reader) -> ModelLayer:
             raise ModelFileError(f"{where}: field 'layout'={describe(layout)}; expected 'dense' or 'eie'")
         return ModelLayer(
             name=name, codebook=cb, codes=codes, encoded=encoded, bias=bias, activation=activation,
-            act_bits=act_bits, index_bits=ib, meta=meta, **fracs,
+            act_bits=act_bits, index_bits=ib, meta=meta, kind=kind, **lstm, **fracs,
         )
     except ModelFileError:
         raise
@@ -508,15 +578,15 @@ def _load_model(path: Path) -> Model:
         if extra_keys:
             raise ModelFileError(f"{where}: unknown top-level field(s) {extra_keys} in meta.json")
         version = header.get("version")
-        if version != FORMAT_VERSION:
-            raise ModelFileError(f"{where}: field 'version'={describe(version)}; this eie-sim reads version {FORMAT_VERSION}")
+        if isinstance(version, bool) or version not in READ_VERSIONS:
+            raise ModelFileError(f"{where}: field 'version'={describe(version)}; this eie-sim reads versions 1 and 2")
         recs = header.get("layers")
         if not isinstance(recs, list) or not recs:
             raise ModelFileError(f"{where}: field 'layers'={describe(recs)}; expected a non-empty list")
         meta = header.get("meta", {})
         if not isinstance(meta, dict):
             raise ModelFileError(f"{where}: field 'meta'={describe(meta)}; expected an object")
-        layers = [_load_layer(i, rec, rd) for i, rec in enumerate(recs)]
+        layers = [_load_layer(i, rec, rd, version) for i, rec in enumerate(recs)]
         extra = set(npz.files) - rd.used
         if extra:
             raise ModelFileError(f"{where}: unexpected field(s) {sorted(extra)}")

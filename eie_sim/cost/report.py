@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .area import area_report
+from .elementwise import ELEM_ACTIONS, elementwise_pj
 from ..cycle.kernels import lnzd_nodes
 from .energy import COUNTER_OF, LEVEL_OF, MODULE_OF, STATIC_KEYS, TABLE1, EnergyTable
 from .presets import get_table
@@ -136,6 +137,12 @@ def _layer_report(sim: SimResult, table: EnergyTable) -> EnergyReport:
     by_level = {"registers": 0.0, "sram": 0.0, "dram": 0.0, "logic": 0.0, "static": sum(static.values())}
     for k, v in by_action.items():
         by_level[LEVEL_OF[k]] += v
+    if "lut_reads" in c:  # an LSTM step: the element-wise unit (eie_sim.cost.elementwise)
+        for k, pj in elementwise_pj(cfg, e).items():
+            counter, module, level = ELEM_ACTIONS[k]
+            by_action[k] = pj * c[counter]
+            by_module[module] = by_module.get(module, 0.0) + by_action[k]
+            by_level[level] += by_action[k]
     total = sum(by_action.values()) + sum(static.values())
     by_action = {**by_action, **{k.replace("_mw", ""): v for k, v in static.items()}}
     M, K = sim.shape

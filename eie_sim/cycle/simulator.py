@@ -411,24 +411,34 @@ def simulate(layer_or_model, activations, config: ArchConfig | None = None) -> S
     match ``config``), a ``(codes, codebook)`` pair (encoded for the config and cached), a
     :class:`ModelLayer`, a :class:`Model` or the path of a model file. ``activations``: the
     float input vector. Returns a :class:`SimResult`; for a model, its ``layers`` hold each
-    layer's result and the top level sums cycles, counters and per-PE figures.
+    layer's result and the top level sums cycles, counters and per-PE figures. A sequence model
+    (first layer of kind lstm, :mod:`eie_sim.cycle.lstm`) takes a T x X sequence; its ``layers``
+    are one result per step (``lstm[0]``, ``lstm[1]``, ...; output h_t), then the FC layers.
     """
     config = ArchConfig() if config is None else config
     if not isinstance(config, ArchConfig):
         raise ConfigError(f"config={describe(config)}: expected an ArchConfig")
     if isinstance(layer_or_model, (str, Path)):
         layer_or_model = load_model(layer_or_model)
+    if isinstance(layer_or_model, ModelLayer) and layer_or_model.kind == "lstm":
+        layer_or_model = Model(layers=(layer_or_model,), meta={"name": layer_or_model.name})
     if not isinstance(layer_or_model, Model):
         name = layer_or_model.name if isinstance(layer_or_model, ModelLayer) else "layer"
         return _simulate_layer(layer_or_model, activations, config, name)
     model = layer_or_model
-    results = []
-    res = _simulate_layer(model.layers[0], activations, config, model.layers[0].name)
-    results.append(res)
-    for lay in model.layers[1:]:
-        res = _simulate_layer(lay, res.output_fixed, config, lay.name, act_frac=res.out_format.frac, fixed_input=True)
+    if model.is_sequence:  # activations: a T x X sequence; layers: one result per step, then the FC layers
+        from .lstm import simulate_sequence
+
+        steps, fcs = simulate_sequence(model, activations, config)
+        results = steps + fcs
+    else:
+        results = []
+        res = _simulate_layer(model.layers[0], activations, config, model.layers[0].name)
         results.append(res)
-    counters = {k: sum(r.counters[k] for r in results) for k in results[0].counters}
+        for lay in model.layers[1:]:
+            res = _simulate_layer(lay, res.output_fixed, config, lay.name, act_frac=res.out_format.frac, fixed_input=True)
+            results.append(res)
+    counters = {k: sum(r.counters.get(k, 0) for r in results) for k in results[0].counters}
     per_pe = {c: sum(r.per_pe_arrays[c] for r in results) for c in PER_PE_COLUMNS}
     last = results[-1]
     return SimResult(

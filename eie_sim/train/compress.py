@@ -385,7 +385,21 @@ def float_forward(model: Model, x: np.ndarray) -> np.ndarray:
     """The float view of a compressed model on inputs ``x`` (samples x inputs): float64 with the
     codebook values (no fixed point), then ``meta["output_function"]`` if the model has one."""
     h = np.asarray(x, dtype=np.float64)
-    for lay in model.layers:
+    layers = model.layers
+    if model.is_sequence:  # an LSTM first layer: x (samples, T * X); float64 cell on the codebook values
+        lay = layers[0]
+        w = lay.codebook[lay.dense_codes().astype(np.int64)]
+        xs = h.reshape(len(h), -1, lay.n_in)
+        H = lay.hidden
+        hh = np.zeros((len(xs), H))
+        c = np.zeros_like(hh)
+        sig = lambda z: 0.5 * (1.0 + np.tanh(0.5 * z))  # noqa: E731
+        for t in range(xs.shape[1]):
+            z = np.concatenate([xs[:, t], hh, np.ones((len(xs), 1))], axis=1) @ w.T
+            c = sig(z[:, H : 2 * H]) * c + sig(z[:, :H]) * np.tanh(z[:, 2 * H : 3 * H])
+            hh = sig(z[:, 3 * H :]) * np.tanh(c)
+        h, layers = hh, layers[1:]
+    for lay in layers:
         w = lay.codebook[lay.dense_codes().astype(np.int64)]
         h = h @ w.T + (0.0 if lay.bias is None else lay.bias)
         if lay.activation == "relu":
@@ -422,6 +436,11 @@ def export_model(net: Network, calibration: np.ndarray, *, name: str, act_bits: 
     if any(isinstance(l, Conv2D) for l in net.layers):
         raise ConfigError(f"network {net.name!r} has convolutions; EIE runs fully connected layers, so only "
                           "fully connected networks export to the model format")
+    if net.layers and type(net.layers[0]).__name__ == "LSTM":
+        from .lstm import export_lstm_model
+
+        return export_lstm_model(net, calibration, name=name, act_bits=act_bits, index_bits=index_bits,
+                                 headroom=headroom, meta=dict(meta or {}, sequential=True))
     dense = net.dense_layers()
     if any(l.params["W"].codes is None for l in dense):
         raise ConfigError("export_model: share_weights() first; the model format stores weight codes")

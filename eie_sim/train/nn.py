@@ -260,8 +260,8 @@ class Network:
                 break
 
     def weighted(self) -> list:
-        """Layers with weights (Dense and Conv2D), in order."""
-        return [l for l in self.layers if isinstance(l, (Dense, Conv2D))]
+        """Layers with weights (Dense, Conv2D and the LSTM of :mod:`eie_sim.train.lstm`), in order."""
+        return [l for l in self.layers if "W" in l.params]
 
     def dense_layers(self) -> list:
         return [l for l in self.layers if isinstance(l, Dense)]
@@ -381,7 +381,7 @@ def lenet5(rng: np.random.Generator, in_ch: int = 1, side: int = 28, n_out: int 
     return Network("lenet5", layers, (in_ch, side, side))
 
 
-ARCHITECTURES = ("lenet300", "lenet5")
+ARCHITECTURES = ("lenet300", "lenet5")  # and the patterns mlp:H1,H2,... and lstm:H
 
 
 def build(arch: str, rng: np.random.Generator, n_features: int, n_classes: int, side: int | None = None, dropout: float = 0.0) -> Network:
@@ -394,7 +394,14 @@ def build(arch: str, rng: np.random.Generator, n_features: int, n_classes: int, 
         return lenet5(rng, 1, side, n_classes, dropout)
     if arch.startswith("mlp:"):
         return mlp([n_features, *mlp_hidden(arch), n_classes], rng, dropout)
-    raise ConfigError(f"architecture={describe(arch)}: expected lenet300, lenet5 or mlp:H1,H2,...")
+    if arch.startswith("lstm:"):  # sequential images: one row of pixels per step
+        from .lstm import lstm_classifier, lstm_hidden
+
+        hidden = lstm_hidden(arch)
+        if side is None or side * side != n_features:
+            raise ConfigError(f"lstm:H reads square images row by row; got {n_features} features")
+        return lstm_classifier(rng, side, side, hidden, n_classes)
+    raise ConfigError(f"architecture={describe(arch)}: expected lenet300, lenet5, mlp:H1,H2,... or lstm:H")
 
 
 def mlp_hidden(arch: str) -> list[int]:

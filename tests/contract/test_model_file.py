@@ -137,7 +137,7 @@ def test_version_and_foreign_files(tmp_path):
 
     def newer(arrays, header):
         header["version"] = 99
-    with pytest.raises(ModelFileError, match="'version'=99; this eie-sim reads version 1"):
+    with pytest.raises(ModelFileError, match="'version'=99; this eie-sim reads versions 1 and 2"):
         load_model(rewrite(good, tmp_path / "v99.npz", newer))
 
     def foreign(arrays, header):
