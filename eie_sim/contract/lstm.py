@@ -51,9 +51,11 @@ the gate pre-activations with the input errors of x (half an LSB) and of h (the 
 step's bound); through sigmoid and tanh by the mean value theorem -- the largest slope within
 the pre-activation's error interval (at most 1/4 and 1) -- plus the table errors; then the
 product rules for c and h and their roundings (2**-(fc+1), 2**-(fa+1)). It assumes no gate
-pre-activation, cell state or accumulator saturates (``LstmResult.saturated`` says). On the
-shipped model (models/lstm-fashion.npz) over the 28 steps of its test images the bound on h_28
-is about 2e-2 and the measured error about 1e-3 (``tests/contract/test_lstm.py``).
+pre-activation, cell state or accumulator saturates (``LstmResult.saturated`` says). Tested on
+random 16-unit layers (|W| row sums about 1.5) over 28 steps: measured error below 1e-3, bound
+below 5e-3 (``tests/contract/test_lstm.py``). It is a worst case: for strongly coupled cells
+(|W| row sums of 3 and more) it grows geometrically with T and says little, while the measured
+error stays near 4e-4.
 """
 
 from __future__ import annotations
