@@ -89,7 +89,13 @@ def _cmd_eval(args) -> int:
     from ..contract.golden import reference_forward_batch
 
     model = load_model(args.model)
-    data = load_dataset(args.dataset, args.data_dir)
+    recorded = model.meta.get("dataset")
+    dataset = args.dataset or recorded or "fashion-mnist"
+    if args.dataset and recorded and args.dataset != recorded and not args.force:
+        raise EncodingError(f"--dataset={args.dataset}: {args.model} was trained on {recorded}; "
+                            f"evaluate it there, or give --force to run it on {args.dataset} anyway")
+    args.dataset = dataset
+    data = load_dataset(dataset, args.data_dir)
     x, y = data.x_test, data.y_test
     if args.limit:
         x, y = x[: args.limit], y[: args.limit]
@@ -168,7 +174,9 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("eval", help="test accuracy of a model file with the bit-exact fixed-point golden model")
     p.add_argument("model", metavar="MODEL_FILE", help="an eie-sim model file (.npz)")
-    p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS, help="test data")
+    p.add_argument("--dataset", default=None, choices=DATASETS,
+                   help="test data (default: the data set recorded in the model, else fashion-mnist)")
+    p.add_argument("--force", action="store_true", help="evaluate on a data set other than the model's")
     p.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST IDX files")
     p.add_argument("--limit", type=int_in(1), default=None, help="only the first N test images")
     p.add_argument("--simulate", type=int_in(0), default=0, metavar="K",

@@ -125,7 +125,7 @@ def _rows(res, table: EnergyTable) -> list[dict]:
             "layer": r.name, "rows": int(r.shape[0]), "cols": int(r.shape[1]),
             "cycles": int(cyc), "latency_us": float(r.latency_us), "load_efficiency": float(r.load_efficiency),
             "gops": float(r.gops), "entries": int(r.entries), "padding_entries": int(r.padding_entries),
-            "padding_pct": 100.0 * r.padding_entries / max(1, r.entries + r.padding_entries),
+            "padding_pct": 100.0 * r.padding_entries / max(1, r.entries),  # entries include the padding
             **{c: int(r.counters[c]) for c in COUNTERS},
             "pe_work_max": int(work.max()), "pe_work_mean": float(work.mean()),
             "pe_imbalance": float(work.max() / work.mean()) if work.mean() > 0 else 1.0,

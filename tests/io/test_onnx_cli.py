@@ -33,7 +33,7 @@ def test_import_info_run_golden_eval_export_session(digits_net, tmp_path, capsys
     info = json.loads(capsys.readouterr().out)
     assert [l["name"] for l in info["layers"]] == ["fc1", "fc2"] and info["density"] == pytest.approx((205 + 160) / 2368)
     assert main(["run", str(out), "--pes", "8"]) == 0
-    assert "fc1: 32x64 on 8 PEs" in capsys.readouterr().out
+    assert "fc1: 32x64 (outputs x inputs) on 8 PEs" in capsys.readouterr().out
     assert main(["golden", str(out), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["output"]) == 10
     assert main(["eval", str(out), "--dataset", "digits", "--json", "--simulate", "2", "--pes", "4"]) == 0

@@ -240,3 +240,14 @@ def test_cli_compress_and_eval(tmp_path, capsys):
     assert ev["cycles_mean"] > 0 and ev["energy_pj_mean"] > 0
     assert main(["compress", "lenet300", "--dataset", "digits", "--sparsity", "1.5", "--quiet"]) == 2
     assert "sparsity=1.5" in capsys.readouterr().err
+
+
+def test_eval_uses_the_models_dataset_and_refuses_another_unless_forced(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    assert main(["compress", "mlp:16", "--dataset", "digits", "--epochs", "1", "--prune-rounds", "1", "--retrain-epochs", "1",
+                 "--finetune-epochs", "1", "--quiet", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--json"]) == 0  # no --dataset: the model's own (digits)
+    assert json.loads(capsys.readouterr().out)["dataset"] == "digits"
+    assert main(["eval", str(out), "--dataset", "mnist-5k"]) == 2
+    assert "was trained on digits" in capsys.readouterr().err
