@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ArchConfig
 from ..contract.model import load_model, save_model
 from ..cost.presets import get_table
 from ..cost.report import energy_report
 from ..cycle.simulator import simulate
 from ..errors import EncodingError
-from .common import PES, SEED, check_writable, float_in, int_in, strict_json
+from .common import SEED, add_config_args, check_writable, config_from_args, float_in, int_in, simulate_widening, strict_json
 
 
 def _cmd_compress(args) -> int:
@@ -113,11 +112,12 @@ def _cmd_eval(args) -> int:
            "model": str(args.model), "arithmetic": "bit-exact fixed-point golden model"}
     if args.simulate:
         wb = model.layers[0].weight_bits
-        cfg = ArchConfig(n_pe=args.pes or 64, weight_bits=wb, index_bits=model.layers[0].index_bits)
+        cfg, explicit_ptr = config_from_args(args, weight_bits=wb, index_bits=model.layers[0].index_bits)
         table = get_table(args.energy_table)
         k = min(args.simulate, len(y))
         shape = (-1, model.n_inputs) if model.is_sequence else (-1,)  # sequences: T x X per image
-        sims = [simulate(model, x[i].reshape(shape), cfg) for i in range(k)]
+        first, cfg = simulate_widening(model, x[0].reshape(shape), cfg, explicit_ptr, str(args.model))
+        sims = [first] + [simulate(model, x[i].reshape(shape), cfg) for i in range(1, k)]
         reps = [energy_report(r, table) for r in sims]
         res["simulator_matches"] = bool(all(np.array_equal(r.output_fixed, out[i]) for i, r in enumerate(sims)))
         res["simulated_images"] = k
@@ -181,7 +181,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--limit", type=int_in(1), default=None, help="only the first N test images")
     p.add_argument("--simulate", type=int_in(0), default=0, metavar="K",
                    help="also run the first K images on the cycle model: check outputs, report cycles and energy")
-    p.add_argument("--pes", type=PES, default=None, help="PEs for --simulate (default 64)")
+    add_config_args(p)
     p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml", help="energy table for --simulate")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_eval)
