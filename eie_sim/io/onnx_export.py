@@ -6,7 +6,10 @@ inputs], bias ``<layer>.bias``) and a ``Relu`` where the layer has one, then the
 function (``meta["output_function"]``: Sigmoid, Tanh or Softmax on the last axis), output
 ``output``. Weights are float32: for a compressed model the shared values ``codebook[codes]``
 (the float view of :func:`eie_sim.train.compress.float_forward`), for a trainer network its
-current weights. Opset 17, IR version 8; the file is checked with ``onnx.checker`` and written
+current weights. A sequence model (an ``lstm`` first layer) reads ``input`` [T, N, X]
+(T = ``meta["sequence"]["steps"]``) with an ``LSTM`` node named after the layer (forward,
+default activations; W, R and B = [Wb, 0] from the gate matrix, gates reordered from eie-sim's
+i, f, g, o to ONNX's i, o, f, c), whose Y_h is squeezed to [N, H] for the Gemm layers. Opset 17, IR version 8; the file is checked with ``onnx.checker`` and written
 atomically (temporary file in the same folder, then rename).
 """
 
@@ -35,12 +38,35 @@ class OnnxExportError(EIEError):
     """A model that cannot be written as ONNX, or a file that cannot be written."""
 
 
-def _graph(name: str, layers: list[tuple], output_function: str | None, doc: str) -> onnx.ModelProto:
-    """The ONNX model of ``layers`` = [(name, weight float32 [out, in], bias float32 or None, activation)]."""
+_EIE_TO_ONNX_GATES = (0, 3, 1, 2)  # ONNX i, o, f, c = eie-sim blocks i (0), o (3), f (1), g (2)
+
+
+def _lstm_nodes(lname: str, w: np.ndarray, hidden: int, nodes: list, inits: list) -> str:
+    """An ONNX LSTM of the eie-sim gate matrix ``w`` (4H, X + H + 1) on ``input``, Y_h squeezed
+    to [N, H]; returns the name of that output."""
+    H = hidden
+    X = w.shape[1] - H - 1
+    blocks = lambda m: np.concatenate([m[g * H : (g + 1) * H] for g in _EIE_TO_ONNX_GATES])  # noqa: E731
+    w = blocks(np.asarray(w, dtype=np.float32))
+    arrays = {"W": w[None, :, :X], "R": w[None, :, X : X + H],
+              "B": np.concatenate([w[:, -1], np.zeros(4 * H, np.float32)])[None], "squeeze_axes": np.array([0])}
+    for k, v in arrays.items():
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(v), f"{lname}.{k}"))
+    nodes.append(helper.make_node("LSTM", ["input", f"{lname}.W", f"{lname}.R", f"{lname}.B"], ["", f"{lname}.Y_h"],
+                                  name=lname, hidden_size=H))
+    nodes.append(helper.make_node("Squeeze", [f"{lname}.Y_h", f"{lname}.squeeze_axes"], [f"{lname}.h"],
+                                  name=f"{lname}_last_h"))
+    return f"{lname}.h"
+
+
+def _graph(name: str, layers: list[tuple], output_function: str | None, doc: str,
+           lstm: tuple | None = None) -> onnx.ModelProto:
+    """The ONNX model of ``layers`` = [(name, weight float32 [out, in], bias float32 or None, activation)],
+    after ``lstm`` = (name, gate matrix (4H, X + H + 1), H, T) if given."""
     if output_function is not None and output_function not in OUTPUT_FUNCTIONS:
         raise OnnxExportError(f"output_function={describe(output_function)}: expected None or one of {OUTPUT_FUNCTIONS}")
     nodes, inits = [], []
-    cur = "input"
+    cur = "input" if lstm is None else _lstm_nodes(lstm[0], lstm[1], lstm[2], nodes, inits)
     for lname, w, b, activation in layers:
         inits.append(numpy_helper.from_array(np.ascontiguousarray(w, dtype=np.float32), f"{lname}.weight"))
         inputs = [cur, f"{lname}.weight"]
@@ -58,9 +84,13 @@ def _graph(name: str, layers: list[tuple], output_function: str | None, doc: str
     else:
         nodes[-1].output[0] = "output"
     n_in, n_out = layers[0][1].shape[1], layers[-1][1].shape[0]
+    if lstm is None:
+        in_shape = ["N", n_in]
+    else:
+        in_shape = [lstm[3], "N", lstm[1].shape[1] - lstm[2] - 1]
     graph = helper.make_graph(
         nodes, name,
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", n_in])],
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, in_shape)],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", n_out])],
         initializer=inits, doc_string=doc,
     )
@@ -75,11 +105,21 @@ def model_to_onnx(model: Model) -> onnx.ModelProto:
     """A compressed eie-sim :class:`Model` as a float ONNX model of its shared (dequantised) weights."""
     if not isinstance(model, Model):
         raise OnnxExportError(f"model={describe(model)}: expected an eie-sim Model")
+    dense = model.layers[1:] if model.is_sequence else model.layers
+    if not dense:
+        raise OnnxExportError(f"model {model.meta.get('name', '')!s}: an lstm layer alone; expected dense layers after it")
     layers = [(lay.name, lay.codebook[lay.dense_codes().astype(np.int64)], lay.bias, lay.activation)
-              for lay in model.layers]
+              for lay in dense]
+    lstm = None
+    if model.is_sequence:
+        lay = model.layers[0]
+        steps = model.meta.get("sequence", {}).get("steps")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            steps = "T"  # unknown: a symbolic sequence length
+        lstm = (lay.name, lay.codebook[lay.dense_codes().astype(np.int64)], lay.hidden, steps)
     bits = ", ".join(f"{lay.name} {lay.weight_bits}-bit" for lay in model.layers)
     doc = f"eie-sim model {model.meta.get('name', '')!s}: weights are the shared codebook values ({bits})"
-    return _graph(str(model.meta.get("name", "eie-sim")), layers, model.meta.get("output_function"), doc)
+    return _graph(str(model.meta.get("name", "eie-sim")), layers, model.meta.get("output_function"), doc, lstm)
 
 
 def network_to_onnx(net: Network, output_function: str | None = None) -> onnx.ModelProto:
@@ -89,6 +129,8 @@ def network_to_onnx(net: Network, output_function: str | None = None) -> onnx.Mo
         raise OnnxExportError(f"net={describe(net)}: expected a trainer Network")
     if any(isinstance(l, Conv2D) for l in net.layers):
         raise OnnxExportError(f"network {net.name!r} has convolutions; only fully connected networks export")
+    if any(type(l).__name__ == "LSTM" for l in net.layers):
+        raise OnnxExportError(f"network {net.name!r} has an LSTM; export its compressed Model (model_to_onnx) instead")
     layers = [(d.name, d.params["W"].value, d.params["b"].value, act)
               for d, act in zip(net.dense_layers(), dense_activations(net))]
     return _graph(net.name, layers, output_function, f"eie-sim trainer network {net.name}")
@@ -124,10 +166,24 @@ def export_onnx(model: Model | Network, path, output_function: str | None = None
 
 def onnxruntime_agreement(path, model: Model, x: np.ndarray) -> float:
     """Max |onnxruntime - float view| / max |float view| of the exported ``path`` on inputs ``x``
-    (samples x inputs), the float view being :func:`eie_sim.train.compress.float_forward` of ``model``."""
+    (samples x inputs), the float view being :func:`eie_sim.train.compress.float_forward` of ``model``.
+    For a sequence model ``x`` is (samples, T, X) or (samples, T * X); rows of X values only
+    (samples x X, as ``eie-sim export --check`` draws them) are cut into sequences of T steps."""
     import onnxruntime
 
+    x = np.asarray(x, dtype=np.float32)
+    feed = x
+    if model.is_sequence:
+        X = model.n_inputs
+        T = model.meta.get("sequence", {}).get("steps") or len(x)
+        if x.ndim == 2 and x.shape[1] == X and T * X != X:
+            x = x[: len(x) // T * T]
+        x = x.reshape(-1, T, X)
+        if not len(x):
+            raise OnnxExportError(f"x: fewer rows than one sequence of {T} steps")
+        feed = np.ascontiguousarray(x.transpose(1, 0, 2))
+        x = x.reshape(len(x), -1)
     sess = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = sess.run(None, {sess.get_inputs()[0].name: np.asarray(x, dtype=np.float32)})[0]
+    got = sess.run(None, {sess.get_inputs()[0].name: feed})[0]
     ref = float_forward(model, x)
     return float(np.abs(got - ref).max() / max(float(np.abs(ref).max()), np.finfo(np.float64).tiny))

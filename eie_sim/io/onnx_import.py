@@ -12,7 +12,19 @@ What is read (default ONNX domain, any opset the installed ``onnx`` checks):
 * ``Sigmoid``, ``Tanh`` or ``Softmax`` (last axis) as the last operation: the network's output
   function, applied in float (``meta["output_function"]``; the fixed-point golden model and
   the hardware compute the values before it);
-* ``Constant`` nodes, and ``Transpose`` or ``Identity`` of constants (folded).
+* ``Constant`` nodes, and ``Transpose`` or ``Identity`` of constants (folded);
+* ``LSTM`` as the first operation, on the graph input [T, batch, X] (layout 0): W [1, 4H, X],
+  R [1, 4H, H], B [1, 8H] (bias Wb + Rb), gate order i, o, f, c, mapped to eie-sim's lstm
+  layer (:mod:`eie_sim.contract.lstm`: one matrix 4H x (X + H + 1) over [x_t; h_{t-1}; 1],
+  gates i, f, g, o, bias as the last column); forward direction, the default activations
+  (Sigmoid, Tanh, Tanh), no or all-zero initial_h / initial_c, no sequence_lens or all equal
+  to T. The classifier reads the last hidden state: Y_h, or Y's last step (``Gather`` index
+  -1 / T-1 or ``Slice`` of the last step on the time axis), brought to [batch, H] by
+  ``Squeeze`` (explicit axes, never the batch axis) or ``Reshape``; then the dense layers above.
+  The network becomes the trainer's LSTM layer followed by Dense layers (``meta["sequence"]``
+  = {steps: T, features: X} on export). Refused: peepholes P, ``clip``, ``input_forget=1``,
+  reverse / bidirectional, other activations, non-zero initial states, ``layout=1``, varying
+  sequence_lens, Y_c used, and an LSTM anywhere but first.
 
 The graph must be one chain from its single input to its single output, every other operand a
 constant (an initializer or a ``Constant``). The input is float with a batch dimension of 1 or
@@ -37,13 +49,19 @@ from ..errors import EIEError
 from ..train.compress import apply_output_function
 from ..train.nn import Dense, Network, Param, ReLU
 
-__all__ = ["OnnxImportError", "ImportedLayer", "ImportedNetwork", "SUPPORTED", "read_onnx", "import_onnx"]
+__all__ = ["OnnxImportError", "ImportedLayer", "ImportedLstm", "ImportedNetwork", "SUPPORTED", "read_onnx", "import_onnx"]
 
 SUPPORTED = ("Gemm (transA=0), MatMul + Add, Relu, Flatten, Reshape to [batch, features], Identity, Dropout, "
-             "and Sigmoid / Tanh / Softmax as the final output function")
+             "Sigmoid / Tanh / Softmax as the final output function, and a forward LSTM (default activations) as "
+             "the first operation, its last hidden state taken by Squeeze / Gather / Slice / Reshape")
+LSTM_SUPPORTED = ("forward direction, default activations (Sigmoid, Tanh, Tanh), no peepholes, no clip, input_forget=0, "
+                  "layout=0, no or all-zero initial_h / initial_c, no sequence_lens or all equal to T")
+_SEQ_OPS = {"LSTM", "Squeeze", "Gather", "Slice"}
+_ONNX_TO_EIE_GATES = (0, 2, 3, 1)  # eie-sim i, f, g, o = ONNX blocks i (0), f (2), c (3), o (1)
 _PASS = {"Identity", "Dropout"}
 _OUTPUT_FUNCTIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax"}
-_OPS = {"Gemm", "MatMul", "Add", "Relu", "Flatten", "Reshape", "Constant", "Transpose"} | _PASS | set(_OUTPUT_FUNCTIONS)
+_OPS = ({"Gemm", "MatMul", "Add", "Relu", "Flatten", "Reshape", "Constant", "Transpose"} | _PASS | set(_OUTPUT_FUNCTIONS)
+        | _SEQ_OPS)
 _QUANTISED = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "QLinearMatMul", "QLinearConv",
               "MatMulInteger", "ConvInteger", "QGemm", "QLinearAdd", "DynamicQuantizeMatMul", "MatMulIntegerToFloat"}
 _FLOAT_TYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.DOUBLE: "float64", onnx.TensorProto.FLOAT16: "float16"}
@@ -64,16 +82,40 @@ class ImportedLayer:
 
 
 @dataclass(frozen=True, eq=False)
+class ImportedLstm:
+    """A single-layer forward LSTM over ``steps`` steps of ``features`` inputs: ``weight`` float32
+    (4H, X + H + 1), gate rows i, f, g, o, over [x_t; h_{t-1}; 1] (eie-sim's layout)."""
+
+    name: str
+    weight: np.ndarray
+    hidden: int
+    steps: int
+
+    @property
+    def features(self) -> int:
+        return self.weight.shape[1] - self.hidden - 1
+
+
+@dataclass(frozen=True, eq=False)
 class ImportedNetwork:
-    """A dense float network read from ONNX: its layers, output function and where it came from."""
+    """A dense float network read from ONNX: its layers (after the LSTM, if it has one), output
+    function and where it came from."""
 
     name: str
     layers: tuple[ImportedLayer, ...]
     output_function: str | None = None
     source: dict = field(default_factory=dict)
+    lstm: ImportedLstm | None = None
+
+    @property
+    def is_sequence(self) -> bool:
+        return self.lstm is not None
 
     @property
     def n_inputs(self) -> int:
+        """Values per sample: T * X for a sequence network (a sequence flattened), else the inputs."""
+        if self.lstm is not None:
+            return self.lstm.steps * self.lstm.features
         return self.layers[0].weight.shape[1]
 
     @property
@@ -84,6 +126,8 @@ class ImportedNetwork:
         """A trainer :class:`~eie_sim.train.nn.Network` of Dense and ReLU layers. A layer with
         exact zeros gets them as its pruning mask, so pruning and training keep them zero."""
         layers = []
+        if self.lstm is not None:
+            layers.append(_lstm_layer(self.lstm))
         for lay in self.layers:
             dense = _dense_layer(lay.name, lay.weight, lay.bias)
             if not np.all(lay.weight):
@@ -91,10 +135,12 @@ class ImportedNetwork:
             layers.append(dense)
             if lay.activation == "relu":
                 layers.append(ReLU())
-        return Network(self.name, layers, (self.n_inputs,))
+        shape = (self.lstm.steps, self.lstm.features) if self.lstm is not None else (self.n_inputs,)
+        return Network(self.name, layers, shape)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Float32 outputs (float64 array) on inputs ``x`` (samples x inputs), output function included."""
+        """Float32 outputs (float64 array) on inputs ``x`` (samples x inputs; samples x T x X or
+        samples x T * X for a sequence network), output function included."""
         h = self.to_network().forward(np.asarray(x, dtype=np.float32).reshape(len(x), -1))
         return apply_output_function(self.output_function, h.astype(np.float64))
 
@@ -106,6 +152,18 @@ def _dense_layer(name: str, weight: np.ndarray, bias: np.ndarray) -> Dense:
     dense.params = {"W": Param(np.ascontiguousarray(weight, dtype=np.float32)),
                     "b": Param(np.ascontiguousarray(bias, dtype=np.float32), decay=False)}
     return dense
+
+
+def _lstm_layer(lstm: ImportedLstm):
+    """The trainer's LSTM layer holding ``lstm.weight`` (exact zeros kept as its pruning mask)."""
+    from ..train.lstm import LSTM
+
+    layer = LSTM(1, 1, np.random.default_rng(0), name=lstm.name)
+    layer.n_in, layer.hidden = lstm.features, lstm.hidden
+    layer.params = {"W": Param(np.ascontiguousarray(lstm.weight, dtype=np.float32))}
+    if not np.all(lstm.weight):
+        layer.params["W"].mask = (lstm.weight != 0).astype(np.float32)
+    return layer
 
 
 # ----------------------------------------------------------------------------- reading the file
@@ -170,8 +228,9 @@ def _check_ops(graph, where: str) -> None:
             raise _unsupported(node, where)
 
 
-def _input_shape(graph, init_names: set, where: str) -> tuple[str, tuple[int, ...]]:
-    """(name, sizes without the batch dimension) of the graph's one real input."""
+def _input_shape(graph, init_names: set, where: str) -> tuple[str, tuple[int, ...], bool]:
+    """(name, sizes without the batch dimension, sequence?) of the graph's one real input. An
+    input read first by an LSTM is a sequence [T, batch, X]: sizes (T, X)."""
     inputs = [i for i in graph.input if i.name not in init_names]
     if len(inputs) != 1:
         raise OnnxImportError(f"{where}: the graph has {len(inputs)} inputs {[i.name for i in inputs]}; expected one")
@@ -183,7 +242,13 @@ def _input_shape(graph, init_names: set, where: str) -> tuple[str, tuple[int, ..
     if not tt.HasField("shape") or len(tt.shape.dim) < 2:
         rank = len(tt.shape.dim) if tt.HasField("shape") else "unknown"
         raise OnnxImportError(f"{where}: input {inp.name!r} has rank {rank}; expected [batch, features] or [batch, C, H, W]")
-    batch, *rest = tt.shape.dim
+    lstm = next((n for n in graph.node if n.op_type == "LSTM"), None)
+    sequence = lstm is not None and len(tt.shape.dim) == 3  # else the LSTM is refused where it stands
+    if sequence:
+        steps, batch, feat = tt.shape.dim
+        rest = [steps, feat]
+    else:
+        batch, *rest = tt.shape.dim
     if batch.HasField("dim_value") and batch.dim_value != 1:
         raise OnnxImportError(f"{where}: input {inp.name!r} has batch dimension {batch.dim_value}; "
                               "expected 1 or symbolic (such as N)")
@@ -194,7 +259,7 @@ def _input_shape(graph, init_names: set, where: str) -> tuple[str, tuple[int, ..
             raise OnnxImportError(f"{where}: input {inp.name!r} dimension {k} is {what}; expected a fixed size "
                                   "(only the batch dimension may be symbolic)")
         sizes.append(int(d.dim_value))
-    return inp.name, tuple(sizes)
+    return inp.name, tuple(sizes), sequence
 
 
 # ----------------------------------------------------------------------------- walking the chain
@@ -207,8 +272,11 @@ class _Chain:
         self.where = where
         self.opset = opset
         self.consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-        self.cur, self.input_sizes = _input_shape(graph, set(self.consts), where)
+        self.cur, self.input_sizes, self.sequence = _input_shape(graph, set(self.consts), where)
         self.shape = self.input_sizes
+        self.input_name = self.cur
+        self.lstm: dict | None = None
+        self.seq: list | None = None  # the LSTM output's dims [kind, size] (kinds T, 1, N, H) until [N, H]
         self.layers: list[dict] = []
         self.after_linear = False  # the last op was a layer, so an Add of a constant is its bias
         self.output_function: tuple[str, str] | None = None  # (function, node name)
@@ -273,11 +341,18 @@ class _Chain:
             fn, at = self.output_function
             raise self.fail(node, f"follows the output function {fn} of node {at!r}; Sigmoid, Tanh and Softmax are "
                                   "read only as the last operation")
-        for extra in node.output[1:]:
-            if extra and extra in self.used:
-                raise self.fail(node, f"has its extra output {extra!r} used: only the first output can be")
-        getattr(self, f"op_{node.op_type.lower()}")(node, k)
-        self.cur = node.output[0]
+        if self.sequence and self.lstm is None and node.op_type not in _PASS | {"LSTM"}:
+            raise self.fail(node, "comes before the LSTM that reads the graph input; an LSTM is read only as the "
+                                  "first operation")
+        if self.seq is not None and node.op_type not in _PASS | {"Squeeze", "Gather", "Slice", "Reshape"}:
+            raise self.fail(node, f"gets the LSTM's output of shape {self.seq_text()}; expected its last hidden state "
+                                  "as [batch, H] first (Y_h, or Y's last step, by Squeeze / Gather / Slice / Reshape)")
+        if node.op_type != "LSTM":
+            for extra in node.output[1:]:
+                if extra and extra in self.used:
+                    raise self.fail(node, f"has its extra output {extra!r} used: only the first output can be")
+        out = getattr(self, f"op_{node.op_type.lower()}")(node, k)
+        self.cur = out or node.output[0]
 
     def fold(self, node) -> None:
         arr = self.consts[node.input[0]]
@@ -372,11 +447,164 @@ class _Chain:
         if k != 0:
             raise self.fail(node, "reshapes a constant by the activations")
         target = [int(v) for v in self.const(node, 1, "shape", floating=False).reshape(-1)]
+        if self.seq is not None:  # the LSTM's output to [batch, H]: checked with batch 1
+            concrete = tuple(1 if kind == "N" else n for kind, n in self.seq)
+            H = self.lstm["hidden"]
+            if (any(kind == "T" and n > 1 for kind, n in self.seq)
+                    or _resolve_reshape(target, concrete, bool(_attrs(node).get("allowzero", 0))) != (1, H)):
+                raise self.fail(node, f"reshapes the LSTM's output {self.seq_text()} to {target}; expected the last "
+                                      f"hidden state as [batch, {H}] (such as [-1, {H}])")
+            self.seq = [["N", 1], ["H", H]]
+            self.seq_done()
+            return
         n = math.prod(self.shape)
         if _resolve_reshape(target, (1,) + self.shape, bool(_attrs(node).get("allowzero", 0))) != (1, n):
             raise self.fail(node, f"reshapes [batch, {', '.join(map(str, self.shape))}] to {target}; "
                                   f"expected [batch, {n}] (such as [-1, {n}] or [0, -1])")
         self.shape = (n,)
+
+
+    # --- the LSTM and its last hidden state
+
+    def lstm_fail(self, node, why: str) -> OnnxImportError:
+        return self.fail(node, f"{why}; eie-sim reads an LSTM with {LSTM_SUPPORTED}")
+
+    def op_lstm(self, node, k: int) -> str:
+        if not self.sequence or k != 0 or self.lstm is not None or self.layers or self.cur != self.input_name:
+            raise self.fail(node, "is not the first operation on the graph input; an LSTM is read only as the first "
+                                  "layer, on the input [T, batch, X]")
+        a = _attrs(node)
+        text = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731
+        direction = text(a.get("direction", "forward"))
+        if direction != "forward":
+            raise self.lstm_fail(node, f"has direction={direction!r}")
+        acts = [text(v) for v in a.get("activations", ["Sigmoid", "Tanh", "Tanh"])]
+        if [v.lower() for v in acts] != ["sigmoid", "tanh", "tanh"]:
+            raise self.lstm_fail(node, f"has activations={acts}")
+        if "clip" in a:
+            raise self.lstm_fail(node, f"has clip={a['clip']:g}")
+        if a.get("input_forget", 0):
+            raise self.lstm_fail(node, f"has input_forget={a['input_forget']}")
+        if a.get("layout", 0):
+            raise self.lstm_fail(node, f"has layout={a['layout']} (batch first)")
+        if len(node.input) > 7 and node.input[7]:
+            raise self.lstm_fail(node, f"has peephole weights P {node.input[7]!r}")
+        T, X = self.input_sizes
+        w = self.const(node, 1, "W")
+        hidden = a.get("hidden_size")
+        if w.ndim != 3 or w.shape[0] != 1 or w.shape[1] % 4 or w.shape[2] != X or w.shape[1] == 0:
+            raise self.lstm_fail(node, f"has W of shape {list(w.shape)}; expected [1, 4H, {X}]")
+        H = w.shape[1] // 4
+        if hidden is not None and hidden != H:
+            raise self.lstm_fail(node, f"has hidden_size={hidden} but W of shape {list(w.shape)}")
+        r = self.const(node, 2, "R")
+        if r.shape != (1, 4 * H, H):
+            raise self.lstm_fail(node, f"has R of shape {list(r.shape)}; expected [1, {4 * H}, {H}]")
+        bias = np.zeros(4 * H)
+        if len(node.input) > 3 and node.input[3]:
+            b = self.const(node, 3, "B")
+            if b.shape != (1, 8 * H):
+                raise self.lstm_fail(node, f"has B of shape {list(b.shape)}; expected [1, {8 * H}]")
+            bias = b[0, : 4 * H] + b[0, 4 * H :]
+        if len(node.input) > 4 and node.input[4]:
+            lens = self.const(node, 4, "sequence_lens", floating=False).reshape(-1)
+            if not np.all(lens == T):
+                raise self.lstm_fail(node, f"has sequence_lens {lens.tolist()} (varying or not T={T}): every sequence "
+                                           f"must have all {T} steps")
+        for j, what in ((5, "initial_h"), (6, "initial_c")):
+            if len(node.input) > j and node.input[j] and np.any(self.const(node, j, what)):
+                raise self.lstm_fail(node, f"has a non-zero {what} {node.input[j]!r}")
+        if len(node.output) > 2 and node.output[2] and node.output[2] in self.used:
+            raise self.fail(node, f"has its cell-state output Y_c {node.output[2]!r} used; only Y or Y_h can be")
+        used = [j for j in (0, 1) if len(node.output) > j and node.output[j] and node.output[j] in self.used]
+        if len(used) != 1:
+            raise self.fail(node, "has " + ("both Y and Y_h" if used else "neither Y nor Y_h") + " used; expected "
+                                  "exactly one of them, read by the classifier")
+        blocks = lambda m: np.concatenate([m[g * H : (g + 1) * H] for g in _ONNX_TO_EIE_GATES])  # noqa: E731
+        weight = np.concatenate([blocks(w[0]), blocks(r[0]), blocks(bias)[:, None]], axis=1)
+        self.lstm = {"name": self.layer_name(node), "weight": weight, "hidden": H, "steps": T}
+        self.seq = [["T", T], ["1", 1], ["N", 1], ["H", H]] if used[0] == 0 else [["1", 1], ["N", 1], ["H", H]]
+        self.shape = ()
+        return node.output[used[0]]
+
+    def seq_text(self) -> str:
+        return "[" + ", ".join("batch" if kind == "N" else str(n) for kind, n in self.seq) + "]"
+
+    def seq_done(self) -> None:
+        if [kind for kind, _ in self.seq] == ["N", "H"]:
+            self.shape = (self.lstm["hidden"],)
+            self.seq = None
+
+    def seq_axis(self, node, axis: int) -> int:
+        n = len(self.seq)
+        if not -n <= axis < n:
+            raise self.fail(node, f"has axis {axis} for the LSTM's output {self.seq_text()}")
+        return axis % n
+
+    def seq_only(self, node) -> None:
+        if self.seq is None:
+            raise self.fail(node, "does not follow an LSTM; it is read only to take the LSTM's last hidden state")
+
+    def op_squeeze(self, node, k: int) -> None:
+        self.seq_only(node)
+        if len(node.input) > 1 and node.input[1]:
+            axes = self.const(node, 1, "axes", floating=False).reshape(-1).tolist()
+        else:
+            axes = _attrs(node).get("axes")
+        if not axes:
+            raise self.fail(node, f"has no axes; expected explicit axes of the LSTM's output {self.seq_text()} "
+                                  "(all size-1 axes would drop a batch of 1 too)")
+        axes = sorted({self.seq_axis(node, int(x)) for x in axes})
+        for ax in axes:
+            kind, n = self.seq[ax]
+            if kind == "N" or n != 1:
+                raise self.fail(node, f"squeezes axis {ax} of the LSTM's output {self.seq_text()}; expected an axis "
+                                      "of size 1 other than the batch")
+        self.seq = [d for j, d in enumerate(self.seq) if j not in axes]
+        self.seq_done()
+
+    def last_step_axis(self, node, axis: int) -> int:
+        ax = self.seq_axis(node, axis)
+        if self.seq[ax][0] not in ("T", "1"):
+            raise self.fail(node, f"selects along axis {ax} of the LSTM's output {self.seq_text()}; expected the "
+                                  "time axis (the last step)")
+        return ax
+
+    def op_gather(self, node, k: int) -> None:
+        self.seq_only(node)
+        if k != 0:
+            raise self.fail(node, "gathers from a constant by the LSTM's output")
+        ax = self.last_step_axis(node, int(_attrs(node).get("axis", 0)))
+        idx = self.const(node, 1, "indices", floating=False)
+        n = self.seq[ax][1]
+        if idx.ndim != 0 or int(idx) not in (n - 1, -1):
+            raise self.fail(node, f"gathers indices {idx.tolist()} on axis {ax}; expected the scalar {n - 1} or -1 "
+                                  "(the last step)")
+        del self.seq[ax]
+        self.seq_done()
+
+    def op_slice(self, node, k: int) -> None:
+        self.seq_only(node)
+        if k != 0:
+            raise self.fail(node, "slices a constant by the LSTM's output")
+        a = _attrs(node)
+        if self.opset < 10:
+            starts, ends, axes, steps = a.get("starts"), a.get("ends"), a.get("axes"), None
+        else:
+            get = lambda j: (self.const(node, j, "slice bounds", floating=False).reshape(-1).tolist()  # noqa: E731
+                             if len(node.input) > j and node.input[j] else None)
+            starts, ends, axes, steps = get(1), get(2), get(3), get(4)
+        axes = axes if axes is not None else list(range(len(starts)))
+        if len(starts) != 1 or len(axes) != 1 or (steps is not None and list(steps) != [1]):
+            raise self.fail(node, f"slices starts={starts} ends={ends} axes={axes} steps={steps}; expected one axis, "
+                                  "step 1: the last step of the time axis")
+        ax = self.last_step_axis(node, int(axes[0]))
+        n = self.seq[ax][1]
+        if int(starts[0]) not in (n - 1, -1) or int(ends[0]) < n:
+            raise self.fail(node, f"slices [{starts[0]}:{ends[0]}] of the time axis ({n} steps); expected the last "
+                                  f"step only ([-1:] or [{n - 1}:{n}])")
+        self.seq[ax] = ["1", 1]
+        self.seq_done()
 
 
 def _attrs(node) -> dict:
@@ -420,19 +648,33 @@ def import_onnx(path, name: str | None = None) -> ImportedNetwork:
     if len(graph.output) != 1 or graph.output[0].name != chain.cur:
         outs = [o.name for o in graph.output]
         raise OnnxImportError(f"{where}: graph outputs {outs}; expected exactly the end of the chain, {chain.cur!r}")
+    if chain.seq is not None:
+        raise OnnxImportError(f"{where}: the graph ends with the LSTM's output {chain.seq_text()}; expected the last "
+                              "hidden state [batch, H] followed by at least one Gemm or MatMul layer")
     if not chain.layers:
-        raise OnnxImportError(f"{where}: no Gemm or MatMul layer; expected a fully connected network")
+        raise OnnxImportError(f"{where}: no Gemm or MatMul layer; expected a fully connected network"
+                              + (" (an LSTM is read followed by dense layers)" if chain.lstm else ""))
     layers = tuple(ImportedLayer(l["name"], l["w"].astype(np.float32), l["b"].astype(np.float32), l["activation"])
                    for l in chain.layers)
     source = {"file": Path(path).name, "producer": f"{proto.producer_name} {proto.producer_version}".strip(),
               "opset": opset, "ir_version": int(proto.ir_version),
               "graph": graph.name, "input_shape": ["batch", *chain.input_sizes]}
+    lstm = None
+    if chain.lstm is not None:
+        T, X = chain.input_sizes
+        source["input_shape"] = [T, "batch", X]
+        lstm = ImportedLstm(chain.lstm["name"], chain.lstm["weight"].astype(np.float32), chain.lstm["hidden"], T)
     return ImportedNetwork(name or Path(path).stem, layers,
-                           chain.output_function[0] if chain.output_function else None, source)
+                           chain.output_function[0] if chain.output_function else None, source, lstm)
 
 
 def describe_network(net: ImportedNetwork) -> str:
     """One line: layer sizes, activations and output function."""
-    sizes = " -> ".join(str(s) for s in [net.n_inputs] + [l.weight.shape[0] for l in net.layers])
+    first = net.lstm.hidden if net.lstm else net.n_inputs
+    sizes = " -> ".join(str(s) for s in [first] + [l.weight.shape[0] for l in net.layers])
     acts = ", ".join(f"{l.name} {l.activation}" for l in net.layers)
-    return f"{len(net.layers)} fully connected layer(s) {sizes} ({acts}), output function {net.output_function or 'none'}"
+    text = f"{len(net.layers)} fully connected layer(s) {sizes} ({acts}), output function {net.output_function or 'none'}"
+    if net.lstm:
+        lay = net.lstm
+        text = f"LSTM {lay.name} {lay.features} -> {lay.hidden} over {lay.steps} steps, then " + text
+    return text

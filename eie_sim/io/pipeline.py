@@ -15,6 +15,14 @@ most 2**bits - 1 distinct non-zero values keeps them exactly as its codebook.
 Training data from a file: an ``.npz`` with arrays ``x`` (samples x inputs, or samples x any
 shape of that many values) and ``y`` (integer labels 0..outputs-1), optionally ``x_test`` and
 ``y_test`` (else the accuracies are measured on ``x``); read without pickle.
+
+A sequence network (an imported LSTM, then dense layers) goes through the same steps with the
+trainer's LSTM layer (its 4H x (X + H + 1) gate matrix is pruned and shared like any weight,
+``weight_bits`` counting it as the first layer); samples are sequences flattened to T * X
+values (T x X arrays are reshaped). Its export is :func:`eie_sim.train.lstm.export_lstm_model`'s
+for the lstm layer (formats calibrated on the sequences) and :func:`export_model`'s for the
+dense layers on the float h_T of the same sequences (so a ReLU between them is kept), the first
+reading h in the lstm layer's format; ``meta["sequence"] = {"steps": T, "features": X}``.
 """
 
 from __future__ import annotations
@@ -169,6 +177,22 @@ def _calibration(net: ImportedNetwork, data: Dataset | None, seed: int) -> tuple
     return x, f"{SYNTHETIC_SAMPLES} uniform [0, 1) inputs (no data given)"
 
 
+def _export_sequence(net, calibration: np.ndarray, *, name: str, index_bits: int, meta: dict) -> Model:
+    """An LSTM network (trainer LSTM, then Dense / ReLU layers, weights shared) as a Model."""
+    from ..train.lstm import export_lstm_model
+    from ..train.nn import Network
+
+    T, X = net.input_shape
+    head = export_lstm_model(Network(net.name, net.layers[:1], (T, X)), calibration, name=name, index_bits=index_bits)
+    lstm_layer = head.layers[0]
+    h_t = dc.float_forward(head, calibration.reshape(len(calibration), -1))
+    tail = dc.export_model(Network(net.name, net.layers[1:], (lstm_layer.hidden,)), h_t, name=name,
+                           index_bits=index_bits)
+    first = dataclasses.replace(tail.layers[0], in_frac=lstm_layer.in_frac)
+    return Model(layers=(lstm_layer, first, *tail.layers[1:]),
+                 meta=dict(meta, name=name, sequential=True, sequence={"steps": T, "features": X}))
+
+
 def compress_imported(net_in: ImportedNetwork, settings: ImportSettings | None = None, data: Dataset | None = None,
                       *, name: str | None = None, meta: dict | None = None, progress: bool = False) -> ImportResult:
     """Prune (if asked), share, fine-tune (with data) and export ``net_in`` as an eie-sim Model."""
@@ -197,6 +221,6 @@ def compress_imported(net_in: ImportedNetwork, settings: ImportSettings | None =
         info["output_function"] = net_in.output_function
     if data is not None:
         info.update(dataset=data.name, accuracy=accuracy)
-    model = dc.export_model(net, calib, name=name or net_in.name, index_bits=s.index_bits,
-                            meta=dict(info, **(meta or {})))
+    export = _export_sequence if net_in.is_sequence else dc.export_model
+    model = export(net, calib, name=name or net_in.name, index_bits=s.index_bits, meta=dict(info, **(meta or {})))
     return ImportResult(model, report, accuracy if data is not None else {}, how)
