@@ -88,7 +88,7 @@ def test_cli_run_text_and_model(tmp_path, capsys):
 def test_cli_bench(capsys):
     assert main(["bench", "--scale", "0.05", "--pes", "4", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["layer"] for r in rows] == list(benchmarks.NAMES)
+    assert [r["layer"] for r in rows] == [*benchmarks.NAMES, "ntlstm-cell"]
     assert all(r["error"] is None for r in rows)
     assert main(["bench", "--scale", "0.05", "--pes", "4", "--layers", "alex6,vgg8"]) == 0
     out = capsys.readouterr().out
@@ -269,3 +269,23 @@ def test_cli_set_any_field_and_bench_marks_failing_layers(capsys):
     assert json.loads(capsys.readouterr().out)[0]["cycles"] != small["cycles"]
     assert main(["bench", "--set", "bogus=1"]) == 2
     assert "--set 'bogus=1': expected FIELD=VALUE" in capsys.readouterr().err
+
+
+def test_bench_ntlstm_cell_row_is_a_real_lstm_step(capsys):
+    """The ntlstm-cell row: Table III's 2400 x 1201 matrix as an LSTM (H = 600, X = 600), step 2 of
+    a two-step sequence: the gate product with a dense h_1 plus the element-wise update."""
+    import numpy as np
+
+    from eie_sim import ArchConfig, ModelLayer, simulate
+
+    assert main(["bench", "--scale", "0.1", "--pes", "8", "--layers", "ntlstm", "--json"]) == 0
+    rows = {r["layer"]: r for r in json.loads(capsys.readouterr().out)}
+    b = benchmarks.get("ntlstm", scale=0.1)
+    H = b.n_out // 4
+    X = b.n_in - H - 1
+    lay = ModelLayer(name="c", kind="lstm", hidden=H, codebook=b.codebook, codes=b.codes)
+    steps = simulate(lay, np.stack([b.activations[:X], b.activations[X:2 * X]]), ArchConfig(n_pe=8)).layers
+    cell = rows["ntlstm-cell"]
+    assert cell["cycles"] == steps[1].cycles != steps[0].cycles
+    assert cell["counters"]["lut_reads"] == 5 * H  # sigmoid i, f, o, tanh g, tanh c per unit
+    assert cell["cycles"] > 0 and rows["ntlstm"]["cycles"] > 0
