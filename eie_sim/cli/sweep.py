@@ -113,7 +113,7 @@ def _cmd_sweep(args) -> int:
         print(f"\neie-sim: error: {exc}", file=sys.stderr)
         return 1
     wall = time.perf_counter() - t0
-    errors = int((df["error"] != "").sum()) if "error" in df.columns else 0
+    errors = int(df["error"].notna().sum()) if "error" in df.columns else 0
     summary = {"out": str(args.out), "rows": int(len(df)), "points": int(df["point_id"].nunique()),
                "errors": errors, "wall_s": round(wall, 2)}
     if args.json:
@@ -121,7 +121,7 @@ def _cmd_sweep(args) -> int:
     else:
         print(f"{summary['points']} points, {summary['rows']} rows ({errors} with errors) in {args.out}; {wall:.1f} s")
         if errors:
-            first = df.loc[df["error"] != "", ["layer", "error"]].iloc[0]
+            first = df.loc[df["error"].notna(), ["layer", "error"]].iloc[0]
             print(f"first error: {first['layer']}: {first['error']}")
     return 0
 

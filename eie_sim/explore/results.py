@@ -97,7 +97,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise ConfigError(f"sweep file {str(path)!r} is not a readable Parquet file ({type(exc).__name__}: {exc})") from None
     if "point_id" not in df.columns:
         raise ConfigError(f"sweep file {str(path)!r} has no point_id column: not an eie-sim sweep")
-    return df
+    return _null_errors(df)
 
 
 _INT_COLS = ("rows", "cols", "cycles", "entries", "padding_entries", "pe_work_max", *COUNTERS)
@@ -107,9 +107,17 @@ def _tidy(df: pd.DataFrame) -> pd.DataFrame:
     for c in _INT_COLS:
         if c in df.columns:
             df[c] = df[c].astype("Int64")
-    for c in ("error", "notes"):
-        if c in df.columns:
-            df[c] = df[c].fillna("").astype(str)
+    if "notes" in df.columns:
+        df["notes"] = df["notes"].fillna("").astype(str)
+    return _null_errors(df)
+
+
+def _null_errors(df: pd.DataFrame) -> pd.DataFrame:
+    """``error`` is null for a point that ran and the message for one that failed (files of
+    earlier versions wrote "" for no error; they read the same)."""
+    if "error" in df.columns:
+        s = df["error"].astype(object)
+        df["error"] = s.where(s.notna() & (s != ""), None)
     return df
 
 
@@ -117,7 +125,7 @@ def _write_atomic(df: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        df.to_parquet(tmp, index=False)
+        _null_errors(df).to_parquet(tmp, index=False)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -334,8 +342,7 @@ def _row_problems(df: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
     for c in ("layer", "source_name"):
         add(f"{c} is empty or null", ~text(c))
     add("source is not table3, model or user", ~df["source"].isin(["table3", "model", "user"]).to_numpy(dtype=bool))
-    add("error is null", ~df["error"].map(lambda v: isinstance(v, str)).to_numpy(dtype=bool))
-    err = text("error")
+    err = text("error")  # null (or "" in older files): the point ran; a message: it failed
     cfg = df[list(SWEEP_FIELDS)]
     null_cfg = cfg.isna().any(axis=1).to_numpy()
     add("a configuration field is null", null_cfg)
@@ -429,7 +436,7 @@ def _load_finished(path: Path | None, todo: list, auto_ptr: bool, table_name: st
                       "this sweep runs its points among them again", UserWarning, stacklevel=3)
     kept = old[~drop]
     if retry_errors:
-        failed = set(kept.loc[kept["point_id"].isin(plan) & (kept["error"] != ""), "point_id"])
+        failed = set(kept.loc[kept["point_id"].isin(plan) & kept["error"].notna() & (kept["error"] != ""), "point_id"])
         kept = kept[~kept["point_id"].isin(failed)]
     kept = kept.reset_index(drop=True)
     for c in _INT_FIELDS:

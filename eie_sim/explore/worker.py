@@ -171,7 +171,7 @@ def _run_batch(src: _Source, user, cfgs: list[dict], ids: list[str], table: Ener
             for r in _rows(res, table):
                 if src.kind != "model":
                     r["layer"] = src.name
-                rows.append({"point_id": pid, **used, "source": src.kind, "source_name": src.name, **r, "error": ""})
+                rows.append({"point_id": pid, **used, "source": src.kind, "source_name": src.name, **r, "error": None})
         except Exception as exc:  # noqa: BLE001 - recorded per point, the sweep goes on
             err = f"{type(exc).__name__}: {exc}"
             names = [src.name]

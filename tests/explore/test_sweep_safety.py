@@ -127,7 +127,7 @@ def test_doctored_rows_are_dropped_and_run_again(cluster, clean, tmp_path):
     df.loc[3, "n_pe"] = 8 if df.loc[3, "n_pe"] == 2 else 2  # claims another configuration under its own id
     df.loc[4, "point_id"], df.loc[5, "point_id"] = df.loc[5, "point_id"], df.loc[4, "point_id"]  # ids swapped
     df.loc[6, "energy_pj"] = np.nan
-    df.loc[7, "error"] = None
+    df.loc[7, "source"] = "nowhere"
     foreign = df.iloc[[8]].assign(point_id="0123456789abcdef")  # a well-formed id of no point here: carried along
     pd.concat([df, foreign], ignore_index=True).to_parquet(out)
     starts = []
@@ -301,3 +301,11 @@ def test_an_unreachable_scheduler_is_a_config_error(tmp_path, monkeypatch):
         sweep(SPACE, LAYERS, scheduler="tcp://127.0.0.1:1", out=out)
     assert not out.exists()
     _lock_is_free(out)
+
+
+def test_error_is_null_for_points_that_ran_and_old_files_read_the_same(cluster, clean, tmp_path):
+    assert clean["error"].isna().all() and clean["error"].notna().sum() == 0
+    out = tmp_path / "old.parquet"
+    clean.assign(error="").to_parquet(out)  # the "" of earlier versions
+    assert load_sweep(out)["error"].isna().all()
+    _same(_run(cluster, out), clean)  # trusted as before: nothing runs again, nothing is dropped
