@@ -162,7 +162,7 @@ def _cmd_plot(args) -> int:
 def add_parsers(sub) -> None:
     from ..explore.plots import KINDS
 
-    p = sub.add_parser("sweep", help="design-space sweep on Dask: PEs x bit widths x FIFO x SRAM width x layers -> Parquet")
+    p = sub.add_parser("sweep", help="design-space sweep on Dask: PEs x bit widths x FIFO x SRAM width x layers -> Parquet or CSV")
     for opt, (field, typ) in _AXES.items():
         p.add_argument(f"--{opt.replace('_', '-')}", default=None, metavar="V1,V2,...",
                        help=f"values of {field}")
@@ -175,7 +175,8 @@ def add_parsers(sub) -> None:
                    help="trained model: its layers join the sweep and every row gets its test accuracy re-clustered at the row's weight_bits")
     p.add_argument("--dataset", default=None, help="dataset of the accuracy (default: the model's)")
     p.add_argument("--accuracy-samples", type=int_in(1), default=None, help="first N test images only (default: all)")
-    p.add_argument("--out", required=True, metavar="SWEEP.parquet", help="results; rerunning resumes from it")
+    p.add_argument("--out", required=True, metavar="SWEEP.parquet|SWEEP.csv",
+                   help="results file, its format from the extension; rerunning resumes from it")
     p.add_argument("--workers", type=int_in(1, 1024), default=None, help="local worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="use an existing Dask cluster")
     p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml")

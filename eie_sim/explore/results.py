@@ -60,6 +60,7 @@ from pandas.api.types import infer_dtype, is_bool_dtype, is_integer_dtype, is_nu
 from ..config import ArchConfig
 from ..cycle.simulator import COUNTERS
 from ..errors import ConfigError, describe
+from .tables import null_errors as _null_errors, read_results as _read_parquet, write_results as _write_atomic
 from .space import SWEEP_FIELDS, _plan_mismatches
 
 
@@ -86,20 +87,6 @@ def load_sweep(path) -> pd.DataFrame:
     return df
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise ConfigError(f"sweep file {str(path)!r} does not exist")
-    if not path.is_file():
-        raise ConfigError(f"sweep file {str(path)!r} is not a file; expected a sweep results file (.parquet)")
-    try:
-        df = pd.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
-        raise ConfigError(f"sweep file {str(path)!r} is not a readable Parquet file ({type(exc).__name__}: {exc})") from None
-    if "point_id" not in df.columns:
-        raise ConfigError(f"sweep file {str(path)!r} has no point_id column: not an eie-sim sweep")
-    return _null_errors(df)
-
-
 _INT_COLS = ("rows", "cols", "cycles", "entries", "padding_entries", "pe_work_max", *COUNTERS)
 
 
@@ -110,26 +97,6 @@ def _tidy(df: pd.DataFrame) -> pd.DataFrame:
     if "notes" in df.columns:
         df["notes"] = df["notes"].fillna("").astype(str)
     return _null_errors(df)
-
-
-def _null_errors(df: pd.DataFrame) -> pd.DataFrame:
-    """``error`` is null for a point that ran and the message for one that failed (files of
-    earlier versions wrote "" for no error; they read the same)."""
-    if "error" in df.columns:
-        s = df["error"].astype(object)
-        df["error"] = s.where(s.notna() & (s != ""), None)
-    return df
-
-
-def _write_atomic(df: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        _null_errors(df).to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 # ----------------------------------------------------------------------------- the output file and its lock
@@ -401,7 +368,7 @@ def _load_finished(path: Path | None, todo: list, auto_ptr: bool, table_name: st
     for p in ([path] if path.exists() else []) + rescued:
         name = f"out={str(path)!r}" if p == path else f"rescue file {str(p)!r} of out={str(path)!r}"
         try:
-            df = _read_parquet(p) if p.suffix == ".parquet" else _read_jsonl(p)
+            df = _read_jsonl(p) if p.suffix == ".jsonl" else _read_parquet(p)  # the results file: by its extension
         except Exception as exc:  # noqa: BLE001 - a file we cannot read is refused, not skipped
             detail = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
             raise ConfigError(f"{name} cannot be read ({detail}); move it away or choose another out") from None

@@ -50,6 +50,7 @@ import pandas as pd
 from ..cost.energy import EnergyTable
 from ..cost.presets import get_table
 from ..errors import ConfigError, EIEError, describe
+from .tables import FORMATS
 from .results import (SweepWriteError, _load_finished, _Lock, _ModelAccuracy, _ResultsFile, _saved_accuracy,
                       load_sweep)
 from .space import ENCODING_FIELDS, SWEEP_FIELDS, SweepLayer, _plan, _resolve_layers, _table_key, expand_space
@@ -170,9 +171,10 @@ def _check_out(out) -> Path | None:
     if not isinstance(out, (str, os.PathLike)) or not str(out):
         raise ConfigError(f"out={describe(out)}: expected the path of a .parquet results file, or None")
     path = Path(out)
-    if path.suffix.lower() != ".parquet":
+    if path.suffix.lower() not in FORMATS:
         eg = f", e.g. {path.stem + '.parquet'!r}" if path.stem else ""
-        raise ConfigError(f"out={str(out)!r}: expected a file ending in .parquet (results are written as Parquet){eg}")
+        raise ConfigError(f"out={str(out)!r}: expected a file ending in .parquet or .csv (the format follows the "
+                          f"extension){eg}")
     folder = path.parent
     if not folder.is_dir():
         raise ConfigError(f"out={str(out)!r}: folder {str(folder)!r} does not exist; create it or choose another out")

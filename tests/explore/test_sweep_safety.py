@@ -268,7 +268,7 @@ def test_rescue_falls_back_to_json_lines_and_to_the_temp_folder(cluster, clean, 
     (lambda o: sweep(SPACE, LAYERS, scheduler="tcp://", out=o), "scheduler='tcp://': expected the address"),
     (lambda o: sweep(SPACE, LAYERS, scheduler=8786, out=o), "scheduler=8786: expected the address"),
     (lambda o: sweep(SPACE, LAYERS, scheduler="tcp://10.0.0.5:99999", out=o), "port 99999 is not in 1..65535"),
-    (lambda o: sweep(SPACE, LAYERS, out=o.with_suffix(".csv")), r"out='.*s\.csv': expected a file ending in \.parquet"),
+    (lambda o: sweep(SPACE, LAYERS, out=o.with_suffix(".txt")), r"out='.*s\.txt': expected a file ending in \.parquet or \.csv"),
     (lambda o: sweep(SPACE, LAYERS, out=o.parent / "missing" / "s.parquet"), r"out=.*: folder '.*missing' does not exist"),
     (lambda o: sweep(SPACE, LAYERS, out=o.parent), r"out=.*: expected a file ending in \.parquet"),
     (lambda o: sweep(SPACE, LAYERS, out=42), "out=42: expected the path"),
@@ -309,3 +309,16 @@ def test_error_is_null_for_points_that_ran_and_old_files_read_the_same(cluster, 
     clean.assign(error="").to_parquet(out)  # the "" of earlier versions
     assert load_sweep(out)["error"].isna().all()
     _same(_run(cluster, out), clean)  # trusted as before: nothing runs again, nothing is dropped
+
+
+def test_results_file_format_follows_the_extension(cluster, clean, tmp_path):
+    """.csv is written as CSV (text ids stay text, nulls stay null) and resumes like .parquet."""
+    out = tmp_path / "s.csv"
+    got = _run(cluster, out)
+    _same(got, clean)
+    head = out.read_text().splitlines()[0].split(",")
+    assert "point_id" in head and "cycles" in head  # a CSV file, not Parquet bytes
+    again = []
+    _same(_run(cluster, out, progress=lambda d, t, e: again.append((d, t))), clean)
+    assert again == [(N, N)]  # every row trusted: nothing ran again
+    assert load_sweep(out)["error"].isna().all()

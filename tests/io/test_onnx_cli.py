@@ -71,7 +71,7 @@ def test_sweep_takes_an_imported_model(digits_net, tmp_path, capsys):
     import pandas as pd
 
     df = pd.read_parquet(tmp_path / "s.parquet")
-    assert set(df["layer"]) == {"fc1", "fc2"} and (df["error"] == "").all() and df["accuracy"].notna().all()
+    assert set(df["layer"]) == {"fc1", "fc2"} and df["error"].isna().all() and df["accuracy"].notna().all()
 
 
 @pytest.mark.parametrize("argv,expect", [
