@@ -96,7 +96,7 @@ def timed_sweep(n_workers, names, scale, repeat):
             df = sweep(SPACE, names, scheduler=cluster.scheduler_address)
             best = min(best, time.perf_counter() - t)
     cluster.close()
-    assert (df["error"] == "").all()
+    assert df["error"].isna().all()
     return best, len(df), start_s, df, (best_bare if n_workers == 1 else None)
 
 
