@@ -16,7 +16,7 @@ from ..contract.format import encode
 from ..contract.model import load_model
 
 __all__ = ["add_parsers"]
-from .common import SEED, float_in, int_in, strict_json
+from .common import SEED, add_config_args, config_from_args, float_in, int_in, strict_json
 
 
 def _rtl():
@@ -45,34 +45,51 @@ def _tool_errors(cmd):
     return run
 
 
+#: ArchConfig fields the RTL is built for; the others (SRAM capacities, activation registers,
+#: clock) are fixed in the RTL or do not change its cycles, and must stay at their defaults
+RTL_FIELDS = ("n_pe", "fifo_depth", "weight_bits", "index_bits", "act_bits", "acc_bits", "ptr_bits", "sram_width")
+
+
+def _rtl_config(args, **own) -> ArchConfig:
+    """The configuration of ``rtl export/cosim`` from the architecture flags (defaults 4 PEs,
+    FIFO 8 and the layer's own bit widths); refuses fields the RTL is not built for."""
+    cfg, _ = config_from_args(args, **{"n_pe": 4, **own})
+    ref = ArchConfig()
+    for f in ArchConfig.field_names():
+        if f not in RTL_FIELDS and getattr(cfg, f) != getattr(ref, f):
+            raise ConfigError(f"{f}={getattr(cfg, f)}: the RTL is built for {f}={getattr(ref, f)}; "
+                              f"it takes {', '.join(RTL_FIELDS)}")
+    return cfg
+
+
 def _layer_from_args(args):
     """(encoded layer, activations, config, model layer or None) from --bench/--model/--random."""
     rng = np.random.default_rng(args.seed)
     if args.model:
         model = load_model(args.model)
         lay = model.layer(args.layer) if args.layer else model.layers[0]
-        cfg = ArchConfig(n_pe=args.pes, fifo_depth=args.fifo_depth, weight_bits=lay.weight_bits, index_bits=lay.index_bits)
+        cfg = _rtl_config(args, weight_bits=lay.weight_bits, index_bits=lay.index_bits)
         acts = np.maximum(rng.normal(size=lay.shape[1]), 0)
         if lay.in_frac is not None:
             acts = acts * 0.5  # stay inside the calibrated input range
-        return lay.compressed(args.pes), acts, cfg, lay
-    cfg = ArchConfig(n_pe=args.pes, fifo_depth=args.fifo_depth)
+        return lay.compressed(cfg.n_pe), acts, cfg, lay
+    cfg = _rtl_config(args)
     if args.bench:
         b = benchmarks.get(args.bench, seed=args.seed, scale=args.scale)
-        return encode(b.codes, b.codebook, n_pe=args.pes), b.activations, cfg, None
+        return encode(b.codes, b.codebook, n_pe=cfg.n_pe, index_bits=cfg.index_bits), b.activations, cfg, None
     if args.random:
         try:
             rows, cols = (int(x) for x in args.random.lower().split("x"))
         except ValueError:
             raise ConfigError(f"--random={args.random!r}: expected ROWSxCOLS, e.g. 32x24") from None
-        most = args.pes * cfg.act_regs_per_pe
+        most = cfg.n_pe * cfg.act_regs_per_pe
         if not (1 <= rows <= most and 1 <= cols <= most):
             raise ConfigError(f"--random={args.random!r}: the RTL runs one pass of at most n_pe * act_regs_per_pe = "
                               f"{most} rows and columns, at least 1 each; use more PEs (--pes) or a smaller layer")
-        codes = np.where(rng.random((rows, cols)) < args.density, rng.integers(1, 16, (rows, cols)), 0)
-        cb = np.r_[0.0, rng.normal(0, 0.3, 15)]
+        codes = np.where(rng.random((rows, cols)) < args.density, rng.integers(1, 1 << cfg.weight_bits, (rows, cols)), 0)
+        cb = np.r_[0.0, rng.normal(0, 0.3, (1 << cfg.weight_bits) - 1)]
         acts = np.abs(rng.normal(size=cols)) * (rng.random(cols) < 0.6)
-        return encode(codes, cb, n_pe=args.pes), acts, cfg, None
+        return encode(codes, cb, n_pe=cfg.n_pe, index_bits=cfg.index_bits), acts, cfg, None
     raise ConfigError("give one of --bench NAME, --model FILE or --random ROWSxCOLS")
 
 
@@ -100,7 +117,7 @@ def _cmd_export(args) -> int:
             (out / f"pe{k}_spmat.hex").write_text("".join(f"{w:x}\n" for w in spmat_words(layer, k)))
             (out / f"pe{k}_ptr.hex").write_text("".join(f"{int(v):x}\n" for v in layer.pes[k].ptr))
     else:
-        cfg = ArchConfig(n_pe=args.pes, fifo_depth=args.fifo_depth)
+        cfg = _rtl_config(args)
         spec = BuildSpec.for_config(cfg)
     v = export_verilog(spec.array(), out / "eie_array.v")
     print(f"wrote {v} ({spec.n_pe} PEs, FIFO {spec.fifo_depth}, up to {spec.max_cols} inputs, "
@@ -163,8 +180,7 @@ def add_parsers(sub) -> None:
     rsub = p.add_subparsers(dest="rtl_command", metavar="{export,cosim,area}")
 
     def layer_args(q):
-        q.add_argument("--pes", type=int_in(1, 1024), default=4, help="processing elements in the array")
-        q.add_argument("--fifo-depth", type=int_in(1, 1024), default=8, help="activation queue depth per PE, entries")
+        add_config_args(q)  # every ArchConfig flag; the RTL takes n_pe (default 4 here), FIFO depth and the widths
         q.add_argument("--bench", choices=benchmarks.NAMES, default=None, help="a Table III layer (scaled by --scale)")
         q.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=0.03, help="shrink the --bench layer by this factor")
         q.add_argument("--model", default=None, metavar="FILE.npz", help="a model file; with --layer, one of its layers")

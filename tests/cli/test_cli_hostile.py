@@ -46,6 +46,7 @@ CASES = [
     (["eval", "m.npz", "--limit", "-1"], "--limit=-1: expected an integer >= 1"),
     (["rtl", "area", "--pes", "-5"], "--pes=-5: expected an integer in 1..1024"),
     (["rtl", "cosim", "--random", "8x8", "--density", "nan"], "--density=nan: expected a number in (0, 1]"),
+    (["rtl", "cosim", "--random", "8x8", "--set", "act_regs_per_pe=32"], "the RTL is built for act_regs_per_pe=64"),
     (["bench", "--layers", "alex7,alex7"], "--layers: 'alex7' is given 2 times"),
     (["compress", "lenet300", "--dataset", "digits", "--json-report", "missing/r.json"], "folder 'missing' does not exist"),
     (["compress", "lenet300", "--dataset", "digits", "--out", "adir"], "--out='adir': expected a file name ending in .npz"),

@@ -137,3 +137,16 @@ def test_area_memory_bits_by_hand(capsys):
         # a 16 x 16 multiplier mapped to simple gates needs at least its 256 partial-product ANDs
         assert arith["gates"] >= 16 * 16
         assert r["total"]["gates"] == sum(m["gates"] for m in mods.values())
+
+
+def test_cli_cosim_takes_the_architecture_flags(capsys):
+    """rtl cosim takes the same ArchConfig flags as run (here a 3-bit index and FIFO 2 in the
+    Amaranth simulator): cycles equal the cycle model's and outputs the golden model's."""
+    import json
+
+    from eie_sim.cli import main
+
+    assert main(["rtl", "cosim", "--random", "16x12", "--density", "0.3", "--pes", "2", "--fifo-depth", "2",
+                 "--index-bits", "3", "--engine", "amaranth", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["outputs_match"] and res["cycles_rtl"] == res["cycles_model"] and res["fifo_depth"] == 2
