@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,7 @@ def _summary(io, net, res, args) -> str:
 def _cmd_import(args) -> int:
     io = _io()
     check_writable(args.out, "--out", (".npz",))
+    t0 = time.perf_counter()
     net = io.import_onnx(args.onnx_file, name=Path(args.out).stem)
     settings = io.ImportSettings(
         weight_bits=args.weight_bits, sparsity=args.sparsity, quality=args.prune_quality, prune_rounds=args.prune_rounds,
@@ -67,6 +69,7 @@ def _cmd_import(args) -> int:
     res = io.compress_imported(net, settings, data, meta={"command": command}, progress=not args.quiet)
     save_model(res.model, args.out)
     print(_summary(io, net, res, args))
+    print(f"import, compression and calibration took {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 
 

@@ -160,9 +160,7 @@ def _cmd_area(args) -> int:
                      max_cols=args.max_cols, max_rows=64, max_src=64, spmat_words=args.spmat_words)
         r = synth_pe(p)
         rows.append((wb, r))
-        if args.json:
-            print(strict_json({"weight_bits": wb, "index_bits": args.index_bits, "act_bits": args.act_bits, **r}))
-        else:
+        if not args.json:
             print(f"PE, weight_bits {wb}, index_bits {args.index_bits}, act_bits {args.act_bits} (Yosys: word-level "
                   "cells after opt; simple gates after techmap, no abc):")
             for name, m in r["modules"].items():
@@ -172,6 +170,9 @@ def _cmd_area(args) -> int:
             print(f"  {'total x ' + str(args.pes) + ' PE(s)':<28} cells {t['cells'] * args.pes:>5,}  gates "
                   f"{t['gates'] * args.pes:>7,}  flip-flops {t['flip_flops'] * args.pes:>6,}  "
                   f"memory bits {t['memory_bits'] * args.pes:>8,}")
+    if args.json:  # one document: a list, one object per weight width
+        print(strict_json([{"weight_bits": wb, "index_bits": args.index_bits, "act_bits": args.act_bits, **r}
+                           for wb, r in rows]))
     return 0
 
 
@@ -208,5 +209,5 @@ def add_parsers(sub) -> None:
     q.add_argument("--pes", type=int_in(1, 1024), default=1, help="PEs counted in the totals")
     q.add_argument("--max-cols", type=int_in(1, 1 << 16), default=64, help="largest layer input count the PE is built for")
     q.add_argument("--spmat-words", type=int_in(1, 1 << 20), default=256, help="spmat SRAM depth, words")
-    q.add_argument("--json", action="store_true", help="print JSON Lines, one object per weight width")
+    q.add_argument("--json", action="store_true", help="print one JSON document: a list, one object per weight width")
     q.set_defaults(func=_tool_errors(_cmd_area))
