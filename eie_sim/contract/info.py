@@ -69,15 +69,15 @@ def model_info(model: Model, n_pe: int | None = None) -> dict:
 def format_info(info: dict) -> str:
     """The text table printed by ``eie-sim info``."""
     head = (
-        f"{'layer':<12} {'shape':>13} {'density':>8} {'PEs':>4} {'bits v/z':>8} "
-        f"{'padding/PE min/mean/max':>24} {'EIE kbit':>10} {'ratio EIE':>10} {'ratio DC':>9}"
+        f"{'layer':<12} {'out x in':>13} {'density':>8} {'PEs':>4} {'bits v/z':>8} "
+        f"{'padding entries/PE min/mean/max':>31} {'EIE kbit':>10} {'ratio EIE':>10} {'ratio DC':>9}"
     )
     lines = [head, "-" * len(head)]
     for l in info["layers"]:
         p = l["padding_per_pe"]
         lines.append(
             f"{l['name']:<12} {l['shape'][0]:>6}x{l['shape'][1]:<6} {100 * l['density']:>7.2f}% {l['n_pe']:>4} "
-            f"{l['weight_bits']:>4}/{l['index_bits']:<3} {p['min']:>8}/{p['mean']:>7.1f}/{p['max']:<7} "
+            f"{l['weight_bits']:>4}/{l['index_bits']:<3} {p['min']:>15}/{p['mean']:>7.1f}/{p['max']:<7} "
             f"{l['storage_bits']['total_bits'] / 1000:>10.1f} {l['ratio_eie']:>9.1f}x {l['ratio_deep_compression']:>8.1f}x"
         )
         if l["spmat_overflow_pes"]:
