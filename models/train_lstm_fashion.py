@@ -59,6 +59,9 @@ def main() -> int:
     ap.add_argument("--prune-rounds", type=int, default=4)
     ap.add_argument("--retrain-epochs", type=int, default=3)
     ap.add_argument("--finetune-epochs", type=int, default=3)
+    ap.add_argument("--finetune-lr", type=float, default=None,
+                    help="learning rate of the codebook fine-tuning (default: lr / 10); a centroid's step sums the "
+                         "gradients of all its weights, so the LSTM's shared codebook wants a small one")
     ap.add_argument("--weight-bits", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "models/lstm-fashion.npz"))
@@ -81,7 +84,8 @@ def main() -> int:
         pruned_acc = net.accuracy(data.x_test, data.y_test)
         dc.share_weights(net, args.weight_bits, seed=args.seed)
         shared_acc = net.accuracy(data.x_test, data.y_test)
-        fine = dc.TrainSettings(epochs=args.finetune_epochs, lr=args.lr / 10, weight_decay=0.0)
+        fine_lr = args.lr / 10 if args.finetune_lr is None else args.finetune_lr
+        fine = dc.TrainSettings(epochs=args.finetune_epochs, lr=fine_lr, weight_decay=0.0)
         dc.train(net, data, fine, seed=args.seed + 100, label="codebook fine-tune", progress=True)
         final_acc = net.accuracy(data.x_test, data.y_test)
         save_ckpt(net, ckpt)
