@@ -19,7 +19,8 @@ suite-average power; a single layer's power differs with its activity (`eie-sim 
 
 ``eie45-ideal`` is the same derivation on an idealised full-load workload (one entry per PE
 and cycle, columns of 8 entries in one 64-bit word, no padding): every real layer reads more
-pointers and words per entry than that, so it overstates power by about a quarter.
+pointers and words per entry than that, so it overstates power (10.57 mW per PE on the suite,
++15%).
 """
 
 from __future__ import annotations
