@@ -188,6 +188,14 @@ class CompressedLayer:
         return self.nnz / size if size else 0.0
 
     @property
+    def ptr_bits_needed(self) -> int:
+        """Bits the largest column pointer needs (the end of the fullest PE's entries)."""
+        need = self._cache.get("ptr_bits_needed")
+        if need is None:
+            need = self._cache["ptr_bits_needed"] = max(int(p.ptr[-1]) for p in self.pes).bit_length()
+        return need
+
+    @property
     def spmat_capacity_entries(self) -> int:
         """Entries that fit one PE's sparse-matrix SRAM."""
         return (self.spmat_sram_kb * 8192 // self.sram_width) * self.entries_per_word

@@ -185,7 +185,7 @@ def check_layer_config(layer, config: ArchConfig) -> None:
                           f"but config.weight_bits={config.weight_bits}")
     if layer.index_bits != config.index_bits:
         raise ConfigError(f"layer has index_bits={layer.index_bits} but config.index_bits={config.index_bits}")
-    need = max(int(p.ptr[-1]) for p in layer.pes).bit_length()
+    need = layer.ptr_bits_needed
     if need > config.ptr_bits:
         raise PointerOverflowError(f"the layer's pointers need {need} bits but config.ptr_bits={config.ptr_bits}; "
                                    f"use ptr_bits >= {need}", need)
@@ -195,9 +195,8 @@ def config_of(layer) -> ArchConfig:
     """The configuration a layer runs on as stored (what ``config=None`` means)."""
     if isinstance(layer, ModelLayer):
         return ArchConfig(weight_bits=layer.weight_bits, index_bits=layer.index_bits, act_bits=layer.act_bits)
-    need = max(int(p.ptr[-1]) for p in layer.pes).bit_length()
     return ArchConfig(n_pe=layer.n_pe, weight_bits=layer.weight_bits, index_bits=layer.index_bits,
-                      ptr_bits=max(ArchConfig().ptr_bits, need))
+                      ptr_bits=max(ArchConfig().ptr_bits, layer.ptr_bits_needed))
 
 
 def _as_layer(layer):

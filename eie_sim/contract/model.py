@@ -513,7 +513,7 @@ def _load_layer(i: int, rec, rd: _Reader, version: int = FORMAT_VERSION) -> Mode
                 pes=pes, ptr_bits=ptr_bits, sram_width=sram_width, spmat_sram_kb=spmat_kb, ptr_sram_kb=ptr_kb,
             )
             encoded.validate(name=where)
-            need = max(int(p.ptr[-1]) for p in pes).bit_length()
+            need = encoded.ptr_bits_needed
             if need > ptr_bits:
                 raise ModelFileError(f"{where}: pointers need {need} bits but ptr_bits={ptr_bits}")
         else:
