@@ -23,6 +23,24 @@ def check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:
     return value
 
 
+#: the integer fields' ranges; the lower bounds of acc_bits (2 * act_bits) and sram_width
+#: (weight_bits + index_bits) depend on other fields and are raised to them when checked
+FIELD_RANGES = {
+    "n_pe": (1, 1 << 16),
+    "fifo_depth": (1, 1 << 16),
+    "weight_bits": (1, 8),
+    "index_bits": (1, 8),
+    "act_bits": (2, 24),
+    "acc_bits": (4, 62),
+    "ptr_bits": (1, 40),
+    "sram_width": (2, 4096),
+    "spmat_sram_kb": (1, 1 << 20),
+    "ptr_sram_kb": (1, 1 << 20),
+    "act_regs_per_pe": (1, 1 << 20),
+    "act_sram_kb": (0, 1 << 20),
+}
+
+
 @dataclass(frozen=True)
 class ArchConfig:
     """Parameters of an EIE PE array. Defaults are the EIE chip's (paper Table II, section VI).
@@ -64,19 +82,12 @@ class ArchConfig:
     act_sram_kb: int = 2
 
     def __post_init__(self) -> None:
-        check_int("n_pe", self.n_pe, 1, 1 << 16)
-        check_int("fifo_depth", self.fifo_depth, 1, 1 << 16)
-        check_int("weight_bits", self.weight_bits, 1, 8)
-        check_int("index_bits", self.index_bits, 1, 8)
-        check_int("act_bits", self.act_bits, 2, 24)
-        check_int("acc_bits", self.acc_bits, 2 * self.act_bits, 62)
-        check_int("ptr_bits", self.ptr_bits, 1, 40)
-        entry = self.weight_bits + self.index_bits
-        check_int("sram_width", self.sram_width, entry, 4096)
-        check_int("spmat_sram_kb", self.spmat_sram_kb, 1, 1 << 20)
-        check_int("ptr_sram_kb", self.ptr_sram_kb, 1, 1 << 20)
-        check_int("act_regs_per_pe", self.act_regs_per_pe, 1, 1 << 20)
-        check_int("act_sram_kb", self.act_sram_kb, 0, 1 << 20)
+        for name, (lo, hi) in FIELD_RANGES.items():  # in this order: the first bad field is the one named
+            if name == "acc_bits":
+                lo = 2 * self.act_bits
+            elif name == "sram_width":
+                lo = self.weight_bits + self.index_bits
+            check_int(name, getattr(self, name), lo, hi)
         clk = self.clock_mhz
         if isinstance(clk, bool) or not isinstance(clk, (int, float)) or not math.isfinite(clk) or clk <= 0:
             raise ConfigError(f"clock_mhz={describe(clk)}: expected a finite number > 0 (MHz)")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ArchConfig
+from ..config import FIELD_RANGES, ArchConfig
 from ..cost.energy import scale_table
 from ..cycle import suite
 from ..cost.presets import get_table
@@ -57,19 +57,12 @@ def arch_flag(field: str) -> str:
     return "--pes" if field == "n_pe" else "--" + field.replace("_", "-")
 
 
-#: the ranges ArchConfig accepts, so a flag is refused by name before anything runs
-_RANGES = {"n_pe": (1, 1 << 16), "fifo_depth": (1, 1 << 16), "sram_width": (2, 4096), "weight_bits": (1, 8),
-           "index_bits": (1, 8), "act_bits": (2, 24), "acc_bits": (4, 62), "ptr_bits": (1, 40),
-           "spmat_sram_kb": (1, 1 << 20), "ptr_sram_kb": (1, 1 << 20), "act_regs_per_pe": (1, 1 << 20),
-           "act_sram_kb": (0, 1 << 20)}
-
-
 def add_config_args(p) -> None:
     """Every ArchConfig field as a flag (``--pes`` for n_pe) and ``--set FIELD=V`` for any of them."""
     helps = _field_help()
     g = p.add_argument_group("architecture (every ArchConfig field; defaults are the EIE chip's)")
     for f in dataclasses.fields(ArchConfig):
-        typ = float_in(0, 1e6, lo_open=True) if f.type in ("float", float) else int_in(*_RANGES[f.name])
+        typ = float_in(0, 1e6, lo_open=True) if f.type in ("float", float) else int_in(*FIELD_RANGES[f.name])  # refused by name before anything runs
         g.add_argument(arch_flag(f.name), dest=f"cfg_{f.name}", type=typ, default=None, metavar="N",
                        help=f"{helps.get(f.name, f.name)} (default: {f.default:g})")
     g.add_argument("--set", dest="cfg_set", action="append", default=[], metavar="FIELD=V",
