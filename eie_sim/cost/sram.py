@@ -85,12 +85,16 @@ def grid(cell_type: str = DEFAULT_CELL) -> tuple[np.ndarray, np.ndarray, dict]:
     return caps, widths, figs
 
 
-def _cell(axis: np.ndarray, x: float, what: str, unit: str) -> tuple[int, float]:
-    """(lower index of the grid cell holding x, fraction along it in log space)."""
+def _check(axis: np.ndarray, x: float, what: str, unit: str) -> None:
+    """Refuse x unless it is a number within the grid's range, extended by EXTRAPOLATE."""
     lo, hi = axis[0] / EXTRAPOLATE, axis[-1] * EXTRAPOLATE
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not lo <= x <= hi:
         raise ConfigError(f"SRAM {what}={describe(x)}: expected {lo:g} .. {hi:g} {unit} "
                           f"(the CACTI table covers {axis[0]:g} .. {axis[-1]:g} {unit}, extrapolated up to x{EXTRAPOLATE:g})")
+
+
+def _cell(axis: np.ndarray, x: float) -> tuple[int, float]:
+    """(lower index of the grid cell holding x, fraction along it in log space); x is checked."""
     i = int(np.clip(np.searchsorted(axis, x, side="right") - 1, 0, axis.size - 2))
     t = (math.log(x) - math.log(axis[i])) / (math.log(axis[i + 1]) - math.log(axis[i]))
     return i, t
@@ -98,9 +102,19 @@ def _cell(axis: np.ndarray, x: float, what: str, unit: str) -> tuple[int, float]
 
 def sram_figures(capacity_bytes: float, width_bits: float, cell_type: str = DEFAULT_CELL) -> SramFigures:
     """CACTI figures of one SRAM (module docstring): exact at grid points, log-log bilinear between."""
+    caps, widths, _ = grid(cell_type)
+    _check(caps, capacity_bytes, "capacity", "bytes")  # refuse bad arguments before the cache sees them
+    _check(widths, width_bits, "width", "bits")
+    return _figures(float(capacity_bytes), float(width_bits), cell_type)
+
+
+@lru_cache(maxsize=4096)
+def _figures(capacity_bytes: float, width_bits: float, cell_type: str) -> SramFigures:
+    """The interpolation, once per SRAM: energy tables ask for the same few SRAMs on every
+    report, so this keeps the CACTI model off the sweep's per-point path."""
     caps, widths, figs = grid(cell_type)
-    i, u = _cell(caps, capacity_bytes, "capacity", "bytes")
-    j, v = _cell(widths, width_bits, "width", "bits")
+    i, u = _cell(caps, capacity_bytes)
+    j, v = _cell(widths, width_bits)
     w = np.array([[(1 - u) * (1 - v), (1 - u) * v], [u * (1 - v), u * v]])
     used = w != 0  # a corner with weight 0 does not count (grid points on a cell's edge are exact)
     out = {}
