@@ -60,7 +60,7 @@ from pandas.api.types import infer_dtype, is_bool_dtype, is_integer_dtype, is_nu
 from ..config import ArchConfig
 from ..cycle.simulator import COUNTERS
 from ..errors import ConfigError, describe
-from .tables import null_errors as _null_errors, read_results as _read_parquet, write_results as _write_atomic
+from .tables import null_errors, read_results, write_results
 from .space import SWEEP_FIELDS, _plan_mismatches
 
 
@@ -79,7 +79,7 @@ def load_sweep(path) -> pd.DataFrame:
     rows a rerun of the sweep has not merged yet."""
     if not isinstance(path, (str, os.PathLike)) or not str(path):
         raise ConfigError(f"path={describe(path)}: expected the path of a sweep results file (.parquet)")
-    df = _read_parquet(Path(path))
+    df = read_results(Path(path))
     if rescue := _rescue_files(Path(path)):
         warnings.warn(f"sweep file {str(path)!r}: {len(rescue)} rescue file(s) of it ({str(rescue[0])!r}, ...) hold rows "
                       "of a run whose write failed; rerun the sweep with the same out to merge them", UserWarning,
@@ -96,7 +96,7 @@ def _tidy(df: pd.DataFrame) -> pd.DataFrame:
             df[c] = df[c].astype("Int64")
     if "notes" in df.columns:
         df["notes"] = df["notes"].fillna("").astype(str)
-    return _null_errors(df)
+    return null_errors(df)
 
 
 # ----------------------------------------------------------------------------- the output file and its lock
@@ -368,7 +368,7 @@ def _load_finished(path: Path | None, todo: list, auto_ptr: bool, table_name: st
     for p in ([path] if path.exists() else []) + rescued:
         name = f"out={str(path)!r}" if p == path else f"rescue file {str(p)!r} of out={str(path)!r}"
         try:
-            df = _read_jsonl(p) if p.suffix == ".jsonl" else _read_parquet(p)  # the results file: by its extension
+            df = _read_jsonl(p) if p.suffix == ".jsonl" else read_results(p)  # the results file: by its extension
         except Exception as exc:  # noqa: BLE001 - a file we cannot read is refused, not skipped
             detail = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
             raise ConfigError(f"{name} cannot be read ({detail}); move it away or choose another out") from None
@@ -520,7 +520,7 @@ class _ResultsFile:
     def _write(self) -> None:
         n = len(self.rows)
         try:
-            _write_atomic(self.frame(), self.path)
+            write_results(self.frame(), self.path)
         except Exception as exc:  # noqa: BLE001 - disk full, permissions, a column pyarrow refuses, ...
             self._failed = self._rescue(exc)
             raise self._failed from None

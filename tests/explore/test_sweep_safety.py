@@ -197,7 +197,7 @@ def _interrupt_at(n):
 
 def test_a_write_failure_keeps_every_row_and_the_rerun_resumes(cluster, clean, tmp_path, monkeypatch):
     out = tmp_path / "s.parquet"
-    real, writes = results_mod._write_atomic, []
+    real, writes = results_mod.write_results, []
 
     def full_after_first(df, path):  # the first flush works, then the disk is full
         writes.append(len(df))
@@ -206,7 +206,7 @@ def test_a_write_failure_keeps_every_row_and_the_rerun_resumes(cluster, clean, t
         real(df, path)
 
     with monkeypatch.context() as m:
-        m.setattr(results_mod, "_write_atomic", full_after_first)
+        m.setattr(results_mod, "write_results", full_after_first)
         with pytest.raises(SweepWriteError) as info:
             _run(cluster, out, batch_size=2, flush_s=0)
     side = info.value.rescue_path
@@ -244,7 +244,7 @@ def test_rescue_falls_back_to_json_lines_and_to_the_temp_folder(cluster, clean, 
         return orig(o, folder, ext) if folder != o.parent else o.parent / "gone" / f"x.{ext}"
 
     with monkeypatch.context() as m:
-        m.setattr(results_mod, "_write_atomic", _enospc)
+        m.setattr(results_mod, "write_results", _enospc)
         m.setattr(results_mod, "_rescue_target", no_room_next_to_out)
         with pytest.raises(SweepWriteError, match=r"in the temp folder: rerun on this machine") as info2:
             _run(cluster, out, progress=_interrupt_at(10), batch_size=2)
