@@ -142,13 +142,12 @@ def _calibrated(name: str, rates: dict, workload: str, notes: tuple) -> EnergyTa
         "actrw_static_mw": Cost(m["ActRW"] * clock_frac, s_src.format(m="ActRW", p=m["ActRW"])),
         "lnzd_static_mw": Cost(t2["lnzd_node_mw"] * clock_frac, "EIE Table II LNZD node 0.023 mW x 1.874/9.157"),
     }
-    s.update(_leakage())
+    s.update(_leakage(leak))
     return EnergyTable(name, e, s, notes=notes)
 
 
-def _leakage() -> dict:
-    """CACTI leakage of the reference SRAMs, per PE."""
-    leak = sram_leakage_mw(REFERENCE)
+def _leakage(leak: dict) -> dict:
+    """The static keys of ``leak``, the CACTI leakage of the reference SRAMs per PE."""
     geo = srams(REFERENCE)
     out = {}
     for key, sram in (("spmat_leak_mw", "spmat"), ("ptr_leak_mw", "ptr"), ("act_leak_mw", "act")):
