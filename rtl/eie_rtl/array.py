@@ -1,12 +1,23 @@
 """The PE array: N processing elements, the leading-non-zero detection (LNZD) quadtree and the
 central control unit that broadcasts non-zero activations (EIE paper, section IV).
 
-Timing is the cycle model's (``eie_sim.cycle.kernels``): cycle 0 is the first cycle after ``start``.
-The first broadcast can leave ``lnzd_levels(n_pe)`` cycles later (the quadtree's latency, here a
-start delay: the tree itself is combinational); then at most one a cycle, in index order, and
-only while no queue is full (registered full flags). When every PE is free, its queue empty and
-nothing is left to broadcast, four more cycles drain the pipeline and ``done`` rises: the
-cycle counter then reads ``T_issue + 5``, the model's count.
+Timing is the cycle model's (``eie_sim.cycle.kernels``, including "Long vectors"); cycle 0 is
+the first cycle after ``start``. A layer runs row batch by row batch; each row batch runs one
+pass per input batch:
+
+* LOAD (inputs longer than the registers, ``n_cols > R = n_pe x max_src``): each PE loads its
+  source registers from its activation SRAM, one per cycle, for as many cycles as PE 0 (which
+  holds the most) loads.
+* PASS: the first broadcast leaves ``lnzd_levels(n_pe)`` cycles after the pass starts (the
+  quadtree's latency, here a start delay: the tree itself is combinational); then at most one a
+  cycle, in index order, only while no queue is full (registered full flags). The pass ends in
+  the cycle T every PE is free with an empty queue and nothing is left to broadcast; the next
+  input batch's LOAD follows from T + 1, and its PASS's first broadcast at T + load + L.
+* DRAIN: four more cycles empty the pipeline (the model's ``DRAIN_CYCLES`` = 5 counts T).
+* WRITE (outputs longer than the registers): each PE writes its row batch's outputs to its
+  activation SRAM, one per cycle, for as many cycles as PE 0 writes.
+
+``done`` rises after the last row batch; the cycle counter then reads the model's count.
 """
 
 from __future__ import annotations
@@ -17,9 +28,12 @@ from amaranth.lib.wiring import In, Out
 
 from eie_sim.cycle.kernels import lnzd_levels
 
-from .pe import LOAD_CONFIG, LOAD_SRC, PEParams, ProcessingElement
+from .params import ARRAY_COUNTER_BASE, ARRAY_COUNTERS, CFG, LOAD_CONFIG, LOAD_SRC, PEParams
+from .pe import ProcessingElement, add_counters
 
 __all__ = ["LNZDNode", "PEArray", "lnzd_levels"]
+
+IDLE, LOAD, PASS, DRAIN, WRITE = range(5)
 
 
 class LNZDNode(wiring.Component):
@@ -51,46 +65,79 @@ class LNZDNode(wiring.Component):
 
 
 class PEArray(wiring.Component):
-    """N PEs with the broadcast network. Memories are written through the load port
-    (``load_pe`` picks the PE; LOAD_SRC addresses are global activation indices j, routed to PE
-    j % N at j // N), then ``start`` runs the layer; outputs are read through ``out_pe`` /
-    ``out_addr`` once ``done`` is high. ``cycles`` counts from the cycle after ``start`` to the
-    cycle ``done`` rises, inclusive."""
+    """N PEs with the broadcast network and the row/input batch control. Memories are written
+    through the load port (``load_pe`` picks the PE; LOAD_SRC addresses are global input indices
+    j, routed to PE j % N at register j // N) or, in Verilator builds with SRAM macros, preloaded
+    from files; configuration registers (``CFG``, ``PE_CFG``) through LOAD_CONFIG. ``start``
+    runs the layer; outputs are read through ``out_pe`` / ``out_addr`` (``out_sel`` 0: a
+    destination register, 1: an activation SRAM slot) once ``done`` is high. ``cycles`` counts
+    from the cycle after ``start`` to the cycle ``done`` rises, inclusive; ``ctr_pe`` /
+    ``ctr_sel`` read the event counters (``ctr_sel`` >= ARRAY_COUNTER_BASE: the array's)."""
 
-    def __init__(self, n_pe: int, p: PEParams, max_inputs: int):
+    def __init__(self, n_pe: int, p: PEParams, max_inputs: int | None = None):
         if not isinstance(n_pe, int) or not 1 <= n_pe <= 256:
             raise ValueError(f"n_pe must be an integer in 1..256, not {n_pe!r}")
-        if not isinstance(max_inputs, int) or max_inputs < 1:
-            raise ValueError(f"max_inputs must be a positive integer, not {max_inputs!r}")
         self.n_pe = n_pe
         self.p = p
-        self.max_inputs = max_inputs
-        self.levels_tree = lnzd_levels(max_inputs)
-        super().__init__({
+        self.regs_total = n_pe * p.max_src  # R: inputs per pass
+        self.levels_tree = lnzd_levels(self.regs_total)
+        sig = {
             "start": In(1), "busy": Out(1), "done": Out(1), "cycles": Out(32), "broadcasts": Out(32),
             "load_en": In(1), "load_target": In(3), "load_pe": In(range(max(2, n_pe))),
-            "load_addr": In(max(16, (max(max_inputs, p.max_cols + 1, p.spmat_words, p.max_rows) - 1).bit_length())),
-            "load_data": In(p.data_bits),
-            "out_pe": In(range(max(2, n_pe))), "out_addr": In(range(p.max_rows)), "out_data": Out(signed(p.act_bits)),
-            "saturated": Out(1),
-        })
+            "load_addr": In(p.load_addr_bits), "load_data": In(p.data_bits),
+            "out_pe": In(range(max(2, n_pe))), "out_sel": In(1), "out_addr": In(p.act_addr_bits),
+            "out_data": Out(signed(p.act_bits)), "saturated": Out(1),
+        }
+        if p.counters:
+            sig.update(ctr_pe=In(range(max(2, n_pe))), ctr_sel=In(6), ctr_value=Out(32))
+        super().__init__(sig)
 
     def elaborate(self, platform):
         m = Module()
-        p, N = self.p, self.n_pe
+        p, N, R = self.p, self.n_pe, self.regs_total
         pes = []
         for k in range(N):
-            pe = ProcessingElement(p)
+            pe = ProcessingElement(p, index=k)
             m.submodules[f"pe{k}"] = pe
             pes.append(pe)
-        out_shift = Signal(8)
-        relu = Signal()
-        # ---- load port: per-PE memories, source activations by global index, config
-        nz = Signal(self.max_inputs)  # non-zero flags of the input activations
-        src_pe = Signal(range(max(2, N)))
-        src_local = Signal(range(max(2, p.max_src)))
+        cfg = {name: Signal(32 if name not in ("out_shift", "relu") else (8 if name == "out_shift" else 1), name=f"cfg_{name}")
+               for name in CFG}
         is_src = self.load_target == LOAD_SRC
+        with m.If(self.load_en & (self.load_target == LOAD_CONFIG)):
+            for name, addr in CFG.items():
+                with m.If(self.load_addr == addr):
+                    m.d.sync += cfg[name].eq(self.load_data)
+        src_pe = Signal(range(max(2, N)))
+        src_local = Signal(p.load_addr_bits)
         m.d.comb += [src_pe.eq(self.load_addr % N if N > 1 else 0), src_local.eq(self.load_addr // N if N > 1 else self.load_addr)]
+
+        # ---- control state
+        state = Signal(range(5))
+        b, ib = Signal(16), Signal(16)  # row batch, input batch
+        A = p.act_addr_bits
+        br, ibr = Signal(A + 1), Signal(A + 1)  # b * max_rows, ib * max_src
+        ibR = Signal(32)  # ib * R: global index of the pass's first input
+        ptr_base = Signal(p.ptr_addr_bits + 1)  # b * (n_cols + 1)
+        rows_left = Signal(32)
+        step = Signal(A + 1)
+        delay = Signal(range(lnzd_levels(N) + 1))
+        next_delay = Signal.like(delay)
+        pos = Signal(range(R + 1))  # next input of the pass to consider
+        cycles = Signal(32)
+        batch_start = Signal()
+        layer_start = self.start
+        long_in = Signal()
+        long_out = Signal()
+        m.d.comb += [long_in.eq(cfg["n_cols"] > R), long_out.eq(cfg["n_rows"] > R)]
+        load_len = Signal(A + 1)
+        write_len = Signal(A + 1)
+        m.d.comb += [
+            load_len.eq(Mux(cfg["n_in0"] - ibr > p.max_src, p.max_src, cfg["n_in0"] - ibr)),
+            write_len.eq(Mux(cfg["n_out0"] - br > p.max_rows, p.max_rows, cfg["n_out0"] - br)),
+        ]
+        limit = Signal(range(R + 1))  # inputs of this pass: min(R, n_cols - ib * R)
+        m.d.comb += limit.eq(Mux(cfg["n_cols"] - ibR > R, R, cfg["n_cols"] - ibR))
+
         for k, pe in enumerate(pes):
             m.d.comb += [
                 pe.load_en.eq(self.load_en),
@@ -98,26 +145,26 @@ class PEArray(wiring.Component):
                 pe.load_target.eq(self.load_target),
                 pe.load_addr.eq(Mux(is_src, src_local, self.load_addr)),
                 pe.load_data.eq(self.load_data),
-                pe.out_shift.eq(out_shift), pe.relu.eq(relu), pe.out_addr.eq(self.out_addr),
+                pe.out_shift.eq(cfg["out_shift"]), pe.relu.eq(cfg["relu"]), pe.out_addr.eq(self.out_addr),
+                pe.out_sel.eq(self.out_sel),
+                pe.ptr_cap.eq(cfg["ptr_cap"]), pe.spmat_cap_words.eq(cfg["spmat_cap_words"]), pe.act_cap.eq(cfg["act_cap"]),
+                pe.ptr_base.eq(ptr_base), pe.batch.eq(b), pe.br.eq(br), pe.ibr.eq(ibr), pe.step.eq(step),
+                pe.load_step.eq(state == LOAD), pe.write_step.eq(state == WRITE),
+                pe.batch_start.eq(batch_start), pe.layer_start.eq(layer_start),
             ]
-        with m.If(self.load_en & is_src):
-            m.d.sync += nz.bit_select(self.load_addr, 1).eq(self.load_data[: p.act_bits] != 0)
-        with m.If(self.load_en & (self.load_target == LOAD_CONFIG)):
-            with m.If(self.load_addr == 0):
-                m.d.sync += out_shift.eq(self.load_data)
-            with m.If(self.load_addr == 1):
-                m.d.sync += relu.eq(self.load_data[0])
         with m.Switch(self.out_pe):
             for k, pe in enumerate(pes):
                 with m.Case(k):
                     m.d.comb += self.out_data.eq(pe.out_data)
         m.d.comb += self.saturated.eq(Cat(pe.saturated for pe in pes).any())
 
-        # ---- LNZD quadtree over the flags of not yet broadcast activations
-        pos = Signal(range(self.max_inputs + 1))  # next index to consider
+        # ---- LNZD quadtree over the non-zero flags of this pass's inputs not yet broadcast;
+        # input i of the pass (global ib * R + i) is register i // N of PE i % N
+        flags = Signal(R)
+        m.d.comb += flags.eq(Cat(pes[i % N].nz[i // N] for i in range(R)))
         width = 4 ** self.levels_tree
         pending = Signal(width)
-        m.d.comb += pending.eq(nz & ~((Const(1, self.max_inputs + 1) << pos) - 1))
+        m.d.comb += pending.eq(flags & ~((Const(1, R + 1) << pos) - 1) & ((Const(1, R + 1) << limit) - 1))
         valids, indices, bits = [pending[i] for i in range(width)], [None] * width, 0
         level = 0
         while len(valids) > 1:
@@ -131,45 +178,95 @@ class PEArray(wiring.Component):
                 nv.append(node.valid)
                 ni.append(node.index)
             valids, indices, bits, level = nv, ni, bits + 2, level + 1
-        found, found_j = valids[0], indices[0]
+        found, found_i = valids[0], indices[0]
 
-        # ---- central control: start delay (LNZD latency), broadcast, completion
-        delay = Signal(range(lnzd_levels(N) + 1))
-        active = Signal()
-        drain = Signal(range(5))
-        draining = Signal()
-        cycles = Signal(32)
+        # ---- broadcast
         bcast = Signal()
+        want = Signal()
         all_ready = Cat(pe.w_rdy for pe in pes).all()
         all_free = Cat(pe.free & pe.queue_empty for pe in pes).all()
         bcast_act = Signal(signed(p.act_bits))
         j_pe = Signal(range(max(2, N)))
-        m.d.comb += j_pe.eq(found_j % N if N > 1 else 0)
+        m.d.comb += j_pe.eq(found_i % N if N > 1 else 0)
         for pe in pes:
-            m.d.comb += pe.src_addr.eq(found_j // N if N > 1 else found_j)
+            m.d.comb += pe.src_addr.eq(found_i // N if N > 1 else found_i)
         with m.Switch(j_pe):
             for k, pe in enumerate(pes):
                 with m.Case(k):
                     m.d.comb += bcast_act.eq(pe.src_data)
-        m.d.comb += bcast.eq(active & (delay == 0) & found & all_ready)
+        in_pass = (state == PASS) & (delay == 0)
+        pass_end = Signal()
+        m.d.comb += [want.eq(in_pass & found), bcast.eq(want & all_ready), pass_end.eq(in_pass & ~found & all_free)]
         for pe in pes:
-            m.d.comb += [pe.push.eq(bcast), pe.push_col.eq(found_j), pe.push_act.eq(bcast_act)]
-        m.d.comb += [self.busy.eq(active | draining), self.cycles.eq(cycles)]
-        with m.If(self.start):
-            m.d.sync += [active.eq(1), draining.eq(0), self.done.eq(0), delay.eq(lnzd_levels(N)), pos.eq(0),
-                         cycles.eq(0), self.broadcasts.eq(0)]
-        with m.Elif(active):
+            m.d.comb += [pe.push.eq(bcast), pe.push_col.eq(ibR + found_i), pe.push_act.eq(bcast_act),
+                         pe.bcast_stall.eq(want & ~all_ready)]
+        m.d.comb += [self.busy.eq(state != IDLE), self.cycles.eq(cycles)]
+
+        # ---- control
+        first_state = Mux(long_in, LOAD, PASS)
+        last_batch = b + 1 >= cfg["row_batches"]
+        batch_end = Signal()
+        m.d.comb += batch_end.eq(((state == DRAIN) & (step == 3) & ~long_out)
+                                 | ((state == WRITE) & (step + 1 >= write_len)))
+        m.d.comb += batch_start.eq(layer_start | (batch_end & ~last_batch))
+
+        def begin_batch():  # the first pass (or load) of a row batch
+            return [state.eq(first_state), step.eq(0), pos.eq(0), delay.eq(lnzd_levels(N)),
+                    next_delay.eq(lnzd_levels(N)), ib.eq(0), ibr.eq(0), ibR.eq(0)]
+
+        with m.If(layer_start):
+            m.d.sync += [*begin_batch(), self.done.eq(0), cycles.eq(0), b.eq(0), br.eq(0), ptr_base.eq(0),
+                         rows_left.eq(cfg["n_rows"]), self.broadcasts.eq(0)]
+        with m.Elif(state != IDLE):
+            with m.If(bcast):
+                m.d.sync += self.broadcasts.eq(self.broadcasts + 1)
             m.d.sync += cycles.eq(cycles + 1)
-            with m.If(delay != 0):
-                m.d.sync += delay.eq(delay - 1)
-            with m.Elif(bcast):
-                m.d.sync += [pos.eq(found_j + 1), self.broadcasts.eq(self.broadcasts + 1)]
-            with m.Elif(~found & all_free):
-                m.d.sync += [active.eq(0), draining.eq(1), drain.eq(3)]
-        with m.Elif(draining):
-            m.d.sync += cycles.eq(cycles + 1)
-            with m.If(drain == 0):
-                m.d.sync += [draining.eq(0), self.done.eq(1)]
-            with m.Else():
-                m.d.sync += drain.eq(drain - 1)
+            with m.Switch(state):
+                with m.Case(LOAD):
+                    m.d.sync += step.eq(step + 1)
+                    with m.If(step + 1 >= load_len):
+                        m.d.sync += [state.eq(PASS), delay.eq(next_delay), pos.eq(0)]
+                with m.Case(PASS):
+                    with m.If(delay != 0):
+                        m.d.sync += delay.eq(delay - 1)
+                    with m.Elif(bcast):
+                        m.d.sync += pos.eq(found_i + 1)
+                    with m.Elif(pass_end):
+                        with m.If(ib + 1 < cfg["input_batches"]):
+                            m.d.sync += [state.eq(LOAD), step.eq(0), ib.eq(ib + 1), ibr.eq(ibr + p.max_src),
+                                         ibR.eq(ibR + R), next_delay.eq(lnzd_levels(N) - 1)]
+                        with m.Else():
+                            m.d.sync += [state.eq(DRAIN), step.eq(0)]
+                with m.Case(DRAIN):
+                    m.d.sync += step.eq(step + 1)
+                    with m.If((step == 3) & long_out):
+                        m.d.sync += [state.eq(WRITE), step.eq(0)]
+                with m.Case(WRITE):
+                    m.d.sync += step.eq(step + 1)
+            with m.If(batch_end):
+                with m.If(last_batch):
+                    m.d.sync += [state.eq(IDLE), self.done.eq(1)]
+                with m.Else():
+                    m.d.sync += [*begin_batch(), b.eq(b + 1), br.eq(br + p.max_rows),
+                                 ptr_base.eq(ptr_base + cfg["n_cols"] + 1), rows_left.eq(rows_left - R)]
+
+        # ---- array event counters
+        if p.counters:
+            events = {
+                "broadcasts": bcast, "passes": pass_end, "row_batches": batch_end,
+                "issue_cycles": in_pass & ~pass_end, "src_reg_reads": bcast,
+                "dest_reg_inits": Mux(batch_start, Mux(layer_start, Mux(cfg["n_rows"] > R, R, cfg["n_rows"]),
+                                                       Mux(rows_left - R > R, R, rows_left - R)), 0),
+            }
+            array_value = Signal(32)
+            add_counters(m, [events[name] for name in ARRAY_COUNTERS], layer_start, self.ctr_sel - ARRAY_COUNTER_BASE,
+                         array_value)
+            pe_value = Signal(32)
+            for pe in pes:
+                m.d.comb += pe.ctr_sel.eq(self.ctr_sel)
+            with m.Switch(self.ctr_pe):
+                for k, pe in enumerate(pes):
+                    with m.Case(k):
+                        m.d.comb += pe_value.eq(pe.ctr_value)
+            m.d.comb += self.ctr_value.eq(Mux(self.ctr_sel >= ARRAY_COUNTER_BASE, array_value, pe_value))
         return m

@@ -1,7 +1,8 @@
 """cocotb bench of the PE array: a driver for the load port, a monitor of ``done``, a checker
-of the read-out. The job (writes to make) comes from the file named by EIE_JOB, written by
-:func:`eie_rtl.verilator.run_cosim` from :func:`eie_rtl.driver.make_job`; the result goes to
-EIE_RESULT."""
+of the read-out and of the event counters. The job (writes to make, where to read each output)
+comes from the file named by EIE_JOB, written by :func:`eie_rtl.verilator.run_cosim` from
+:func:`eie_rtl.driver.make_job`; the large memories were preloaded from files at time 0
+(``+EIE_PRELOAD``). The result goes to EIE_RESULT."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import time
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge, Timer
+from cocotb.triggers import FallingEdge, RisingEdge, Timer, with_timeout
+
+CLOCK_NS = 10
 
 
 async def load(dut, writes):
@@ -27,31 +30,18 @@ async def load(dut, writes):
     dut.load_en.value = 0
 
 
-async def wait_done(dut, limit=10_000_000):
-    """Monitor: clock edges until ``done``."""
-    for _ in range(limit):
-        await RisingEdge(dut.clk)
-        await ReadOnly()
-        if int(dut.done.value):
-            return
-    raise RuntimeError("done never rose")
-
-
-async def read_outputs(dut, n_rows, n_pe):
-    out = []
-    for i in range(n_rows):
-        await FallingEdge(dut.clk)
-        dut.out_pe.value = i % n_pe
-        dut.out_addr.value = i // n_pe
-        await Timer(1, unit="ns")
-        out.append(int(dut.out_data.value.to_signed()))
-    return out
+async def read_port(dut, settings, output):
+    """Set each (signal, value) of ``settings``, let the combinational read settle, read ``output``."""
+    for sig, value in settings:
+        getattr(dut, sig).value = value
+    await Timer(1, unit="ns")
+    return getattr(dut, output).value
 
 
 @cocotb.test()
 async def run_layer(dut):
     job = json.loads(open(os.environ["EIE_JOB"]).read())
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
     dut.rst.value = 1
     dut.start.value = 0
     dut.load_en.value = 0
@@ -60,14 +50,30 @@ async def run_layer(dut):
     dut.rst.value = 0
     t0 = time.perf_counter()
     await load(dut, job["writes"])
+    t_load = time.perf_counter() - t0
+    t0 = time.perf_counter()
     dut.start.value = 1
     await FallingEdge(dut.clk)
     dut.start.value = 0
-    await wait_done(dut)
+    # monitor: one trigger on `done`; the simulator runs at full speed until it rises
+    await with_timeout(RisingEdge(dut.done), 2**40, "ns")
+    await FallingEdge(dut.clk)
     cycles = int(dut.cycles.value)
     broadcasts = int(dut.broadcasts.value)
-    seconds = time.perf_counter() - t0
-    outputs = await read_outputs(dut, job["n_rows"], job["n_pe"])
+    t_run = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    outputs = []
+    for pe, sel, addr in job["out"]:
+        v = await read_port(dut, (("out_pe", pe), ("out_sel", sel), ("out_addr", addr)), "out_data")
+        outputs.append(int(v.to_signed()))
+    pe_counters = []
+    for k in range(job["n_pe"]):
+        pe_counters.append([int(await read_port(dut, (("ctr_pe", k), ("ctr_sel", i)), "ctr_value"))
+                            for i in range(job["n_pe_counters"])])
+    array_counters = [int(await read_port(dut, (("ctr_sel", job["array_counter_base"] + i),), "ctr_value"))
+                      for i in range(job["n_array_counters"])]
+    t_read = time.perf_counter() - t0
     with open(os.environ["EIE_RESULT"], "w") as fh:
-        json.dump({"cycles": cycles, "broadcasts": broadcasts, "outputs": outputs, "seconds": seconds,
-                   "total_cycles": cycles + len(job["writes"])}, fh)
+        json.dump({"cycles": cycles, "broadcasts": broadcasts, "outputs": outputs, "pe_counters": pe_counters,
+                   "array_counters": array_counters, "load_seconds": t_load, "run_seconds": t_run,
+                   "read_seconds": t_read}, fh)

@@ -5,17 +5,20 @@ Timing is the cycle model's (``eie_sim.cycle.kernels``), cycle for cycle:
 
 * cycle P: a free PE pops (j, a_j) from its queue and reads p[j] and p[j+1] from the two
   pointer banks (even and odd); ``rem`` := p[j+1] - p[j] entries to issue.
-* cycles P+1 .. P+e: one entry a cycle is issued to the spmat SRAM (synchronous read); a PE is
-  free again in the cycle of its last issue, or at P+1 for an empty column.
+* cycles P+1 .. P+e: one entry a cycle is issued to the spmat read unit, which reads a new SRAM
+  word only when the entry is not in the word it holds; a PE is free again in the cycle of its
+  last issue, or at P+1 for an empty column.
 * issue + 1: entry decode, codebook look-up and row accumulation (z + 1 per entry);
   issue + 2: multiply; issue + 3: saturating add into the destination register and write.
   A value written in one cycle is read by the next entry, so back-to-back updates of the same
   row need no stall (the bypass of the paper).
+
+Long vectors ("Long vectors" in ``eie_sim.cycle.kernels``): row batch b's pointers start at
+``ptr_base`` = b x (n_cols + 1) and its entries at the address in the base table; the held
+spmat word and the accumulators' valid bits are reset by ``batch_start``.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from amaranth import *
 from amaranth.lib import wiring
@@ -23,95 +26,31 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from eie_sim.config import check_int
+from .actrw import ActivationRW
+from .params import (
+    LOAD_ACC,
+    LOAD_ACT,
+    LOAD_BASE,
+    LOAD_CODEBOOK,
+    LOAD_CONFIG,
+    LOAD_PTR,
+    LOAD_SPMAT,
+    LOAD_SRC,
+    PE_COUNTERS,
+    PEParams,
+)
+from .sram import SRAM
 
 __all__ = ["PEParams", "ActivationQueue", "PointerRead", "SpmatRead", "ArithmeticUnit", "ActivationRW", "ProcessingElement",
-           "LOAD_PTR", "LOAD_SPMAT", "LOAD_CODEBOOK", "LOAD_SRC", "LOAD_ACC", "LOAD_CONFIG"]
-
-LOAD_PTR, LOAD_SPMAT, LOAD_CODEBOOK, LOAD_SRC, LOAD_ACC, LOAD_CONFIG = range(6)
-
-
-@dataclass(frozen=True, kw_only=True)
-class PEParams:
-    """Build-time parameters of a PE (one Verilator build per set), in the style of
-    :class:`eie_sim.ArchConfig`: validated on construction (:class:`eie_sim.ConfigError` naming
-    the field, its value and the range expected), immutable, compared and hashed by value.
-
-    fifo_depth ... sram_width  as in ``ArchConfig`` (activation-queue depth, code and index
-                               bits, activation and accumulator bits, pointer width, spmat SRAM
-                               word width); ``params_for`` in :mod:`.driver` copies them.
-    max_cols     columns (inputs) the pointer banks hold (``max_cols + 1`` pointers).
-    max_rows     local rows: destination registers (accumulators) per PE.
-    max_src      source activations per PE.
-    spmat_words  spmat SRAM depth in ``sram_width``-bit words.
-    col_bits     width of a column index in the activation queue; None (the default) for the
-                 fewest bits that hold ``max_cols - 1``.
-    """
-
-    fifo_depth: int = 8
-    weight_bits: int = 4
-    index_bits: int = 4
-    act_bits: int = 16
-    acc_bits: int = 48
-    ptr_bits: int = 17
-    sram_width: int = 64
-    max_cols: int = 64
-    max_rows: int = 64
-    max_src: int = 64
-    spmat_words: int = 256
-    col_bits: int | None = None
-
-    def __post_init__(self) -> None:
-        # check_int returns a plain int (NumPy integers are accepted); store that, since the
-        # widths become Amaranth shapes. In this order: acc_bits depends on act_bits,
-        # sram_width on weight_bits + index_bits and col_bits on max_cols.
-        def check(name: str, lo: int, hi: int | None = None) -> None:
-            object.__setattr__(self, name, check_int(name, getattr(self, name), lo, hi))
-
-        check("fifo_depth", 1, 1024)
-        check("weight_bits", 1, 8)
-        check("index_bits", 1, 8)
-        check("act_bits", 2, 24)
-        check("acc_bits", 2 * self.act_bits, 62)
-        check("ptr_bits", 1, 32)
-        check("sram_width", self.entry_bits, 1024)
-        check("max_cols", 1)
-        check("max_rows", 1)
-        check("max_src", 1)
-        check("spmat_words", 1)
-        need = max(1, (self.max_cols - 1).bit_length())
-        if self.col_bits is None:
-            object.__setattr__(self, "col_bits", need)
-        else:
-            check("col_bits", need, 64)
-
-    @property
-    def entry_bits(self) -> int:
-        """Bits of one (v, z) entry."""
-        return self.weight_bits + self.index_bits
-
-    @property
-    def epw(self) -> int:
-        """Entries per spmat SRAM word."""
-        return self.sram_width // self.entry_bits
-
-    @property
-    def row_bits(self) -> int:
-        """Width of a local row index (``max_rows - 1``)."""
-        return max(1, (self.max_rows - 1).bit_length())
-
-    @property
-    def data_bits(self) -> int:
-        """Width of the load port's data: the widest value loaded (spmat word, accumulator,
-        pointer or activation)."""
-        return max(self.sram_width, self.acc_bits, self.ptr_bits, self.act_bits)
+           "LOAD_PTR", "LOAD_SPMAT", "LOAD_CODEBOOK", "LOAD_SRC", "LOAD_ACC", "LOAD_CONFIG", "LOAD_BASE", "LOAD_ACT",
+           "load_signature"]
 
 
-def _load_signature(p: PEParams):
+def load_signature(p: PEParams):
     return {
         "load_en": In(1),
         "load_target": In(3),
-        "load_addr": In(max(16, (max(p.max_cols + 1, p.spmat_words, p.max_rows, p.max_src) - 1).bit_length())),
+        "load_addr": In(p.load_addr_bits),
         "load_data": In(p.data_bits),
     }
 
@@ -141,66 +80,77 @@ class ActivationQueue(wiring.Component):
 
 
 class PointerRead(wiring.Component):
-    """p[j] and p[j+1] in one cycle from two banks: even pointers in one, odd in the other."""
+    """p[a] and p[a+1] in one cycle from two banks (even pointers in one, odd in the other), at
+    a = ``ptr_base + col``; ``addr`` is a (for the SRAM/DRAM split of the counters)."""
 
-    def __init__(self, p: PEParams):
+    def __init__(self, p: PEParams, tag: str = "pe0"):
         self.p = p
-        super().__init__({"col": In(p.col_bits), "start": Out(p.ptr_bits), "end": Out(p.ptr_bits), **_load_signature(p)})
+        self.tag = tag
+        super().__init__({"col": In(p.col_bits), "ptr_base": In(p.ptr_addr_bits), "addr": Out(p.ptr_addr_bits + 1),
+                          "start": Out(p.ptr_bits), "end": Out(p.ptr_bits), **load_signature(p)})
 
     def elaborate(self, platform):
         m = Module()
         p = self.p
-        depth = p.max_cols // 2 + 1
-        m.submodules.even = even = Memory(shape=p.ptr_bits, depth=depth, init=[])
-        m.submodules.odd = odd = Memory(shape=p.ptr_bits, depth=depth, init=[])
-        re0, re1 = even.read_port(domain="comb"), even.read_port(domain="comb")
-        ro0, ro1 = odd.read_port(domain="comb"), odd.read_port(domain="comb")
-        we, wo = even.write_port(), odd.write_port()
-        j = self.col
-        j1 = j + 1
-        m.d.comb += [re0.addr.eq(j >> 1), ro0.addr.eq(j >> 1), re1.addr.eq(j1 >> 1), ro1.addr.eq(j1 >> 1)]
-        # j even: p[j] from the even bank, p[j+1] from the odd one; j odd: the other way round
+        depth = p.ptr_words // 2 + 1
+        m.submodules.even = even = SRAM(p.ptr_bits, depth, comb_reads=2, macro=p.macros, tag=f"{self.tag}_ptr_even")
+        m.submodules.odd = odd = SRAM(p.ptr_bits, depth, comb_reads=2, macro=p.macros, tag=f"{self.tag}_ptr_odd")
+        a = self.addr
+        a1 = Signal.like(a)
+        m.d.comb += [a.eq(self.ptr_base + self.col), a1.eq(a + 1)]
+        m.d.comb += [even.r0_addr.eq(a >> 1), odd.r0_addr.eq(a >> 1), even.r1_addr.eq(a1 >> 1), odd.r1_addr.eq(a1 >> 1)]
+        # a even: p[a] from the even bank, p[a+1] from the odd one; a odd: the other way round
         m.d.comb += [
-            self.start.eq(Mux(j[0], ro0.data, re0.data)),
-            self.end.eq(Mux(j[0], re1.data, ro1.data)),
+            self.start.eq(Mux(a[0], odd.r0_data, even.r0_data)),
+            self.end.eq(Mux(a[0], even.r1_data, odd.r1_data)),
         ]
         sel = self.load_en & (self.load_target == LOAD_PTR)
         m.d.comb += [
-            we.addr.eq(self.load_addr >> 1), we.data.eq(self.load_data), we.en.eq(sel & ~self.load_addr[0]),
-            wo.addr.eq(self.load_addr >> 1), wo.data.eq(self.load_data), wo.en.eq(sel & self.load_addr[0]),
+            even.w_addr.eq(self.load_addr >> 1), even.w_data.eq(self.load_data), even.w_en.eq(sel & ~self.load_addr[0]),
+            odd.w_addr.eq(self.load_addr >> 1), odd.w_data.eq(self.load_data), odd.w_en.eq(sel & self.load_addr[0]),
         ]
         return m
 
 
 class SpmatRead(wiring.Component):
-    """Sparse-matrix SRAM of ``sram_width``-bit words (synchronous read); each word holds
-    ``epw`` entries (v << index_bits | z), entry e in slot e % epw. The entry of the address
-    presented in one cycle comes out the next."""
+    """Sparse-matrix SRAM of ``sram_width``-bit words; each holds ``epw`` entries
+    (v << index_bits | z), entry e in slot e % epw of word e // epw. The unit holds the last word
+    read and reads the SRAM only for an entry in another word (``word_read``; ``word`` is its
+    address); the entry of the address issued in one cycle comes out the next. ``batch_start``
+    forgets the held word."""
 
-    def __init__(self, p: PEParams):
+    def __init__(self, p: PEParams, tag: str = "pe0"):
         self.p = p
-        super().__init__({"addr": In(p.ptr_bits), "en": In(1), "v": Out(p.weight_bits), "z": Out(p.index_bits),
-                          **_load_signature(p)})
+        self.tag = tag
+        super().__init__({"addr": In(p.entry_addr_bits), "en": In(1), "batch_start": In(1),
+                          "word_read": Out(1), "word": Out(p.entry_addr_bits),
+                          "v": Out(p.weight_bits), "z": Out(p.index_bits), **load_signature(p)})
 
     def elaborate(self, platform):
         m = Module()
         p = self.p
-        m.submodules.mem = mem = Memory(shape=p.sram_width, depth=p.spmat_words, init=[])
-        rd = mem.read_port()
-        wr = mem.write_port()
+        m.submodules.mem = mem = SRAM(p.sram_width, p.spmat_words, comb_reads=0, sync_read=True, macro=p.macros,
+                                      tag=f"{self.tag}_spmat")
         slot = Signal(range(max(2, p.epw)))
+        slot_now = Signal.like(slot)
         if p.epw & (p.epw - 1) == 0:  # power of two: shift and mask
             shift = (p.epw - 1).bit_length()
-            m.d.comb += rd.addr.eq(self.addr >> shift)
-            m.d.sync += slot.eq(self.addr[:shift] if shift else 0)
+            m.d.comb += [self.word.eq(self.addr >> shift), slot_now.eq(self.addr[:shift] if shift else 0)]
         else:  # a divider by a constant
-            m.d.comb += rd.addr.eq(self.addr // p.epw)
-            m.d.sync += slot.eq(self.addr % p.epw)
-        m.d.comb += rd.en.eq(self.en)
-        entry = rd.data.word_select(slot, p.entry_bits) if p.epw > 1 else rd.data[: p.entry_bits]
+            m.d.comb += [self.word.eq(self.addr // p.epw), slot_now.eq(self.addr % p.epw)]
+        held = Signal(p.entry_addr_bits)
+        held_ok = Signal()
+        m.d.comb += self.word_read.eq(self.en & ~(held_ok & (held == self.word)))
+        with m.If(self.batch_start):
+            m.d.sync += held_ok.eq(0)
+        with m.Elif(self.word_read):
+            m.d.sync += [held.eq(self.word), held_ok.eq(1)]
+        m.d.sync += slot.eq(slot_now)
+        m.d.comb += [mem.rs_en.eq(self.word_read), mem.rs_addr.eq(self.word)]
+        entry = mem.rs_data.word_select(slot, p.entry_bits) if p.epw > 1 else mem.rs_data[: p.entry_bits]
         m.d.comb += [self.z.eq(entry[: p.index_bits]), self.v.eq(entry[p.index_bits :])]
-        m.d.comb += [wr.addr.eq(self.load_addr), wr.data.eq(self.load_data),
-                     wr.en.eq(self.load_en & (self.load_target == LOAD_SPMAT))]
+        m.d.comb += [mem.w_addr.eq(self.load_addr), mem.w_data.eq(self.load_data),
+                     mem.w_en.eq(self.load_en & (self.load_target == LOAD_SPMAT))]
         return m
 
 
@@ -213,7 +163,7 @@ class ArithmeticUnit(wiring.Component):
         super().__init__({
             "valid": In(1), "first": In(1), "v": In(p.weight_bits), "z": In(p.index_bits), "act": In(signed(p.act_bits)),
             "out_valid": Out(1), "out_row": Out(p.row_bits), "out_prod": Out(signed(2 * p.act_bits)),
-            **_load_signature(p),
+            **load_signature(p),
         })
 
     def elaborate(self, platform):
@@ -239,104 +189,71 @@ class ArithmeticUnit(wiring.Component):
         return m
 
 
-class ActivationRW(wiring.Component):
-    """Source activations (read by the broadcast) and destination accumulators (saturating
-    add of each product; read out rounded, saturated and optionally ReLU'd)."""
-
-    def __init__(self, p: PEParams):
-        self.p = p
-        super().__init__({
-            "src_addr": In(range(p.max_src)), "src_data": Out(signed(p.act_bits)),
-            "add_valid": In(1), "add_row": In(p.row_bits), "add_prod": In(signed(2 * p.act_bits)),
-            "out_addr": In(range(p.max_rows)), "out_data": Out(signed(p.act_bits)),
-            "out_shift": In(8), "relu": In(1), "saturated": Out(1),
-            **_load_signature(p),
-        })
-
-    def elaborate(self, platform):
-        m = Module()
-        p = self.p
-        m.submodules.src = src = Memory(shape=signed(p.act_bits), depth=p.max_src, init=[])
-        m.submodules.acc = acc = Memory(shape=signed(p.acc_bits), depth=p.max_rows, init=[])
-        src_rd, src_wr = src.read_port(domain="comb"), src.write_port()
-        acc_rd, acc_out, acc_wr = acc.read_port(domain="comb"), acc.read_port(domain="comb"), acc.write_port()
-        m.d.comb += [src_rd.addr.eq(self.src_addr), self.src_data.eq(src_rd.data)]
-        m.d.comb += [src_wr.addr.eq(self.load_addr), src_wr.data.eq(self.load_data),
-                     src_wr.en.eq(self.load_en & (self.load_target == LOAD_SRC))]
-        hi = (1 << (p.acc_bits - 1)) - 1
-        lo = -(1 << (p.acc_bits - 1))
-        total = Signal(signed(p.acc_bits + 1))
-        sat = Signal(signed(p.acc_bits))
-        m.d.comb += [acc_rd.addr.eq(self.add_row), total.eq(acc_rd.data + self.add_prod)]
-        m.d.comb += sat.eq(Mux(total > hi, hi, Mux(total < lo, lo, total)))
-        with m.If(self.add_valid & ((total > hi) | (total < lo))):
-            m.d.sync += self.saturated.eq(1)
-        loading = self.load_en & (self.load_target == LOAD_ACC)
-        m.d.comb += [
-            acc_wr.addr.eq(Mux(loading, self.load_addr, self.add_row)),
-            acc_wr.data.eq(Mux(loading, self.load_data, sat)),
-            acc_wr.en.eq(loading | self.add_valid),
-        ]
-        with m.If(loading):
-            m.d.sync += self.saturated.eq(0)
-        # read-out: y = sat_B((acc + 2**(s-1)) >> s), then ReLU (golden contract, step 4)
-        a = acc_out.data
-        m.d.comb += acc_out.addr.eq(self.out_addr)
-        rounded = Signal(signed(p.acc_bits + 1))
-        half = Signal(p.acc_bits + 1)
-        m.d.comb += half.eq((Const(1, p.acc_bits + 2) << self.out_shift) >> 1)  # 2**(s-1), 0 for s = 0
-        # for s > acc_bits every accumulator value rounds to 0 (|acc| < 2**(s-2)), as in the golden model
-        m.d.comb += rounded.eq(Mux(self.out_shift > p.acc_bits, 0, (a + half) >> self.out_shift))
-        ymax, ymin = (1 << (p.act_bits - 1)) - 1, -(1 << (p.act_bits - 1))
-        y = Mux(rounded > ymax, ymax, Mux(rounded < ymin, ymin, rounded))
-        m.d.comb += self.out_data.eq(Mux(self.relu & (y < 0), 0, y))
-        return m
+def pe_signature(p: PEParams) -> dict:
+    """The ports of a PE (see :class:`ProcessingElement`)."""
+    sig = {
+        "push": In(1), "push_col": In(p.col_bits), "push_act": In(signed(p.act_bits)), "w_rdy": Out(1),
+        "free": Out(1), "queue_empty": Out(1), "bcast_stall": In(1), "layer_start": In(1),
+        "ptr_base": In(p.ptr_addr_bits), "batch": In(range(max(2, p.max_row_batches))), "batch_start": In(1),
+        "br": In(p.act_addr_bits), "ibr": In(p.act_addr_bits), "step": In(p.act_addr_bits),
+        "load_step": In(1), "write_step": In(1),
+        "src_addr": In(p.slot_bits), "src_data": Out(signed(p.act_bits)), "nz": Out(p.max_src),
+        "out_sel": In(1), "out_addr": In(p.act_addr_bits), "out_data": Out(signed(p.act_bits)),
+        "out_shift": In(signed(8)), "relu": In(1), "saturated": Out(1),
+        "ptr_cap": In(32), "spmat_cap_words": In(32), "act_cap": In(32),
+        "load_pe_sel": In(1),
+        **load_signature(p),
+    }
+    if p.counters:
+        sig.update(ctr_sel=In(6), ctr_value=Out(32))
+    return sig
 
 
 class ProcessingElement(wiring.Component):
-    """A PE: queue, pointer read, spmat read, arithmetic unit and activation read/write."""
+    """A PE: queue, pointer read, spmat read, arithmetic unit and activation read/write, with
+    its event counters (``PE_COUNTERS``, read through ``ctr_sel`` / ``ctr_value``). ``index``
+    names its SRAM macros (``pe<index>_spmat`` ...) for the preload files."""
 
-    def __init__(self, p: PEParams):
+    def __init__(self, p: PEParams, index: int = 0):
         self.p = p
-        super().__init__({
-            "push": In(1), "push_col": In(p.col_bits), "push_act": In(signed(p.act_bits)), "w_rdy": Out(1),
-            "free": Out(1), "queue_empty": Out(1),
-            "src_addr": In(range(p.max_src)), "src_data": Out(signed(p.act_bits)),
-            "out_addr": In(range(p.max_rows)), "out_data": Out(signed(p.act_bits)),
-            "out_shift": In(8), "relu": In(1), "saturated": Out(1),
-            "load_pe_sel": In(1),
-            **_load_signature(p),
-        })
+        self.index = index
+        super().__init__(pe_signature(p))
 
     def elaborate(self, platform):
         m = Module()
         p = self.p
+        tag = f"pe{self.index}"
         m.submodules.queue = q = ActivationQueue(p)
-        m.submodules.ptr = ptr = PointerRead(p)
-        m.submodules.spmat = sp = SpmatRead(p)
+        m.submodules.ptr = ptr = PointerRead(p, tag)
+        m.submodules.spmat = sp = SpmatRead(p, tag)
         m.submodules.arith = ar = ArithmeticUnit(p)
-        m.submodules.actrw = act = ActivationRW(p)
+        m.submodules.actrw = act = ActivationRW(p, tag)
+        m.submodules.base = base_mem = Memory(shape=p.entry_addr_bits, depth=p.max_row_batches, init=[])
+        base_rd, base_wr = base_mem.read_port(domain="comb"), base_mem.write_port()
+        load_en = self.load_en & self.load_pe_sel
         for unit in (ptr, sp, ar, act):
-            m.d.comb += [unit.load_en.eq(self.load_en & self.load_pe_sel), unit.load_target.eq(self.load_target),
+            m.d.comb += [unit.load_en.eq(load_en), unit.load_target.eq(self.load_target),
                          unit.load_addr.eq(self.load_addr), unit.load_data.eq(self.load_data)]
+        m.d.comb += [base_wr.addr.eq(self.load_addr), base_wr.data.eq(self.load_data),
+                     base_wr.en.eq(load_en & (self.load_target == LOAD_BASE)), base_rd.addr.eq(self.batch)]
         m.d.comb += [q.w_en.eq(self.push), q.w_col.eq(self.push_col), q.w_act.eq(self.push_act), self.w_rdy.eq(q.w_rdy),
                      self.queue_empty.eq(q.level == 0)]
         rem = Signal(p.ptr_bits)
-        addr = Signal(p.ptr_bits)
+        addr = Signal(p.entry_addr_bits)
         a_reg = Signal(signed(p.act_bits))
         first = Signal()
         pop = Signal()
         issue = Signal()
         m.d.comb += [
-            ptr.col.eq(q.r_col),
+            ptr.col.eq(q.r_col), ptr.ptr_base.eq(self.ptr_base),
             issue.eq(rem != 0),
             pop.eq(q.r_rdy & (rem <= 1)),
             q.r_en.eq(pop),
             self.free.eq(rem <= 1),
-            sp.addr.eq(addr), sp.en.eq(issue),
+            sp.addr.eq(addr), sp.en.eq(issue), sp.batch_start.eq(self.batch_start),
         ]
         with m.If(pop):
-            m.d.sync += [rem.eq(ptr.end - ptr.start), addr.eq(ptr.start), a_reg.eq(q.r_act), first.eq(1)]
+            m.d.sync += [rem.eq(ptr.end - ptr.start), addr.eq(base_rd.data + ptr.start), a_reg.eq(q.r_act), first.eq(1)]
         with m.Elif(issue):
             m.d.sync += [rem.eq(rem - 1), addr.eq(addr + 1), first.eq(0)]
         # stage 0 -> 1 alongside the synchronous spmat read
@@ -345,7 +262,38 @@ class ProcessingElement(wiring.Component):
         m.d.sync += [s1_valid.eq(issue), s1_first.eq(first), s1_act.eq(a_reg)]
         m.d.comb += [ar.valid.eq(s1_valid), ar.first.eq(s1_first), ar.v.eq(sp.v), ar.z.eq(sp.z), ar.act.eq(s1_act)]
         m.d.comb += [act.add_valid.eq(ar.out_valid), act.add_row.eq(ar.out_row), act.add_prod.eq(ar.out_prod)]
-        m.d.comb += [act.src_addr.eq(self.src_addr), self.src_data.eq(act.src_data), act.out_addr.eq(self.out_addr),
-                     self.out_data.eq(act.out_data), act.out_shift.eq(self.out_shift), act.relu.eq(self.relu),
+        for name in ("layer_start", "batch_start", "br", "ibr", "step", "load_step", "write_step", "src_addr", "out_sel", "out_addr",
+                     "out_shift", "relu", "act_cap"):
+            m.d.comb += getattr(act, name).eq(getattr(self, name))
+        m.d.comb += [self.src_data.eq(act.src_data), self.nz.eq(act.nz), self.out_data.eq(act.out_data),
                      self.saturated.eq(act.saturated)]
+        if p.counters:
+            empty = ptr.end == ptr.start
+            events = {
+                "queue_pushes": self.push, "queue_pops": pop,
+                "ptr_sram_reads": pop * ((ptr.addr < self.ptr_cap) + (ptr.addr + 1 < self.ptr_cap)),
+                "ptr_dram_reads": pop * ((ptr.addr >= self.ptr_cap) + (ptr.addr + 1 >= self.ptr_cap)),
+                "spmat_sram_reads": sp.word_read & (sp.word < self.spmat_cap_words),
+                "spmat_dram_reads": sp.word_read & (sp.word >= self.spmat_cap_words),
+                "macs_real": s1_valid & (sp.v != 0), "macs_padding": s1_valid & (sp.v == 0),
+                "busy_cycles": issue + (pop & empty),  # max(e, 1) per column, as the model
+                "blocked_cycles": self.bcast_stall & ~q.w_rdy,
+                **act.events,
+            }
+            add_counters(m, [events[name] for name in PE_COUNTERS], self.layer_start, self.ctr_sel, self.ctr_value)
         return m
+
+
+def add_counters(m: Module, events: list, clear, sel, value) -> None:
+    """32-bit event counters, one per entry of ``events`` (a 1-bit or small unsigned increment
+    each cycle), restarted by ``clear`` (from that cycle's increment); ``value`` is counter ``sel``."""
+    regs = [Signal(32, name=f"ctr{i}") for i in range(len(events))]
+    for r, ev in zip(regs, events):
+        with m.If(clear):
+            m.d.sync += r.eq(ev)
+        with m.Else():
+            m.d.sync += r.eq(r + ev)
+    with m.Switch(sel):
+        for i, r in enumerate(regs):
+            with m.Case(i):
+                m.d.comb += value.eq(r)

@@ -8,25 +8,27 @@ from amaranth.sim import Simulator
 from eie_sim import ArchConfig, CompressedLayer
 
 from .array import PEArray
-from .driver import LayerJob, layer_limits, make_job, params_for
+from .driver import LayerJob, layer_limits, make_job, params_for, rtl_counters
+from .params import ARRAY_COUNTER_BASE, ARRAY_COUNTERS, PE_COUNTERS
 
 __all__ = ["build_for", "run_pysim"]
 
 
 def build_for(layer: CompressedLayer, config: ArchConfig) -> PEArray:
     """A PE array just large enough for ``layer``."""
-    lim = layer_limits(layer)
-    return PEArray(config.n_pe, params_for(config, **lim), max_inputs=lim["max_cols"])
+    return PEArray(config.n_pe, params_for(config, **layer_limits(layer, config)))
 
 
-def run_pysim(layer: CompressedLayer, activations, config: ArchConfig, max_cycles: int = 1_000_000) -> tuple[np.ndarray, int, LayerJob]:
-    """(fixed-point outputs, cycles from start to done, the job) of one layer in the Amaranth simulator."""
+def run_pysim(layer: CompressedLayer, activations, config: ArchConfig, max_cycles: int = 1_000_000,
+              counters: dict | None = None) -> tuple[np.ndarray, int, LayerJob]:
+    """(fixed-point outputs, cycles from start to done, the job) of one layer in the Amaranth
+    simulator. ``counters``: a dict to fill with the RTL's counters (:func:`rtl_counters`)."""
     job = make_job(layer, activations, config)
     dut = build_for(layer, config)
     res = {}
 
     async def bench(ctx):
-        for target, pe, addr, data in job.writes:
+        for target, pe, addr, data in job.load_port_writes():
             ctx.set(dut.load_en, 1)
             ctx.set(dut.load_target, target)
             ctx.set(dut.load_pe, pe)
@@ -45,14 +47,30 @@ def run_pysim(layer: CompressedLayer, activations, config: ArchConfig, max_cycle
             raise RuntimeError(f"the PE array did not finish within {max_cycles} cycles")
         res["cycles"] = ctx.get(dut.cycles)
         out = []
-        for i in range(job.n_rows):
-            ctx.set(dut.out_pe, i % config.n_pe)
-            ctx.set(dut.out_addr, i // config.n_pe)
+        for pe, sel, addr in job.out:
+            ctx.set(dut.out_pe, pe)
+            ctx.set(dut.out_sel, sel)
+            ctx.set(dut.out_addr, addr)
             out.append(ctx.get(dut.out_data))
         res["out"] = np.array(out, dtype=np.int64)
+        pe_counts = []
+        for k in range(config.n_pe):
+            ctx.set(dut.ctr_pe, k)
+            row = []
+            for i in range(len(PE_COUNTERS)):
+                ctx.set(dut.ctr_sel, i)
+                row.append(ctx.get(dut.ctr_value))
+            pe_counts.append(row)
+        arr = []
+        for i in range(len(ARRAY_COUNTERS)):
+            ctx.set(dut.ctr_sel, ARRAY_COUNTER_BASE + i)
+            arr.append(ctx.get(dut.ctr_value))
+        res["counters"] = rtl_counters(pe_counts, arr, res["cycles"], config)
 
     sim = Simulator(dut)
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
+    if counters is not None:
+        counters.update(res["counters"])
     return res["out"], res["cycles"], job

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,9 @@ from eie_sim.errors import ConfigError
 
 from .array import PEArray
 
-from .driver import layer_limits, make_job, params_for
+from .driver import compare_counters, layer_limits, make_job, model_counters, rtl_counters
+from .params import ARRAY_COUNTER_BASE, ARRAY_COUNTERS, PE_COUNTERS, PEParams
+from .sram import MACRO_SOURCE
 
 __all__ = ["verilator_env", "export_verilog", "BuildSpec", "build", "run_cosim", "DEFAULT_BUILD_ROOT"]
 
@@ -50,14 +52,19 @@ def _rtl_digest() -> str:
 
     h = hashlib.sha1(getattr(amaranth, "__version__", "?").encode())
     here = Path(__file__).resolve().parent
-    for name in ("pe.py", "array.py"):
+    for name in ("params.py", "pe.py", "actrw.py", "array.py", "sram.py", "eie_sram.sv"):
         h.update((here / name).read_bytes())
     return h.hexdigest()
 
 
+LIMIT_FIELDS = ("max_cols", "ptr_words", "spmat_words", "bias_words", "act_words", "max_row_batches")
+
+
 @dataclass(frozen=True)
 class BuildSpec:
-    """What a Verilator build is specialised for: the architecture and the largest layer."""
+    """What a Verilator build is specialised for: the architecture (``regs`` = act_regs_per_pe)
+    and the memory depths of the largest layers it runs (:func:`eie_rtl.driver.layer_limits`).
+    SRAM capacities (where the model's DRAM traffic starts) are run-time configuration."""
 
     n_pe: int
     fifo_depth: int
@@ -67,25 +74,41 @@ class BuildSpec:
     acc_bits: int = 48
     ptr_bits: int = 17
     sram_width: int = 64
+    regs: int = 64
     max_cols: int = 64
-    max_rows: int = 16
+    ptr_words: int = 65
     spmat_words: int = 64
+    bias_words: int = 1
+    act_words: int = 1
+    max_row_batches: int = 1
 
     @classmethod
     def for_config(cls, config: ArchConfig, **limits) -> "BuildSpec":
         return cls(config.n_pe, config.fifo_depth, config.weight_bits, config.index_bits, config.act_bits,
-                   config.acc_bits, config.ptr_bits, config.sram_width, **limits)
+                   config.acc_bits, config.ptr_bits, config.sram_width, config.act_regs_per_pe, **limits)
 
     @classmethod
     def for_layer(cls, layer: CompressedLayer, config: ArchConfig) -> "BuildSpec":
         """The smallest build for ``layer`` on ``config``."""
-        return cls.for_config(config, **layer_limits(layer))
+        return cls.for_config(config, **layer_limits(layer, config))
 
-    def fits(self, layer: CompressedLayer) -> bool:
-        lim = layer_limits(layer)
-        return (lim["max_cols"] <= self.max_cols and lim["max_rows"] <= self.max_rows
-                and lim["spmat_words"] <= self.spmat_words and layer.n_pe == self.n_pe
-                and layer.index_bits == self.index_bits and layer.weight_bits == self.weight_bits)
+    @classmethod
+    def covering(cls, specs) -> "BuildSpec":
+        """One build for several layers of one architecture: the deepest of each memory."""
+        specs = list(specs)
+        arch = {(s.n_pe, s.fifo_depth, s.weight_bits, s.index_bits, s.act_bits, s.acc_bits, s.ptr_bits, s.sram_width,
+                 s.regs) for s in specs}
+        if len(arch) != 1:
+            raise ConfigError(f"BuildSpec.covering: {len(arch)} different architectures; expected one")
+        return replace(specs[0], **{f: max(getattr(s, f) for s in specs) for f in LIMIT_FIELDS})
+
+    def config_matches(self, config: ArchConfig) -> bool:
+        return self == replace(BuildSpec.for_config(config, **{f: getattr(self, f) for f in LIMIT_FIELDS}))
+
+    def fits(self, layer: CompressedLayer, config: ArchConfig) -> bool:
+        lim = layer_limits(layer, config)
+        return (self.config_matches(config) and layer.n_pe == self.n_pe and layer.index_bits == self.index_bits
+                and layer.weight_bits == self.weight_bits and all(lim[f] <= getattr(self, f) for f in LIMIT_FIELDS))
 
     @property
     def key(self) -> str:
@@ -94,11 +117,14 @@ class BuildSpec:
         text = json.dumps(self.__dict__, sort_keys=True) + _rtl_digest()
         return f"n{self.n_pe}-f{self.fifo_depth}-" + hashlib.sha1(text.encode()).hexdigest()[:10]
 
-    def array(self) -> PEArray:
-        cfg = ArchConfig(n_pe=self.n_pe, fifo_depth=self.fifo_depth, weight_bits=self.weight_bits,
-                         index_bits=self.index_bits, act_bits=self.act_bits, acc_bits=self.acc_bits,
-                         ptr_bits=self.ptr_bits, sram_width=self.sram_width)
-        return PEArray(self.n_pe, params_for(cfg, self.max_cols, self.max_rows, self.spmat_words), self.max_cols)
+    def params(self, macros: bool = True) -> PEParams:
+        return PEParams(fifo_depth=self.fifo_depth, weight_bits=self.weight_bits, index_bits=self.index_bits,
+                        act_bits=self.act_bits, acc_bits=self.acc_bits, ptr_bits=self.ptr_bits,
+                        sram_width=self.sram_width, max_rows=self.regs, max_src=self.regs, macros=macros,
+                        **{f: getattr(self, f) for f in LIMIT_FIELDS})
+
+    def array(self, macros: bool = True) -> PEArray:
+        return PEArray(self.n_pe, self.params(macros))
 
 
 def export_verilog(dut, path, name: str = TOPLEVEL) -> Path:
@@ -139,7 +165,7 @@ def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False, o
         return bdir
     t0 = time.perf_counter()
     print(f"building the Verilator model of {spec.n_pe} PE(s), FIFO {spec.fifo_depth}, up to {spec.max_cols} inputs "
-          f"({opt_name(optimize)}; once per configuration, about 20 s) in {bdir}", file=sys.stderr, flush=True)
+          f"({opt_name(optimize)}; once per configuration: 20 s for a few PEs, minutes for 64) in {bdir}", file=sys.stderr, flush=True)
     vfile = export_verilog(spec.array(), bdir / f"{TOPLEVEL}.v")
     # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so the precompiled header is
     # passed to g++ as a file and parallel makes race on it; "-include" is what GCC expects.
@@ -147,7 +173,7 @@ def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False, o
     with _verilator_environ(MAKEFLAGS=f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt}"):
         runner = get_runner("verilator")
         try:
-            runner.build(sources=[vfile], hdl_toplevel=TOPLEVEL, build_dir=bdir / "sim", always=True, waves=waves,
+            runner.build(sources=[vfile, MACRO_SOURCE], hdl_toplevel=TOPLEVEL, build_dir=bdir / "sim", always=True, waves=waves,
                          build_args=["-Wno-fatal", "-Wno-WIDTH", "-O2"], log_file=bdir / "build.log")
         except RuntimeError:
             raise RuntimeError(f"Verilator build failed; see {bdir / 'build.log'}") from None
@@ -160,27 +186,50 @@ def opt_name(optimize: bool) -> str:
     return "C++ -O2" if optimize else "C++ -O0"
 
 
+def _write_images(job, folder: Path) -> None:
+    """One ``<tag>.hex`` file per memory image (hexadecimal words, one a line) for ``$readmemh``."""
+    for tag, words in job.images.items():
+        (folder / f"{tag}.hex").write_text("\n".join(map("{:x}".format, words)) + "\n")
+
+
 def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: BuildSpec | None = None,
-              build_root=DEFAULT_BUILD_ROOT, waves: bool = False, optimize: bool = False, source=None) -> dict:
-    """Run ``layer`` in Verilator: returns cycles_rtl, cycles_model, outputs_match, first_mismatch,
-    outputs (fixed point) and the build folder."""
+              build_root=DEFAULT_BUILD_ROOT, waves: bool = False, optimize: bool = False, source=None,
+              preload: bool = True) -> dict:
+    """Run ``layer`` in Verilator and compare it with the golden and cycle models.
+
+    ``preload``: the large memories (pointers, spmat, initial accumulators, activation SRAM)
+    are filled from files at time 0 (``$readmemh``) and only the small ones go through the
+    load port; False writes everything through the load port (slow; the same result).
+    Returns cycles_rtl, cycles_model, outputs_match, first_mismatch, outputs (fixed point),
+    counters_rtl, counters_model, counters_match, counters_differ, timings and the build folder."""
     from cocotb_tools.runner import get_runner
 
     spec = spec or BuildSpec.for_layer(layer, config)
-    if not spec.fits(layer):
+    if not spec.fits(layer, config):
         raise ConfigError(f"layer shape {layer.shape} does not fit build {spec}")
+    t0 = time.perf_counter()
     job = make_job(layer, activations, config, source=source)
+    t_job = time.perf_counter() - t0
     bdir = build(spec, build_root, waves, optimize)
     with tempfile.TemporaryDirectory(dir=bdir) as tmp:
-        jpath, rpath = Path(tmp) / "job.json", Path(tmp) / "result.json"
-        jpath.write_text(json.dumps({"writes": [[t, pe, a, hex(d)] for t, pe, a, d in job.writes],
-                                     "n_rows": job.n_rows, "n_pe": job.n_pe}))
+        tmp = Path(tmp)
+        t0 = time.perf_counter()
+        writes = job.writes if preload else job.load_port_writes()
+        if preload:
+            _write_images(job, tmp)
+        jpath, rpath = tmp / "job.json", tmp / "result.json"
+        jpath.write_text(json.dumps({"writes": [[t, pe, a, hex(d)] for t, pe, a, d in writes], "out": job.out,
+                                     "n_pe": job.n_pe, "n_pe_counters": len(PE_COUNTERS),
+                                     "n_array_counters": len(ARRAY_COUNTERS), "array_counter_base": ARRAY_COUNTER_BASE}))
+        t_files = time.perf_counter() - t0
+        t0 = time.perf_counter()
         with _verilator_environ():
             runner = get_runner("verilator")
             runner.test(test_module="eie_rtl.cocotb_bench", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",
-                        build_dir=bdir / "sim",
-                        test_dir=Path(tmp), extra_env={"EIE_JOB": str(jpath), "EIE_RESULT": str(rpath)},
-                        waves=waves, log_file=Path(tmp) / "test.log")
+                        build_dir=bdir / "sim", test_dir=tmp, plusargs=[f"+EIE_PRELOAD={tmp}"] if preload else [],
+                        extra_env={"EIE_JOB": str(jpath), "EIE_RESULT": str(rpath)},
+                        waves=waves, log_file=tmp / "test.log")
+        t_process = time.perf_counter() - t0
         if not rpath.exists():
             raise RuntimeError(f"the cocotb bench wrote no result; see {tmp}/test.log")
         res = json.loads(rpath.read_text())
@@ -190,7 +239,15 @@ def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: Bui
     if mismatch.size:
         i = int(mismatch[0])
         first = {"row": i, "rtl": int(out[i]), "golden": int(job.expected_fixed[i])}
+    ctr_rtl = rtl_counters(res["pe_counters"], res["array_counters"], res["cycles"], config)
+    ctr_model = model_counters(job.sim) if job.sim is not None else None
+    differ = compare_counters(ctr_rtl, ctr_model) if ctr_model is not None else None
     return {"cycles_rtl": int(res["cycles"]), "cycles_model": job.cycles_model,
             "outputs_match": bool(mismatch.size == 0), "first_mismatch": first, "outputs": out,
-            "broadcasts_rtl": int(res["broadcasts"]), "broadcasts_model": job.broadcasts_model, "build": str(bdir),
-            "sim_seconds": float(res["seconds"]), "sim_cycles_total": int(res["total_cycles"])}
+            "broadcasts_rtl": int(res["broadcasts"]), "broadcasts_model": job.broadcasts_model,
+            "counters_rtl": ctr_rtl, "counters_model": ctr_model,
+            "counters_match": bool(differ == []) if differ is not None else None, "counters_differ": differ,
+            "build": str(bdir), "preload": preload,
+            "seconds": {"job": t_job, "files": t_files, "process": t_process, "load": float(res["load_seconds"]),
+                        "run": float(res["run_seconds"]), "read": float(res["read_seconds"])},
+            "sim_seconds": float(res["run_seconds"]), "sim_cycles_total": int(res["cycles"])}
