@@ -59,7 +59,7 @@ def test_rtl_narrow_indices_padding_heavy(index_bits, n_pe, fifo_depth):
 def _cosim(layer, acts, cfg, **limits):
     from eie_rtl.verilator import BuildSpec, run_cosim
 
-    spec = BuildSpec.for_config(cfg, **{"max_cols": 128, "max_rows": 32, "spmat_words": 64, **limits})
+    spec = BuildSpec.for_config(cfg, **{"max_cols": 128, "ptr_words": 129, "spmat_words": 64, "bias_words": 32, **limits})
     return run_cosim(layer, acts, cfg, spec=spec)
 
 
@@ -74,6 +74,7 @@ class TestRTLVerilator(LayerCases):
         # the deviation between RTL and model cycles, reported per case (pinned at 0 by the class)
         print(f"cycles_rtl={res['cycles_rtl']} cycles_model={res['cycles_model']} "
               f"deviation={res['cycles_rtl'] - res['cycles_model']}")
+        assert res["counters_match"], res["counters_differ"]
         return res["outputs"], res["cycles_rtl"]
 
 
@@ -90,6 +91,7 @@ def test_scaled_table_iii_layer_end_to_end():
     assert res["outputs_match"], res["first_mismatch"]
     assert res["outputs"].tolist() == reference_spmv(layer, b.activations, cfg).output_fixed.tolist()
     assert res["cycles_rtl"] == res["cycles_model"] == simulate(layer, b.activations, cfg).cycles
+    assert res["counters_match"], res["counters_differ"]
 
 
 @pytest.mark.rtl

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import shutil
 import sys
 from pathlib import Path
 
@@ -45,20 +46,12 @@ def _tool_errors(cmd):
     return run
 
 
-#: ArchConfig fields the RTL is built for; the others (SRAM capacities, activation registers,
-#: clock) are fixed in the RTL or do not change its cycles, and must stay at their defaults
-RTL_FIELDS = ("n_pe", "fifo_depth", "weight_bits", "index_bits", "act_bits", "acc_bits", "ptr_bits", "sram_width")
-
-
 def _rtl_config(args, **own) -> ArchConfig:
     """The configuration of ``rtl export/cosim`` from the architecture flags (defaults 4 PEs,
-    FIFO 8 and the layer's own bit widths); refuses fields the RTL is not built for."""
+    FIFO 8 and the layer's own bit widths). Every field applies: the widths, FIFO depth and
+    registers are built into the RTL, the SRAM capacities are run-time configuration (where the
+    counters' DRAM traffic starts); the clock does not change cycles."""
     cfg, _ = config_from_args(args, **{"n_pe": 4, **own})
-    ref = ArchConfig()
-    for f in ArchConfig.field_names():
-        if f not in RTL_FIELDS and getattr(cfg, f) != getattr(ref, f):
-            raise ConfigError(f"{f}={getattr(cfg, f)}: the RTL is built for {f}={getattr(ref, f)}; "
-                              f"it takes {', '.join(RTL_FIELDS)}")
     return cfg
 
 
@@ -82,10 +75,8 @@ def _layer_from_args(args):
             rows, cols = (int(x) for x in args.random.lower().split("x"))
         except ValueError:
             raise ConfigError(f"--random={args.random!r}: expected ROWSxCOLS, e.g. 32x24") from None
-        most = cfg.n_pe * cfg.act_regs_per_pe
-        if not (1 <= rows <= most and 1 <= cols <= most):
-            raise ConfigError(f"--random={args.random!r}: the RTL runs one pass of at most n_pe * act_regs_per_pe = "
-                              f"{most} rows and columns, at least 1 each; use more PEs (--pes) or a smaller layer")
+        if not (1 <= rows <= 1 << 16 and 1 <= cols <= 1 << 16):
+            raise ConfigError(f"--random={args.random!r}: expected 1..65536 rows and columns")
         codes = np.where(rng.random((rows, cols)) < args.density, rng.integers(1, 1 << cfg.weight_bits, (rows, cols)), 0)
         cb = np.r_[0.0, rng.normal(0, 0.3, (1 << cfg.weight_bits) - 1)]
         acts = np.abs(rng.normal(size=cols)) * (rng.random(cols) < 0.6)
@@ -95,7 +86,8 @@ def _layer_from_args(args):
 
 def _cmd_export(args) -> int:
     rtl = _rtl()
-    from eie_rtl.driver import make_job, spmat_words
+    from eie_rtl.driver import make_job
+    from eie_rtl.sram import MACRO_SOURCE
     from eie_rtl.verilator import BuildSpec, export_verilog
 
     out = Path(args.out)
@@ -107,21 +99,22 @@ def _cmd_export(args) -> int:
         layer, acts, cfg, src = _layer_from_args(args)
         spec = BuildSpec.for_layer(layer, cfg)
         job = make_job(layer, acts, cfg, source=src)
-        names = {rtl.LOAD_PTR: "ptr", rtl.LOAD_SPMAT: "spmat", rtl.LOAD_CODEBOOK: "codebook", rtl.LOAD_SRC: "act",
-                 rtl.LOAD_ACC: "acc_init", rtl.LOAD_CONFIG: "config"}
+        names = {rtl.LOAD_PTR: "ptr", rtl.LOAD_SPMAT: "spmat", rtl.LOAD_CODEBOOK: "codebook", rtl.LOAD_SRC: "src",
+                 rtl.LOAD_ACC: "acc_init", rtl.LOAD_CONFIG: "config", rtl.LOAD_BASE: "base", rtl.LOAD_ACT: "act"}
         with open(out / "load.txt", "w") as fh:
-            fh.write("# target pe addr data(hex): the load-port sequence, then pulse start\n")
+            fh.write("# target pe addr data(hex): the load-port writes after preloading the <tag>.hex images "
+                     "(simulate with +EIE_PRELOAD=<this folder>), then pulse start\n")
             for t, pe, a, d in job.writes:
                 fh.write(f"{names[t]} {pe} {a} {d:x}\n")
-        for k in range(layer.n_pe):
-            (out / f"pe{k}_spmat.hex").write_text("".join(f"{w:x}\n" for w in spmat_words(layer, k)))
-            (out / f"pe{k}_ptr.hex").write_text("".join(f"{int(v):x}\n" for v in layer.pes[k].ptr))
+        for tag, words in job.images.items():
+            (out / f"{tag}.hex").write_text("".join(f"{w:x}\n" for w in words))
     else:
         cfg = _rtl_config(args)
         spec = BuildSpec.for_config(cfg)
     v = export_verilog(spec.array(), out / "eie_array.v")
-    print(f"wrote {v} ({spec.n_pe} PEs, FIFO {spec.fifo_depth}, up to {spec.max_cols} inputs, "
-          f"{spec.max_rows} rows per PE, {spec.spmat_words} spmat words)" + (" and the memory images" if images else ""))
+    shutil.copyfile(MACRO_SOURCE, out / MACRO_SOURCE.name)
+    print(f"wrote {v} and {MACRO_SOURCE.name} ({spec.n_pe} PEs, FIFO {spec.fifo_depth}, up to {spec.max_cols} inputs, "
+          f"{spec.regs} registers per PE, {spec.spmat_words} spmat words)" + (" and the memory images" if images else ""))
     return 0
 
 
@@ -129,11 +122,16 @@ def _cmd_cosim(args) -> int:
     _rtl()
     layer, acts, cfg, src = _layer_from_args(args)
     if args.engine == "amaranth":
+        from eie_rtl.driver import compare_counters, model_counters
         from eie_rtl.pysim import run_pysim
 
-        out, cycles, job = run_pysim(layer, acts, cfg)
+        counters = {}
+        out, cycles, job = run_pysim(layer, acts, cfg, counters=counters, source=src)
+        model = model_counters(job.sim)
+        differ = compare_counters(counters, model)
         res = {"cycles_rtl": int(cycles), "cycles_model": job.cycles_model,
-               "outputs_match": bool(np.array_equal(out, job.expected_fixed)), "first_mismatch": None}
+               "outputs_match": bool(np.array_equal(out, job.expected_fixed)), "first_mismatch": None,
+               "counters_rtl": counters, "counters_model": model, "counters_match": not differ, "counters_differ": differ}
     else:
         from eie_rtl.verilator import run_cosim
 
@@ -144,9 +142,12 @@ def _cmd_cosim(args) -> int:
         print(strict_json(res))
     else:
         print(f"{res['layer']} on {cfg.n_pe} PEs, FIFO {cfg.fifo_depth} ({args.engine}): cycles_rtl {res['cycles_rtl']}, "
-              f"cycles_model {res['cycles_model']}, outputs_match {res['outputs_match']}"
+              f"cycles_model {res['cycles_model']}, outputs_match {res['outputs_match']}, "
+              f"counters_match {res['counters_match']}"
+              + (f" (differ: {', '.join(res['counters_differ'])})" if res.get("counters_differ") else "")
               + (f", first mismatch {res['first_mismatch']}" if res.get("first_mismatch") else ""))
-    return 0 if res["outputs_match"] and res["cycles_rtl"] == res["cycles_model"] else 1
+    ok = res["outputs_match"] and res["cycles_rtl"] == res["cycles_model"] and res["counters_match"] is not False
+    return 0 if ok else 1
 
 
 def _cmd_area(args) -> int:

@@ -20,10 +20,11 @@ def build_for(layer: CompressedLayer, config: ArchConfig) -> PEArray:
 
 
 def run_pysim(layer: CompressedLayer, activations, config: ArchConfig, max_cycles: int = 1_000_000,
-              counters: dict | None = None) -> tuple[np.ndarray, int, LayerJob]:
+              counters: dict | None = None, source=None, **prep_kwargs) -> tuple[np.ndarray, int, LayerJob]:
     """(fixed-point outputs, cycles from start to done, the job) of one layer in the Amaranth
-    simulator. ``counters``: a dict to fill with the RTL's counters (:func:`rtl_counters`)."""
-    job = make_job(layer, activations, config)
+    simulator. ``counters``: a dict to fill with the RTL's counters (:func:`rtl_counters`);
+    ``source`` and ``prep_kwargs`` as in :func:`eie_rtl.driver.make_job`."""
+    job = make_job(layer, activations, config, source=source, **prep_kwargs)
     dut = build_for(layer, config)
     res = {}
 
