@@ -136,19 +136,19 @@ def test_area_memory_bits_by_hand(capsys):
     rows = json.loads(capsys.readouterr().out)  # one document: a list, one object per width
     assert [r["weight_bits"] for r in rows] == [2, 4]
     for r in rows:
-        mods = r["modules"]
-        arith = next(v for k, v in mods.items() if k.endswith(".arith"))
-        assert arith["memory_bits"] == (1 << r["weight_bits"]) * 16  # the codebook
-        spmat = next(v for k, v in mods.items() if k.endswith(".spmat"))
-        assert spmat["memory_bits"] == 256 * 64
-        ptr = next(v for k, v in mods.items() if k.endswith(".ptr"))
-        assert ptr["memory_bits"] == 2 * (64 // 2 + 1) * 17  # two banks of 17-bit pointers
-        act = next(v for k, v in mods.items() if k.endswith(".actrw"))
-        assert act["memory_bits"] == 64 * 16 + 64 * 48  # source activations + accumulators
-        assert r["total"]["flip_flops"] > 0
-        # a 16 x 16 multiplier mapped to simple gates needs at least its 256 partial-product ANDs
-        assert arith["gates"] >= 16 * 16
+        mods, units = r["modules"], r["units"]
+        # memories of 4096 bits or more are SRAM macros (memory_bits), smaller ones register
+        # files mapped to flip-flops (register_file_bits)
+        assert units["arith"]["register_file_bits"] == (1 << r["weight_bits"]) * 16  # the codebook
+        assert units["arith"]["flip_flops"] >= (1 << r["weight_bits"]) * 16
+        assert units["spmat"]["memory_bits"] == 256 * 64  # the spmat SRAM
+        assert units["ptr"]["register_file_bits"] == 2 * (64 // 2 + 1) * 17  # two banks of 17-bit pointers
+        assert units["actrw"]["register_file_bits"] >= 64 * 48  # the accumulators at least
+        assert r["total"]["memory_bits"] == 256 * 64
+        # a 16 x 16 multiplier has 256 partial-product ANDs; a mapped cell absorbs two at most
+        assert units["arith"]["gates"] >= 16 * 16 // 2
         assert r["total"]["gates"] == sum(m["gates"] for m in mods.values())
+        assert r["total"]["area_um2"] == pytest.approx(sum(m["area_um2"] for m in mods.values()))
 
 
 def test_cli_cosim_takes_the_architecture_flags(capsys):
