@@ -77,7 +77,7 @@ class ActivationRW(wiring.Component):
             "load_step": In(1), "write_step": In(1),
             "src_addr": In(p.slot_bits), "src_data": Out(signed(p.act_bits)), "nz": Out(p.max_src),
             "add_valid": In(1), "add_row": In(p.row_bits), "add_prod": In(signed(2 * p.act_bits)),
-            "out_sel": In(1), "out_addr": In(A), "out_data": Out(signed(p.act_bits)),
+            "out_sel": In(1), "out_addr": In(A), "out_data": Out(signed(p.act_bits)),  # out_sel 1: SRAM slot out_base + out_addr
             "out_shift": In(signed(8)), "relu": In(1), "saturated": Out(1), "act_cap": In(32),
             "load_en": In(1), "load_target": In(3), "load_addr": In(p.load_addr_bits), "load_data": In(p.data_bits),
             **{f"ev_{name}": Out(2 if name == "dest_reg_reads" else 1) for name in EVENTS},
@@ -114,7 +114,7 @@ class ActivationRW(wiring.Component):
         slot_in = Signal(A + 1)
         loading = Signal()
         m.d.comb += [slot_in.eq(self.ibr + self.step), loading.eq(self.load_step & (slot_in < n_in))]
-        m.d.comb += act.r0_addr.eq(Mux(self.load_step, slot_in, self.out_addr))
+        m.d.comb += act.r0_addr.eq(Mux(self.load_step, slot_in, Mux(self.out_sel, out_base + self.out_addr, self.out_addr)))
         with m.If(loading):
             m.d.sync += src[self.step[: p.slot_bits]].eq(act.r0_data)
         with m.Elif(ld & (self.load_target == LOAD_SRC)):

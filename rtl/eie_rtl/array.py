@@ -68,11 +68,14 @@ class PEArray(wiring.Component):
     """N PEs with the broadcast network and the row/input batch control. Memories are written
     through the load port (``load_pe`` picks the PE; LOAD_SRC addresses are global input indices
     j, routed to PE j % N at register j // N) or, in Verilator builds with SRAM macros, preloaded
-    from files; configuration registers (``CFG``, ``PE_CFG``) through LOAD_CONFIG. ``start``
-    runs the layer; outputs are read through ``out_pe`` / ``out_addr`` (``out_sel`` 0: a
-    destination register, 1: an activation SRAM slot) once ``done`` is high. ``cycles`` counts
-    from the cycle after ``start`` to the cycle ``done`` rises, inclusive; ``ctr_pe`` /
-    ``ctr_sel`` read the event counters (``ctr_sel`` >= ARRAY_COUNTER_BASE: the array's)."""
+    from files; configuration registers (``CFG``, ``PE_CFG``) through LOAD_CONFIG. With
+    ``load_all`` a write goes to every PE (the same ``load_data``; for LOAD_SRC, register
+    ``load_addr`` of PE k takes slice k of ``load_wide``: N inputs a cycle). ``start`` runs the
+    layer; once ``done`` is high, outputs are read through ``out_pe`` / ``out_addr`` (local row;
+    ``out_sel`` 0: the destination registers, 1: the outputs written to the activation SRAM),
+    or all PEs' at once on ``out_wide``. ``cycles`` counts from the cycle after ``start`` to the
+    cycle ``done`` rises, inclusive; ``ctr_sel`` reads the event counters of PE ``ctr_pe`` on
+    ``ctr_value`` (all PEs' on ``ctr_wide``; ``ctr_sel`` >= ARRAY_COUNTER_BASE: the array's)."""
 
     def __init__(self, n_pe: int, p: PEParams, max_inputs: int | None = None):
         if not isinstance(n_pe, int) or not 1 <= n_pe <= 256:
@@ -83,13 +86,13 @@ class PEArray(wiring.Component):
         self.levels_tree = lnzd_levels(self.regs_total)
         sig = {
             "start": In(1), "busy": Out(1), "done": Out(1), "cycles": Out(32), "broadcasts": Out(32),
-            "load_en": In(1), "load_target": In(3), "load_pe": In(range(max(2, n_pe))),
-            "load_addr": In(p.load_addr_bits), "load_data": In(p.data_bits),
+            "load_en": In(1), "load_target": In(3), "load_pe": In(range(max(2, n_pe))), "load_all": In(1),
+            "load_addr": In(p.load_addr_bits), "load_data": In(p.data_bits), "load_wide": In(n_pe * p.act_bits),
             "out_pe": In(range(max(2, n_pe))), "out_sel": In(1), "out_addr": In(p.act_addr_bits),
-            "out_data": Out(signed(p.act_bits)), "saturated": Out(1),
+            "out_data": Out(signed(p.act_bits)), "out_wide": Out(n_pe * p.act_bits), "saturated": Out(1),
         }
         if p.counters:
-            sig.update(ctr_pe=In(range(max(2, n_pe))), ctr_sel=In(6), ctr_value=Out(32))
+            sig.update(ctr_pe=In(range(max(2, n_pe))), ctr_sel=In(6), ctr_value=Out(32), ctr_wide=Out(32 * n_pe))
         super().__init__(sig)
 
     def elaborate(self, platform):
@@ -138,13 +141,14 @@ class PEArray(wiring.Component):
         limit = Signal(range(R + 1))  # inputs of this pass: min(R, n_cols - ib * R)
         m.d.comb += limit.eq(Mux(cfg["n_cols"] - ibR > R, R, cfg["n_cols"] - ibR))
 
+        wide_src = is_src & self.load_all
         for k, pe in enumerate(pes):
             m.d.comb += [
                 pe.load_en.eq(self.load_en),
-                pe.load_pe_sel.eq(Mux(is_src, src_pe == k, self.load_pe == k)),
+                pe.load_pe_sel.eq(self.load_all | Mux(is_src, src_pe == k, self.load_pe == k)),
                 pe.load_target.eq(self.load_target),
-                pe.load_addr.eq(Mux(is_src, src_local, self.load_addr)),
-                pe.load_data.eq(self.load_data),
+                pe.load_addr.eq(Mux(is_src & ~self.load_all, src_local, self.load_addr)),
+                pe.load_data.eq(Mux(wide_src, self.load_wide.word_select(k, p.act_bits), self.load_data)),
                 pe.out_shift.eq(cfg["out_shift"]), pe.relu.eq(cfg["relu"]), pe.out_addr.eq(self.out_addr),
                 pe.out_sel.eq(self.out_sel),
                 pe.ptr_cap.eq(cfg["ptr_cap"]), pe.spmat_cap_words.eq(cfg["spmat_cap_words"]), pe.act_cap.eq(cfg["act_cap"]),
@@ -156,7 +160,7 @@ class PEArray(wiring.Component):
             for k, pe in enumerate(pes):
                 with m.Case(k):
                     m.d.comb += self.out_data.eq(pe.out_data)
-        m.d.comb += self.saturated.eq(Cat(pe.saturated for pe in pes).any())
+        m.d.comb += [self.saturated.eq(Cat(pe.saturated for pe in pes).any()), self.out_wide.eq(Cat(pe.out_data for pe in pes))]
 
         # ---- LNZD quadtree over the non-zero flags of this pass's inputs not yet broadcast;
         # input i of the pass (global ib * R + i) is register i // N of PE i % N
@@ -269,4 +273,5 @@ class PEArray(wiring.Component):
                     with m.Case(k):
                         m.d.comb += pe_value.eq(pe.ctr_value)
             m.d.comb += self.ctr_value.eq(Mux(self.ctr_sel >= ARRAY_COUNTER_BASE, array_value, pe_value))
+            m.d.comb += self.ctr_wide.eq(Cat(pe.ctr_value for pe in pes))
         return m

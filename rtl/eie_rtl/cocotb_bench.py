@@ -17,17 +17,28 @@ from cocotb.triggers import FallingEdge, RisingEdge, Timer, with_timeout
 CLOCK_NS = 10
 
 
-async def load(dut, writes):
-    """Driver: one load-port write per clock cycle."""
+async def load(dut, writes, wide_target):
+    """Driver: one load-port write per clock cycle (pe < 0: every PE; for ``wide_target``, the
+    data goes on ``load_wide``)."""
     for target, pe, addr, data in writes:
         await FallingEdge(dut.clk)
+        wide = pe < 0 and target == wide_target
         dut.load_en.value = 1
         dut.load_target.value = target
-        dut.load_pe.value = pe
+        dut.load_all.value = int(pe < 0)
+        dut.load_pe.value = max(pe, 0)
         dut.load_addr.value = addr
-        dut.load_data.value = int(data, 16)
+        dut.load_data.value = 0 if wide else int(data, 16)
+        dut.load_wide.value = int(data, 16) if wide else 0
     await FallingEdge(dut.clk)
     dut.load_en.value = 0
+
+
+def _slices(value, n: int, bits: int, signed: bool) -> list[int]:
+    """The n ``bits``-wide fields of an integer, lowest first."""
+    v = int(value)
+    out = [(v >> (bits * k)) & ((1 << bits) - 1) for k in range(n)]
+    return [x - (1 << bits) if signed and x >> (bits - 1) else x for x in out]
 
 
 async def read_port(dut, settings, output):
@@ -49,7 +60,7 @@ async def run_layer(dut):
     await RisingEdge(dut.clk)
     dut.rst.value = 0
     t0 = time.perf_counter()
-    await load(dut, job["writes"])
+    await load(dut, job["writes"], job["wide_target"])
     t_load = time.perf_counter() - t0
     t0 = time.perf_counter()
     dut.start.value = 1
@@ -62,14 +73,17 @@ async def run_layer(dut):
     broadcasts = int(dut.broadcasts.value)
     t_run = time.perf_counter() - t0
     t0 = time.perf_counter()
+    # checker: local row r of every PE at once on out_wide (output r * N + k from PE k)
+    n_pe, n_rows = job["n_pe"], len(job["out"])
+    sel = job["out"][0][1] if n_rows else 0
     outputs = []
-    for pe, sel, addr in job["out"]:
-        v = await read_port(dut, (("out_pe", pe), ("out_sel", sel), ("out_addr", addr)), "out_data")
-        outputs.append(int(v.to_signed()))
-    pe_counters = []
-    for k in range(job["n_pe"]):
-        pe_counters.append([int(await read_port(dut, (("ctr_pe", k), ("ctr_sel", i)), "ctr_value"))
-                            for i in range(job["n_pe_counters"])])
+    for r in range(-(-n_rows // n_pe)):
+        v = await read_port(dut, (("out_sel", sel), ("out_addr", r)), "out_wide")
+        outputs += _slices(v, n_pe, job["act_bits"], True)
+    outputs = outputs[:n_rows]
+    by_sel = [_slices(await read_port(dut, (("ctr_sel", i),), "ctr_wide"), n_pe, 32, False)
+              for i in range(job["n_pe_counters"])]
+    pe_counters = [[by_sel[i][k] for i in range(job["n_pe_counters"])] for k in range(n_pe)]
     array_counters = [int(await read_port(dut, (("ctr_sel", job["array_counter_base"] + i),), "ctr_value"))
                       for i in range(job["n_array_counters"])]
     t_read = time.perf_counter() - t0

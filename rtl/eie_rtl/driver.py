@@ -34,12 +34,14 @@ from .params import (
     PEParams,
 )
 
-__all__ = ["LayerJob", "make_job", "params_for", "layer_limits", "sub_layers", "rtl_counters", "model_counters",
+__all__ = ["ALL", "LayerJob", "make_job", "params_for", "layer_limits", "sub_layers", "rtl_counters", "model_counters",
            "compare_counters", "IMAGE_TARGETS"]
 
 #: memory images a bench may preload from files, and the load-port target of each
 IMAGE_TARGETS = {"ptr_even": LOAD_PTR, "ptr_odd": LOAD_PTR, "spmat": LOAD_SPMAT, "bias": LOAD_ACC, "act": LOAD_ACT}
 U32 = (1 << 32) - 1
+#: the ``pe`` of a write to every PE (``load_all``; for LOAD_SRC, data packs one input per PE)
+ALL = -1
 
 
 def _held(n: int, n_pe: int) -> list[int]:
@@ -84,10 +86,12 @@ def params_for(config: ArchConfig, macros: bool = False, counters: bool = True, 
 @dataclass
 class LayerJob:
     """Everything a bench needs for one layer: ``writes`` (target, pe, addr, data) through the
-    load port (configuration, codebooks, base tables, source registers), ``images`` (tag ->
+    load port (configuration, codebooks, base tables, source registers; ``pe`` = ALL: every PE
+    at once, see :class:`eie_rtl.array.PEArray`), ``images`` (tag ->
     words) of the large memories, preloaded from files or written through the load port
     (:meth:`load_port_writes`); where to read each output (``out``: pe, sel, addr); and the
-    golden outputs, the cycle model's cycles and counters to check against."""
+    golden outputs, the cycle model's cycles and counters to check against. Output i is local
+    row i // N of PE i % N (``sel`` 1: in the activation SRAM)."""
 
     writes: list
     images: dict
@@ -154,19 +158,21 @@ def make_job(layer: CompressedLayer, activations, config: ArchConfig, source=Non
         images[f"pe{k}_bias"] = [_twos(v, config.acc_bits) for v in prep.acc0[k::N]]
         if long_in:
             images[f"pe{k}_act"] = [_twos(v, B) for v in prep.qa[k::N]]
-        writes += [(LOAD_CODEBOOK, k, c, _twos(q, B)) for c, q in enumerate(prep.qc)]
         writes += [(LOAD_BASE, k, b, base) for b, base in enumerate(bases)]
         writes += [(LOAD_CONFIG, k, PE_CFG["n_in"], n_in[k]), (LOAD_CONFIG, k, PE_CFG["n_out"], n_out[k]),
                    (LOAD_CONFIG, k, PE_CFG["out_base"], n_in[k] if long_in else 0)]
-    if not long_in:
-        writes += [(LOAD_SRC, 0, j, _twos(q, B)) for j, q in enumerate(prep.qa)]
+    writes += [(LOAD_CODEBOOK, ALL, c, _twos(q, B)) for c, q in enumerate(prep.qc)]  # the same in every PE
+    if not long_in:  # register r of every PE in one write: inputs r * N .. r * N + N - 1
+        qa = [_twos(q, B) for q in prep.qa] + [0] * (-K % N)
+        writes += [(LOAD_SRC, ALL, r, sum(v << (B * k) for k, v in enumerate(qa[r * N:(r + 1) * N])))
+                   for r in range(len(qa) // N)]
     cfg = {"out_shift": _twos(shift, 8), "relu": int(prep.activation == "relu"), "n_cols": K, "n_rows": M,
            "row_batches": len(subs), "input_batches": max(1, -(-K // R)), "n_in0": n_in[0], "n_out0": n_out[0],
            "ptr_cap": min(config.ptr_capacity, U32),
            "spmat_cap_words": min(config.spmat_sram_kb * 8192 // config.sram_width, U32),
            "act_cap": min(config.act_sram_kb * 8192 // B, U32)}
     writes += [(LOAD_CONFIG, 0, CFG[name], value) for name, value in cfg.items()]
-    out = [(i % N, int(long_out), (n_in[i % N] if long_in else 0) + i // N if long_out else i // N) for i in range(M)]
+    out = [(i % N, int(long_out), i // N) for i in range(M)]
     return LayerJob(writes, images, out, N, gold.output_fixed, sim.cycles if sim is not None else -1,
                     sim.counters["broadcasts"] if sim is not None else -1, sim, layer_limits(layer, config))
 

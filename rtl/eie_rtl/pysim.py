@@ -8,8 +8,8 @@ from amaranth.sim import Simulator
 from eie_sim import ArchConfig, CompressedLayer
 
 from .array import PEArray
-from .driver import LayerJob, layer_limits, make_job, params_for, rtl_counters
-from .params import ARRAY_COUNTER_BASE, ARRAY_COUNTERS, PE_COUNTERS
+from .driver import ALL, LayerJob, layer_limits, make_job, params_for, rtl_counters
+from .params import ARRAY_COUNTER_BASE, ARRAY_COUNTERS, LOAD_SRC, PE_COUNTERS
 
 __all__ = ["build_for", "run_pysim"]
 
@@ -30,11 +30,14 @@ def run_pysim(layer: CompressedLayer, activations, config: ArchConfig, max_cycle
 
     async def bench(ctx):
         for target, pe, addr, data in job.load_port_writes():
+            wide = pe == ALL and target == LOAD_SRC
             ctx.set(dut.load_en, 1)
             ctx.set(dut.load_target, target)
-            ctx.set(dut.load_pe, pe)
+            ctx.set(dut.load_all, pe == ALL)
+            ctx.set(dut.load_pe, max(pe, 0))
             ctx.set(dut.load_addr, addr)
-            ctx.set(dut.load_data, data)
+            ctx.set(dut.load_data, 0 if wide else data)
+            ctx.set(dut.load_wide, data if wide else 0)
             await ctx.tick()
         ctx.set(dut.load_en, 0)
         ctx.set(dut.start, 1)

@@ -26,7 +26,7 @@ from eie_sim.errors import ConfigError
 from .array import PEArray
 
 from .driver import compare_counters, layer_limits, make_job, model_counters, rtl_counters
-from .params import ARRAY_COUNTER_BASE, ARRAY_COUNTERS, PE_COUNTERS, PEParams
+from .params import ARRAY_COUNTER_BASE, ARRAY_COUNTERS, LOAD_SRC, PE_COUNTERS, PEParams
 from .sram import MACRO_SOURCE
 
 __all__ = ["verilator_env", "export_verilog", "BuildSpec", "build", "run_cosim", "DEFAULT_BUILD_ROOT"]
@@ -219,7 +219,8 @@ def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: Bui
             _write_images(job, tmp)
         jpath, rpath = tmp / "job.json", tmp / "result.json"
         jpath.write_text(json.dumps({"writes": [[t, pe, a, hex(d)] for t, pe, a, d in writes], "out": job.out,
-                                     "n_pe": job.n_pe, "n_pe_counters": len(PE_COUNTERS),
+                                     "n_pe": job.n_pe, "n_pe_counters": len(PE_COUNTERS), "act_bits": config.act_bits,
+                                     "wide_target": LOAD_SRC,
                                      "n_array_counters": len(ARRAY_COUNTERS), "array_counter_base": ARRAY_COUNTER_BASE}))
         t_files = time.perf_counter() - t0
         t0 = time.perf_counter()
