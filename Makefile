@@ -9,7 +9,7 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -y -q
 
-.PHONY: all venv data demo test test-fast clean
+.PHONY: all venv data demo test test-fast test-rtl-full bench-rtl clean
 
 all: test
 
@@ -47,11 +47,21 @@ demo: $(STAMP) data
 	  --model models/lenet300-fashion.npz --workers 1 --out $(DEMO)/sweep-sized-registers.parquet
 	$(BIN)/eie-sim plot $(DEMO)/sweep-sized-registers.parquet --kind speedup -o $(DEMO)/plots/speedup-sized-registers.png
 
+# every test except the full-size RTL runs (slow and rtl: `make test-rtl-full`)
 test: $(STAMP) data
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not (slow and rtl)"
 
 test-fast: $(STAMP) data
 	$(BIN)/python -m pytest -q -m "not rtl and not slow"
+
+# full-size Table III layers on the paper's 64-PE configuration in Verilator: one build of
+# about 8 minutes (cached in build/rtl), then about a minute per layer
+test-rtl-full: $(STAMP)
+	$(BIN)/python -m pytest -q -s -m "slow and rtl" tests/rtl
+
+# Verilator speed and load time at 4, 16 and 64 PEs (C++ -O2 builds, cached in build/rtl)
+bench-rtl: $(STAMP)
+	$(BIN)/python benchmarks/bench_rtl.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

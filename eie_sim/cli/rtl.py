@@ -133,9 +133,10 @@ def _cmd_cosim(args) -> int:
                "outputs_match": bool(np.array_equal(out, job.expected_fixed)), "first_mismatch": None,
                "counters_rtl": counters, "counters_model": model, "counters_match": not differ, "counters_differ": differ}
     else:
-        from eie_rtl.verilator import run_cosim
+        from eie_rtl.verilator import run_cosim, table3_spec
 
-        res = run_cosim(layer, acts, cfg, waves=args.waves, source=src)
+        spec = table3_spec(cfg) if args.table3_build else None
+        res = run_cosim(layer, acts, cfg, spec=spec, waves=args.waves, source=src)
         res.pop("outputs", None)
     res.update(layer=f"{layer.n_rows}x{layer.n_cols}", n_pe=cfg.n_pe, fifo_depth=cfg.fifo_depth, engine=args.engine)
     if args.json:
@@ -163,14 +164,20 @@ def _cmd_area(args) -> int:
         rows.append((wb, r))
         if not args.json:
             print(f"PE, weight_bits {wb}, index_bits {args.index_bits}, act_bits {args.act_bits} (Yosys: word-level "
-                  "cells after opt; simple gates after techmap, no abc):")
+                  "cells after opt; gates after abc onto a generic gate set priced at Nangate 45 nm X1 cell areas; "
+                  "register files as flip-flops, SRAM macros as memory bits):")
             for name, m in r["modules"].items():
                 print(f"  {name:<28} cells {m['cells']:>5,}  gates {m['gates']:>7,}  flip-flops {m['flip_flops']:>6,}  "
-                      f"memory bits {m['memory_bits']:>8,}")
+                      f"memory bits {m['memory_bits']:>8,}  logic {m.get('area_um2', 0):>9,.0f} um^2")
             t = r["total"]
             print(f"  {'total x ' + str(args.pes) + ' PE(s)':<28} cells {t['cells'] * args.pes:>5,}  gates "
                   f"{t['gates'] * args.pes:>7,}  flip-flops {t['flip_flops'] * args.pes:>6,}  "
                   f"memory bits {t['memory_bits'] * args.pes:>8,}")
+        if args.table and not args.json:
+            from eie_rtl.area import area_table, format_area_table
+
+            print("\nPer module next to EIE Table II (logic from the gate mapping, SRAMs from the CACTI cost model):")
+            print(format_area_table(area_table(p, synth=r)))
     if args.json:  # one document: a list, one object per weight width
         print(strict_json([{"weight_bits": wb, "index_bits": args.index_bits, "act_bits": args.act_bits, **r}
                            for wb, r in rows]))
@@ -200,15 +207,19 @@ def add_parsers(sub) -> None:
     layer_args(q)
     q.add_argument("--engine", choices=["verilator", "amaranth"], default="verilator", help="Verilator through cocotb, or the Amaranth simulator")
     q.add_argument("--waves", action="store_true", help="dump waveforms (FST) of the run")
+    q.add_argument("--table3-build", action="store_true",
+                   help="use the one build that holds every full-size Table III layer on this configuration "
+                        "(shared with make test-rtl-full) instead of a build sized for this layer")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=_tool_errors(_cmd_cosim))
 
-    q = rsub.add_parser("area", help="synthesise a PE with Yosys: cells per unit, flip-flops, memory bits")
+    q = rsub.add_parser("area", help="synthesise a PE with Yosys and abc: gates, flip-flops, memory bits and area (um^2) per unit")
     q.add_argument("--weight-bits", default="4", metavar="B[,B...]", help="weight code width(s), comma-separated")
     q.add_argument("--index-bits", type=int_in(1, 8), default=4, help="relative row index width, bits")
     q.add_argument("--act-bits", type=int_in(2, 24), default=16, help="activation width, bits")
     q.add_argument("--pes", type=int_in(1, 1024), default=1, help="PEs counted in the totals")
     q.add_argument("--max-cols", type=int_in(1, 1 << 16), default=64, help="largest layer input count the PE is built for")
     q.add_argument("--spmat-words", type=int_in(1, 1 << 20), default=256, help="spmat SRAM depth, words")
+    q.add_argument("--table", action="store_true", help="also print the area per module in um^2 next to EIE Table II")
     q.add_argument("--json", action="store_true", help="print one JSON document: a list, one object per weight width")
     q.set_defaults(func=_tool_errors(_cmd_area))

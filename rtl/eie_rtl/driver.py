@@ -16,7 +16,6 @@ import numpy as np
 from eie_sim import ArchConfig, CompressedLayer, simulate
 from eie_sim.contract.format import pack_fields, split_rows
 from eie_sim.contract.golden import prepare, spmv_prepared
-from eie_sim.errors import ConfigError
 
 from .params import (
     ARRAY_COUNTERS,

@@ -29,7 +29,7 @@ from .driver import compare_counters, layer_limits, make_job, model_counters, rt
 from .params import ARRAY_COUNTER_BASE, ARRAY_COUNTERS, LOAD_SRC, PE_COUNTERS, PEParams
 from .sram import MACRO_SOURCE
 
-__all__ = ["verilator_env", "export_verilog", "BuildSpec", "build", "run_cosim", "DEFAULT_BUILD_ROOT"]
+__all__ = ["verilator_env", "export_verilog", "BuildSpec", "build", "run_cosim", "table3_spec", "DEFAULT_BUILD_ROOT"]
 
 DEFAULT_BUILD_ROOT = Path("build") / "rtl"
 TOPLEVEL = "eie_array"
@@ -125,6 +125,22 @@ class BuildSpec:
 
     def array(self, macros: bool = True) -> PEArray:
         return PEArray(self.n_pe, self.params(macros))
+
+
+def table3_spec(config: ArchConfig | None = None, names=None, seed: int = 0) -> BuildSpec:
+    """One build for the Table III layers ``names`` (all nine by default) at full size on
+    ``config`` (the paper's 64 PEs, FIFO 8, 64-bit words, 64 registers by default): the deepest
+    pointer, spmat, bias and activation memory any of them needs."""
+    from eie_sim import encode
+    from eie_sim.cycle import suite
+
+    config = config or ArchConfig()
+    specs = []
+    for name in names or suite.NAMES:
+        b = suite.get(name, seed=seed)
+        layer = encode(b.codes, b.codebook, n_pe=config.n_pe, index_bits=config.index_bits)
+        specs.append(BuildSpec.for_layer(layer, config))
+    return BuildSpec.covering(specs)
 
 
 def export_verilog(dut, path, name: str = TOPLEVEL) -> Path:
@@ -248,7 +264,8 @@ def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: Bui
             "broadcasts_rtl": int(res["broadcasts"]), "broadcasts_model": job.broadcasts_model,
             "counters_rtl": ctr_rtl, "counters_model": ctr_model,
             "counters_match": bool(differ == []) if differ is not None else None, "counters_differ": differ,
-            "build": str(bdir), "preload": preload,
+            "build": str(bdir), "preload": preload, "port_writes": len(writes),
+            "image_words": sum(len(w) for w in job.images.values()) if preload else 0,
             "seconds": {"job": t_job, "files": t_files, "process": t_process, "load": float(res["load_seconds"]),
                         "run": float(res["run_seconds"]), "read": float(res["read_seconds"])},
             "sim_seconds": float(res["run_seconds"]), "sim_cycles_total": int(res["cycles"])}
