@@ -12,6 +12,7 @@ import numpy as np
 from ..contract.model import load_model, save_model
 from ..errors import ConfigError
 from .common import SEED, check_writable, float_in, int_in
+from .train import add_balance_args
 
 
 def _io():
@@ -63,6 +64,7 @@ def _cmd_import(args) -> int:
     settings = io.ImportSettings(
         weight_bits=args.weight_bits, sparsity=args.sparsity, quality=args.prune_quality, prune_rounds=args.prune_rounds,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, index_bits=args.index_bits, seed=args.seed,
+        balance_pes=args.balance_pes, balance_group=args.balance_group, balance_index_aware=args.balance_index_aware,
     )
     data = _training_data(io, args, net)
     command = "eie-sim " + " ".join(shlex.quote(a) for a in getattr(args, "argv", []))
@@ -118,6 +120,7 @@ def add_parsers(sub) -> None:
                    help="learning rate of retraining and fine-tuning (default 0.005)")
     p.add_argument("--batch-size", type=int_in(1), default=128, metavar="N", help="training batch size (default 128)")
     p.add_argument("--index-bits", type=int_in(1, 8), default=4, metavar="I", help="relative-index width of the EIE format (default 4)")
+    add_balance_args(p)
     p.add_argument("--seed", type=SEED, default=0, metavar="S", help="seed of k-means, training order and calibration (default 0)")
     p.add_argument("--limit-train", type=int_in(1), default=None, metavar="N", help="use only the first N training samples")
     p.add_argument("--data-dir", default=None, metavar="DIR", help="folder of the Fashion-MNIST IDX files")

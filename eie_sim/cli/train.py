@@ -12,8 +12,37 @@ from ..contract.model import load_model, save_model
 from ..cost.presets import get_table
 from ..cost.report import energy_report
 from ..cycle.simulator import simulate
-from ..errors import EncodingError
+from ..errors import ConfigError, EncodingError
 from .common import SEED, add_config_args, check_writable, config_from_args, float_in, int_in, simulate_widening, strict_json
+
+
+def add_balance_args(p) -> None:
+    """--balance-pes, --balance-group, --balance-index-aware (compress and import)."""
+    p.add_argument("--balance-pes", type=int_in(1, 1 << 16), default=None, metavar="N",
+                   help="load-balance-aware pruning for N PEs: in each column group every PE (rows i %% N) keeps "
+                        "the same number of weights")
+    p.add_argument("--balance-group", type=int_in(1, 1 << 31), default=1, metavar="G",
+                   help="columns per balanced group (default 1: every column; G >= inputs: equal totals per PE)")
+    p.add_argument("--balance-index-aware", action="store_true",
+                   help="count padding entries at --index-bits in the balanced count (index-aware pruning)")
+
+
+def balance_args(args) -> dict:
+    """prune()'s balance keywords from the flags ({} without --balance-pes); ConfigError when
+    --balance-group or --balance-index-aware come without --balance-pes."""
+    if args.balance_pes is None:
+        if args.balance_group != 1 or args.balance_index_aware:
+            flag = "--balance-index-aware" if args.balance_index_aware else f"--balance-group={args.balance_group}"
+            raise ConfigError(f"{flag}: needs --balance-pes N (the PE count to balance for)")
+        return {}
+    return {"balance_pes": args.balance_pes, "balance_group": args.balance_group,
+            "balance_index_bits": args.index_bits if args.balance_index_aware else None}
+
+
+def balance_meta(balance: dict) -> dict:
+    """The balance settings as recorded in a model's metadata and the JSON report."""
+    return {"n_pe": balance["balance_pes"], "group": balance["balance_group"],
+            "index_bits": balance["balance_index_bits"]}
 
 
 def _cmd_compress(args) -> int:
@@ -30,6 +59,7 @@ def _cmd_compress(args) -> int:
         check_writable(args.out, "--out", (".npz",))
     if args.json_report:
         check_writable(args.json_report, "--json-report", (".json",))
+    balance = balance_args(args)
     data = load_dataset(args.dataset, args.data_dir)
     if args.limit_train:
         data = dataclasses.replace(data, x_train=data.x_train[: args.limit_train], y_train=data.y_train[: args.limit_train])
@@ -43,6 +73,8 @@ def _cmd_compress(args) -> int:
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if show else (lambda *a: None)
     log(f"{args.arch} on {data.note}; seed {args.seed}")
     result = {"arch": args.arch, "dataset": args.dataset, "seed": args.seed}
+    if balance:
+        result["balance"] = balance_meta(balance)
     if args.dsd:
         phases = dc.dsd(net, data, sparsity=args.dsd_sparsity, dense=base, sparse=base, redense=tenth, seed=args.seed,
                         progress=show)
@@ -54,11 +86,8 @@ def _cmd_compress(args) -> int:
         dense_acc = net.accuracy(data.x_test, data.y_test)
     log(f"dense test accuracy {dense_acc:.4f}")
     retrain = dataclasses.replace(tenth, epochs=args.retrain_epochs)
-    if args.sparsity:
-        dc.prune(net, data, sparsity=args.sparsity, rounds=args.prune_rounds, retrain=retrain, seed=args.seed, progress=show)
-    else:
-        dc.prune(net, data, quality=args.prune_quality, rounds=args.prune_rounds, retrain=retrain, seed=args.seed,
-                 progress=show)
+    how = {"sparsity": args.sparsity} if args.sparsity else {"quality": args.prune_quality}
+    dc.prune(net, data, **how, rounds=args.prune_rounds, retrain=retrain, seed=args.seed, progress=show, **balance)
     pruned_acc = net.accuracy(data.x_test, data.y_test)
     log(f"pruned test accuracy {pruned_acc:.4f}")
     dc.share_weights(net, args.weight_bits, seed=args.seed)
@@ -71,10 +100,11 @@ def _cmd_compress(args) -> int:
     print(report.to_text())
     if args.out:
         command = "eie-sim " + " ".join(shlex.quote(a) for a in args.argv)
-        model = dc.export_model(net, data.x_train[:5000], name=Path(args.out).stem, index_bits=args.index_bits,
-                                meta={"command": command, "dataset": args.dataset, "seed": args.seed,
-                                      "report": report.total, "dense_accuracy": dense_acc,
-                                      "compressed_float_accuracy": final_acc})
+        meta = {"command": command, "dataset": args.dataset, "seed": args.seed, "report": report.total,
+                "dense_accuracy": dense_acc, "compressed_float_accuracy": final_acc}
+        if balance:
+            meta["balance"] = result["balance"]
+        model = dc.export_model(net, data.x_train[:5000], name=Path(args.out).stem, index_bits=args.index_bits, meta=meta)
         save_model(model, args.out)
         print(f"wrote {args.out}")
     if args.json_report:
@@ -123,6 +153,8 @@ def _cmd_eval(args) -> int:
         res["simulated_images"] = k
         res["n_pe"] = cfg.n_pe
         res["cycles_mean"] = float(np.mean([r.cycles for r in sims]))
+        res["load_efficiency_mean"] = float(np.mean([r.load_efficiency for r in sims]))
+        res["layers"] = _layer_means(sims, cfg.n_pe)
         res["latency_us_mean"] = float(np.mean([r.latency_us for r in sims]))
         res["energy_pj_mean"] = float(np.mean([r.energy_pj for r in reps]))
         res["power_mw_mean"] = float(np.mean([r.power_mw for r in reps]))
@@ -136,8 +168,31 @@ def _cmd_eval(args) -> int:
             print(f"cycle model on {res['n_pe']} PEs, first {res['simulated_images']} images: outputs equal the golden "
                   f"model's: {res['simulator_matches']}; per inference {res['cycles_mean']:,.0f} cycles, "
                   f"{res['latency_us_mean']:.2f} us, {res['energy_pj_mean'] / 1e6:.3f} uJ ({res['energy_table']}), "
-                  f"{res['power_mw_mean']:.1f} mW")
+                  f"{res['power_mw_mean']:.1f} mW; load efficiency {res['load_efficiency_mean']:.3f}")
+            for lay in res["layers"]:
+                print(f"  {lay['layer']:<12} {lay['cycles_mean']:>10,.1f} cycles  load efficiency "
+                      f"{lay['load_efficiency_mean']:.3f}  padding MACs {lay['padding_macs_mean']:,.1f}")
     return 0
+
+
+def _layer_means(sims, n_pe: int) -> list[dict]:
+    """Per layer, means over the simulated images: cycles, load efficiency (entries processed /
+    n_pe / cycles of that layer) and padding MACs; an LSTM's steps (``name[t]``) count as one layer."""
+    names, per = [], {}
+    for k, sim in enumerate(sims):
+        for r in sim.layers or (sim,):
+            name = r.name.split("[")[0]
+            if name not in per:
+                names.append(name)
+                per[name] = np.zeros((len(sims), 3))
+            per[name][k] += (r.cycles, r.entries_processed, r.counters["macs_padding"])
+    out = []
+    for name in names:
+        a = per[name]
+        eff = np.divide(a[:, 1] / n_pe, a[:, 0], out=np.zeros(len(a)), where=a[:, 0] > 0)
+        out.append({"layer": name, "cycles_mean": float(a[:, 0].mean()), "load_efficiency_mean": float(eff.mean()),
+                    "padding_macs_mean": float(a[:, 2].mean())})
+    return out
 
 
 def add_parsers(sub) -> None:
@@ -159,6 +214,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--finetune-epochs", type=int_in(0, 10000), default=3, help="epochs of codebook fine-tuning")
     p.add_argument("--weight-bits", type=int_in(1, 8), nargs="+", default=[4], metavar="B", help="shared-weight code width (one value or one per layer)")
     p.add_argument("--index-bits", type=int_in(1, 8), default=4, help="relative row index width, bits")
+    add_balance_args(p)
     p.add_argument("--epochs", type=int_in(1, 10000), default=20, help="dense training epochs (each DSD phase too)")
     p.add_argument("--lr", type=float_in(0, 100, lo_open=True), default=0.05, help="learning rate (cosine schedule)")
     p.add_argument("--batch-size", type=int_in(1), default=128, help="mini-batch size")
@@ -180,7 +236,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST IDX files")
     p.add_argument("--limit", type=int_in(1), default=None, help="only the first N test images")
     p.add_argument("--simulate", type=int_in(0), default=0, metavar="K",
-                   help="also run the first K images on the cycle model: check outputs, report cycles and energy")
+                   help="also run the first K images on the cycle model: check outputs, report cycles, load efficiency "
+                        "and energy (means over the K images, also per layer)")
     add_config_args(p)
     p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml", help="energy table for --simulate")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -147,8 +147,8 @@ def _dense_layer(name: str, weight: np.ndarray, bias: np.ndarray) -> Dense:
     """A trainer Dense layer holding ``weight`` and ``bias`` (built 1 x 1, then given the arrays,
     so no random initialisation of the full size is drawn)."""
     dense = Dense(1, 1, np.random.default_rng(0), name=name)
-    dense.params = {"W": Param(np.ascontiguousarray(weight, dtype=np.float32)),
-                    "b": Param(np.ascontiguousarray(bias, dtype=np.float32), decay=False)}
+    dense.params = {"W": Param(np.array(weight, dtype=np.float32)),  # copies: training must not
+                    "b": Param(np.array(bias, dtype=np.float32), decay=False)}  # change the imported network
     return dense
 
 
@@ -158,7 +158,7 @@ def _lstm_layer(lstm: ImportedLstm):
 
     layer = LSTM(1, 1, np.random.default_rng(0), name=lstm.name)
     layer.n_in, layer.hidden = lstm.features, lstm.hidden
-    layer.params = {"W": Param(np.ascontiguousarray(lstm.weight, dtype=np.float32))}
+    layer.params = {"W": Param(np.array(lstm.weight, dtype=np.float32))}  # a copy, as for Dense
     if not np.all(lstm.weight):
         layer.params["W"].mask = (lstm.weight != 0).astype(np.float32)
     return layer

@@ -1,7 +1,8 @@
 """Compress an imported network with the trainer's pipeline: prune -> retrain -> share -> fine-tune.
 
 The same functions as ``eie-sim compress`` (:mod:`eie_sim.train.compress`), with the same
-settings: pruning by quality or sparsity over ``prune_rounds`` rounds, each retrained for
+settings: pruning by quality or sparsity (load-balance-aware with ``balance_pes``, see
+:mod:`eie_sim.train.balance`) over ``prune_rounds`` rounds, each retrained for
 ``epochs`` at ``lr`` (a tenth of ``compress``'s default rate); k-means weight sharing; codebook
 fine-tuning for ``epochs`` without weight decay; the Deep Compression report; export with
 fixed-point formats calibrated on up to 5,000 training inputs.
@@ -37,6 +38,7 @@ import numpy as np
 from ..contract.model import Model
 from ..errors import ConfigError, EIEError, describe
 from ..train import compress as dc
+from ..train.balance import check_balance
 from ..train.data import Dataset, load_dataset
 from .onnx_import import ImportedNetwork
 
@@ -67,10 +69,20 @@ class ImportSettings:
     weight_decay: float = 5e-4
     index_bits: int = 4
     seed: int = 0
+    balance_pes: int | None = None
+    balance_group: int = 1
+    balance_index_aware: bool = False
 
     def __post_init__(self):
         if self.sparsity is not None and self.quality is not None:
             raise ConfigError("give at most one of sparsity and quality")
+        if self.balance_pes is not None:
+            check_balance(self.balance_pes, self.balance_group, self.index_bits if self.balance_index_aware else None)
+            if not self.prunes:
+                raise ConfigError(f"balance_pes={describe(self.balance_pes)}: balanced pruning needs sparsity or quality "
+                                  "(sparsity 0 rebalances the network's own zeros)")
+        elif self.balance_index_aware or self.balance_group != 1:
+            raise ConfigError("balance_group / balance_index_aware: need balance_pes (the PE count to balance for)")
         dc.TrainSettings(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size)  # validates them
         if isinstance(self.prune_rounds, bool) or not isinstance(self.prune_rounds, int) or self.prune_rounds < 1:
             raise ConfigError(f"prune_rounds={describe(self.prune_rounds)}: expected an integer >= 1")
@@ -78,6 +90,14 @@ class ImportSettings:
     @property
     def prunes(self) -> bool:
         return self.sparsity is not None or self.quality is not None
+
+    @property
+    def balance(self) -> dict:
+        """prune()'s balance keywords ({} when not balancing)."""
+        if self.balance_pes is None:
+            return {}
+        return {"balance_pes": self.balance_pes, "balance_group": self.balance_group,
+                "balance_index_bits": self.index_bits if self.balance_index_aware else None}
 
 
 @dataclass
@@ -204,7 +224,7 @@ def compress_imported(net_in: ImportedNetwork, settings: ImportSettings | None =
     accuracy = {"imported": acc()}
     if s.prunes:
         dc.prune(net, data if trains else None, quality=s.quality, sparsity=s.sparsity,
-                 rounds=s.prune_rounds if trains else 1, retrain=retrain, seed=s.seed, progress=progress)
+                 rounds=s.prune_rounds if trains else 1, retrain=retrain, seed=s.seed, progress=progress, **s.balance)
         accuracy["pruned"] = acc()
     dc.share_weights(net, s.weight_bits, seed=s.seed)
     if trains:
@@ -219,6 +239,9 @@ def compress_imported(net_in: ImportedNetwork, settings: ImportSettings | None =
     info = {"imported_from": net_in.source, "report": total, "calibration": how}
     if net_in.output_function:
         info["output_function"] = net_in.output_function
+    if s.balance:
+        info["balance"] = {"n_pe": s.balance_pes, "group": s.balance_group,
+                           "index_bits": s.index_bits if s.balance_index_aware else None}
     if data is not None:
         info.update(dataset=data.name, accuracy=accuracy)
     export = _export_sequence if net_in.is_sequence else dc.export_model

@@ -7,7 +7,8 @@
   its final value; or explicit per-layer sparsities (keep the largest weights). Masks are
   enforced: pruned weights, their gradients and momenta stay exactly zero. Retraining runs at a
   tenth of the learning rate, and dropout is rescaled as D_r = D_o sqrt(C_r / C_o)
-  (:func:`prune`).
+  (:func:`prune`). Load-balance-aware (``balance_pes``): every PE keeps the same number of
+  weights in each column group (:mod:`.balance`).
 * Weight sharing (Deep Compression, section 3): per layer, k-means with 2**bits - 1 centroids
   over the surviving weights (code 0 reserved for exact zero and never moved), linear
   initialisation by default; a layer that already has at most 2**bits - 1 distinct non-zero
@@ -41,6 +42,7 @@ from .data import Dataset
 from ..errors import ConfigError, describe
 from ..contract.fixedpoint import choose_frac
 from ..contract.format import encode
+from .balance import balanced_mask, check_balance
 from .huffman import huffman_bits
 from ..contract.model import Model, ModelLayer
 from .nn import SGD, Conv2D, Dense, Dropout, Flatten, Network, ReLU, softmax_cross_entropy
@@ -180,20 +182,46 @@ def apply_sparsity(net: Network, sparsity) -> None:
         if not 0.0 <= s < 1.0:
             raise ConfigError(f"sparsity={s}: expected 0 <= sparsity < 1")
         p = layer.params["W"]
-        w = np.abs(p.value).ravel()
-        k = int(round(w.size * (1 - s)))
-        mask = np.zeros(w.size, dtype=np.float32)
-        if k:
-            mask[np.argpartition(-w, k - 1)[:k]] = 1.0
-        mask = mask.reshape(p.value.shape)
+        mask = _largest(p.value, s)
         p.mask = mask if p.mask is None else mask * p.mask
         p.apply_mask()
         kept[id(layer)] = float(p.mask.mean())
     _rescale_dropout(net, kept)
 
 
+def _largest(w: np.ndarray, s: float) -> np.ndarray:
+    """float32 mask of the round(size x (1 - s)) largest |w|."""
+    a = np.abs(w).ravel()
+    k = int(round(a.size * (1 - s)))
+    mask = np.zeros(a.size, dtype=np.float32)
+    if k:
+        mask[np.argpartition(-a, k - 1)[:k]] = 1.0
+    return mask.reshape(w.shape)
+
+
+def _apply_balanced(net: Network, targets: list, balance: tuple) -> None:
+    """Mask each weighted layer to its balanced selection (:mod:`.balance`) with ``targets``
+    (each layer's ordinary pruning mask) setting the per-group counts; convolutions (which EIE
+    does not run) take their target as is."""
+    n_pe, group, index_bits = balance
+    kept = {}
+    for layer, target in zip(net.weighted(), targets):
+        p = layer.params["W"]
+        cand = np.ones(p.value.shape, bool) if p.mask is None else p.mask != 0
+        if p.value.ndim == 2:
+            hidden = getattr(layer, "hidden", None) if type(layer).__name__ == "LSTM" else None
+            mask = balanced_mask(p.value, cand, target != 0, n_pe, group=group, index_bits=index_bits, hidden=hidden)
+        else:
+            mask = (target != 0) & cand
+        p.mask = mask.astype(np.float32)
+        p.apply_mask()
+        kept[id(layer)] = float(p.mask.mean())
+    _rescale_dropout(net, kept)
+
+
 def prune(net: Network, data: Dataset | None, *, quality=None, sparsity=None, rounds: int = 3,
-          retrain: TrainSettings | None = None, seed: int = 0, progress: bool = False) -> list[dict]:
+          retrain: TrainSettings | None = None, seed: int = 0, progress: bool = False,
+          balance_pes: int | None = None, balance_group: int = 1, balance_index_bits: int | None = None) -> list[dict]:
     """Iterative pruning: ``rounds`` x (prune, retrain at a tenth of the learning rate).
 
     ``quality`` (one value or one per layer): threshold = quality x std of the layer's weights
@@ -201,6 +229,12 @@ def prune(net: Network, data: Dataset | None, *, quality=None, sparsity=None, ro
     ramped the same way. Weights already masked stay masked. ``data=None`` prunes without
     retraining (one shot: the rounds' ramp ends at the same masks). Returns the retraining
     history of every round.
+
+    ``balance_pes=N``: load-balance-aware pruning for N PEs (:mod:`.balance`): each round's
+    ordinary pruning only sets how many weights each group of ``balance_group`` input columns
+    keeps; in every group each PE (row i on PE i % N) keeps the same number, its largest.
+    ``balance_index_bits=b``: index-aware, that number bounds real + padding entries at b-bit
+    relative indices.
     """
     if (quality is None) == (sparsity is None):
         raise ConfigError("prune: give exactly one of quality or sparsity")
@@ -213,12 +247,22 @@ def prune(net: Network, data: Dataset | None, *, quality=None, sparsity=None, ro
             raise ConfigError(f"quality={describe(q)}: expected a finite number >= 0")
     if not isinstance(rounds, int) or rounds < 1:
         raise ConfigError(f"rounds={describe(rounds)}: expected an integer >= 1")
+    balance = None if balance_pes is None else check_balance(balance_pes, balance_group, balance_index_bits)
+    if balance is None and balance_index_bits is not None:
+        raise ConfigError(f"balance_index_bits={describe(balance_index_bits)}: index-aware pruning needs balance_pes")
     layers = net.weighted()
     stds = [float(l.params["W"].value.std()) for l in layers]
     history = []
     for r in range(1, rounds + 1):
         ramp = r / rounds
-        if quality is not None:
+        if balance is not None:
+            if quality is not None:
+                targets = [np.abs(l.params["W"].value) > q * ramp * sd
+                           for l, q, sd in zip(layers, _layer_list(net, quality, "quality"), stds)]
+            else:
+                targets = [_largest(l.params["W"].value, s * ramp) for l, s in zip(layers, _layer_list(net, sparsity, "sparsity"))]
+            _apply_balanced(net, targets, balance)
+        elif quality is not None:
             kept = {}
             for layer, q, sd in zip(layers, _layer_list(net, quality, "quality"), stds):
                 p = layer.params["W"]
