@@ -186,7 +186,8 @@ def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False, o
     # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so the precompiled header is
     # passed to g++ as a file and parallel makes race on it; "-include" is what GCC expects.
     opt = "-O2" if optimize else "-O0"
-    with _verilator_environ(MAKEFLAGS=f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt}"):
+    # construction and symbol-table code (OPT_SLOW: large with --public-flat-rw) stays at -O0
+    with _verilator_environ(MAKEFLAGS=f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt} OPT_SLOW=-O0 OPT_GLOBAL={opt}"):
         runner = get_runner("verilator")
         try:
             runner.build(sources=[vfile, MACRO_SOURCE], hdl_toplevel=TOPLEVEL, build_dir=bdir / "sim", always=True, waves=waves,
