@@ -103,7 +103,8 @@ def _cmd_export(args) -> int:
                  rtl.LOAD_ACC: "acc_init", rtl.LOAD_CONFIG: "config", rtl.LOAD_BASE: "base", rtl.LOAD_ACT: "act"}
         with open(out / "load.txt", "w") as fh:
             fh.write("# target pe addr data(hex): the load-port writes after preloading the <tag>.hex images "
-                     "(simulate with +EIE_PRELOAD=<this folder>), then pulse start\n")
+                     "(simulate with +EIE_PRELOAD=<this folder>), then pulse start; "
+                     "pe -1: every PE at once (load_all; src data packs one input per PE, PE 0 lowest)\n")
             for t, pe, a, d in job.writes:
                 fh.write(f"{names[t]} {pe} {a} {d:x}\n")
         for tag, words in job.images.items():
