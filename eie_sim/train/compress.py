@@ -391,13 +391,24 @@ def compression_report(net: Network, index_bits: int, accuracy_before: float, ac
 
 
 def dsd(net: Network, data: Dataset, *, sparsity: float = 0.3, dense: TrainSettings, sparse: TrainSettings,
-        redense: TrainSettings, seed: int = 0, progress: bool = False) -> dict:
+        redense: TrainSettings, seed: int = 0, progress: bool = False, continued: bool = False) -> dict:
     """Dense-Sparse-Dense training; returns the test accuracy after each phase.
 
-    ``redense`` should use a tenth of the dense learning rate (the CLI does)."""
+    ``redense`` should use a tenth of the dense learning rate (the CLI does). ``continued``:
+    also train a copy of the dense network through the same two later phases without the mask
+    (same epochs, learning rates and shuffling seeds): the fair baseline of the same total
+    training, returned as ``out["continued"]`` (the DSD paper's comparison; ``out["dense"]`` is
+    the shorter one)."""
+    import copy
+
     out = {}
     train(net, data, dense, seed=seed, label="DSD dense", progress=progress)
     out["dense"] = net.accuracy(data.x_test, data.y_test)
+    if continued:
+        base = copy.deepcopy(net)
+        train(base, data, sparse, seed=seed + 1, label="continued", progress=progress)
+        train(base, data, redense, seed=seed + 2, label="continued, a tenth of the rate", progress=progress)
+        out["continued"] = base.accuracy(data.x_test, data.y_test)
     apply_sparsity(net, sparsity)
     train(net, data, sparse, seed=seed + 1, label="DSD sparse", progress=progress)
     out["sparse"] = net.accuracy(data.x_test, data.y_test)
