@@ -156,6 +156,20 @@ def test_dsd_phases(digits):
         assert np.count_nonzero(p.value) / p.value.size > 0.9
 
 
+def test_dsd_continued_baseline_is_the_same_schedule_without_the_mask(digits):
+    """The fair baseline equals training the same network for the same three phases by hand
+    (same initialisation, epochs, learning rates and shuffling seeds), with no weight masked."""
+    ts, tenth = TrainSettings(epochs=2), TrainSettings(epochs=2, lr=0.005)
+    out = dsd(build("mlp:32", np.random.default_rng(8), digits.n_features, 10), digits, sparsity=0.4, dense=ts,
+              sparse=ts, redense=tenth, seed=3, continued=True)
+    ref = build("mlp:32", np.random.default_rng(8), digits.n_features, 10)
+    for settings, seed in ((ts, 3), (ts, 4), (tenth, 5)):
+        train(ref, digits, settings, seed=seed)
+    assert out["continued"] == ref.accuracy(digits.x_test, digits.y_test)
+    assert all(layer.params["W"].mask is None for layer in ref.weighted())
+    assert set(out) == {"dense", "continued", "sparse", "redense"}
+
+
 def test_dsd_sparse_phase_removes_thirty_percent(digits):
     net = build("lenet300", np.random.default_rng(6), digits.n_features, 10)
     train(net, digits, TrainSettings(epochs=2), seed=0)
