@@ -16,7 +16,7 @@ import sys
 from .._version import __version__
 from ..budget import format_bytes, memory_budget_bytes
 from ..errors import EIEError
-from . import model, onnx, rtl, simulate, sweep, train
+from . import codesign, model, onnx, rtl, simulate, sweep, train
 
 
 class Parser(argparse.ArgumentParser):
@@ -57,6 +57,7 @@ EXAMPLES = {
     "export": "eie-sim export models/lenet300-fashion.npz -o lenet300.onnx",
     "sweep": "eie-sim sweep --pes 4,16,64 --fifo-depth 2,8 --layers alex7,vgg7 --scale 0.25 --out sweep.parquet",
     "plot": "eie-sim plot sweep.parquet -o plots/",
+    "codesign": "eie-sim codesign lenet300 --dataset fashion-mnist --out cd.parquet --reference models/lenet300-fashion.npz",
     "rtl": "eie-sim rtl cosim --bench alex7 --scale 0.03 --pes 4",
     "export-rtl": "eie-sim rtl export --pes 4 --bench alex7 --scale 0.03 --out rtl_out/",
     "cosim": "eie-sim rtl cosim --random 32x24 --density 0.2 --pes 2 --engine amaranth",
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--version", action="version", version=f"eie-sim {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (model, simulate, train, onnx, sweep, rtl):
+    for group in (model, simulate, train, onnx, sweep, codesign, rtl):
         group.add_parsers(sub)
     _polish(ap)
     return ap

@@ -105,7 +105,7 @@ def _cmd_sweep(args) -> int:
                    workers=args.workers, out=args.out, seed=args.seed, dataset=args.dataset,
                    accuracy_samples=args.accuracy_samples, batch_size=args.batch_size, retry_errors=args.retry_errors,
                    flush_s=args.flush_seconds,
-                   progress=prog)
+                   progress=prog, retrain_epochs=args.retrain_epochs)
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished points are saved in {args.out}; rerun the same command to resume", file=sys.stderr)
         return 130
@@ -175,6 +175,9 @@ def add_parsers(sub) -> None:
                    help="trained model: its layers join the sweep and every row gets its test accuracy re-clustered at the row's weight_bits")
     p.add_argument("--dataset", default=None, help="dataset of the accuracy (default: the model's)")
     p.add_argument("--accuracy-samples", type=int_in(1), default=None, help="first N test images only (default: all)")
+    p.add_argument("--retrain-epochs", type=int_in(1, 10000), default=None, metavar="E",
+                   help="--model with master weights (compress --keep-master): accuracy at each width from re-clustering "
+                        "the float weights and fine-tuning E epochs, not from re-clustering the shared weights")
     p.add_argument("--out", required=True, metavar="SWEEP.parquet|SWEEP.csv",
                    help="results file, its format from the extension; rerunning resumes from it")
     p.add_argument("--workers", type=int_in(1, 1024), default=None, help="local worker processes (default: all cores)")

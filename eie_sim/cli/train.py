@@ -48,8 +48,10 @@ def balance_meta(balance: dict) -> dict:
 def _cmd_compress(args) -> int:
     import shlex
 
+    from ..contract.master import save_with_master
     from ..train import compress as dc
     from ..train.data import load_dataset
+    from ..train.refit import master_of
     from ..train.nn import build, mlp_hidden
 
     # everything that can be refused is refused before training
@@ -60,6 +62,9 @@ def _cmd_compress(args) -> int:
     if args.json_report:
         check_writable(args.json_report, "--json-report", (".json",))
     balance = balance_args(args)
+    if args.keep_master and (args.arch == "lenet5" or args.arch.startswith("lstm:") or not args.out):
+        raise ConfigError(f"--keep-master: needs --out and a fully connected network (lenet300, mlp:...); got "
+                          f"{args.arch}" + ("" if args.out else " without --out"))
     data = load_dataset(args.dataset, args.data_dir)
     if args.limit_train:
         data = dataclasses.replace(data, x_train=data.x_train[: args.limit_train], y_train=data.y_train[: args.limit_train])
@@ -90,6 +95,7 @@ def _cmd_compress(args) -> int:
     dc.prune(net, data, **how, rounds=args.prune_rounds, retrain=retrain, seed=args.seed, progress=show, **balance)
     pruned_acc = net.accuracy(data.x_test, data.y_test)
     log(f"pruned test accuracy {pruned_acc:.4f}")
+    master = master_of(net, "pruned") if args.keep_master else None  # float weights and masks before sharing
     dc.share_weights(net, args.weight_bits, seed=args.seed)
     finetune = dataclasses.replace(tenth, epochs=args.finetune_epochs, weight_decay=0.0)
     dc.train(net, data, finetune, seed=args.seed + 100, label="codebook fine-tune", progress=show)
@@ -105,8 +111,11 @@ def _cmd_compress(args) -> int:
         if balance:
             meta["balance"] = result["balance"]
         model = dc.export_model(net, data.x_train[:5000], name=Path(args.out).stem, index_bits=args.index_bits, meta=meta)
-        save_model(model, args.out)
-        print(f"wrote {args.out}")
+        if master is not None:
+            save_with_master(model, args.out, master)
+        else:
+            save_model(model, args.out)
+        print(f"wrote {args.out}" + (" (with master weights)" if master is not None else ""))
     if args.json_report:
         Path(args.json_report).write_text(strict_json(result, indent=2, default=float))
     return 0
@@ -225,6 +234,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--limit-test", type=int_in(1), default=None, help="use only the first N test images")
     p.add_argument("--out", metavar="models/NAME.npz", default=None, help="write the compressed model here")
     p.add_argument("--json-report", metavar="FILE.json", default=None, help="write the compression report as JSON")
+    p.add_argument("--keep-master", action="store_true",
+                   help="also store the float weights and pruning masks before weight sharing in --out (re-clustering "
+                        "and fine-tuning at other widths, codesign --from it; eie_sim.contract.master)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd_compress)
 

@@ -17,6 +17,7 @@ Kinds: ``fc`` is ``act(W x + bias)``; ``lstm`` (first layer only) is the cell of
   ``L{i}.offsets`` (int64, n_pe + 1) and ``L{i}.v``, ``L{i}.z`` (uint8, every PE's entries
   concatenated, PE k at ``offsets[k]:offsets[k+1]``).
 
+Optional ``master.*`` arrays (float master weights and masks) are read by :mod:`.master`.
 Loading never unpickles; every field is checked (names, dtypes, shapes, ranges, version).
 """
 
@@ -290,7 +291,7 @@ def _layer_arrays(i: int, lay: ModelLayer) -> tuple[dict, dict]:
     return rec, arrays
 
 
-def save_model(model: Model | ModelLayer, path) -> Path:
+def save_model(model: Model | ModelLayer, path, *, extra: dict | None = None) -> Path:
     """Write ``model`` to ``path`` atomically (temporary file in the same folder, then rename).
 
     On any failure the temporary file is removed and an existing file at ``path`` is untouched.
@@ -304,7 +305,7 @@ def save_model(model: Model | ModelLayer, path) -> Path:
         json.dumps(model.meta)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"model.meta is not JSON-serialisable ({exc})") from None
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, np.ndarray] = dict(extra or {})  # extra: the master.* arrays (.master)
     recs = []
     for i, lay in enumerate(model.layers):
         rec, arr = _layer_arrays(i, lay)
@@ -587,7 +588,7 @@ def _load_model(path: Path) -> Model:
         if not isinstance(meta, dict):
             raise ModelFileError(f"{where}: field 'meta'={describe(meta)}; expected an object")
         layers = [_load_layer(i, rec, rd, version) for i, rec in enumerate(recs)]
-        extra = set(npz.files) - rd.used
+        extra = {f for f in set(npz.files) - rd.used if not f.startswith("master.")}  # .master's
         if extra:
             raise ModelFileError(f"{where}: unexpected field(s) {sorted(extra)}")
     try:

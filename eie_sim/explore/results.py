@@ -433,13 +433,15 @@ def _saved_accuracy(finished: _Finished, accuracy: "_ModelAccuracy") -> dict:
 class _ModelAccuracy:
     """The accuracy columns of a sweep given a trained model: its file (``path``, the file ``name``
     goes in ``accuracy_model``), ``dataset``, the first ``samples`` test images (None: all) and
-    ``known`` {(weight_bits, act_bits): accuracy}, from the results file and then the workers."""
+    ``known`` {(weight_bits, act_bits): accuracy}, from the results file and then the workers;
+    ``retrain_epochs``: fine-tune from the master weights at each width (None: re-cluster only)."""
 
     path: str
     name: str
     dataset: str
     samples: int | None
     known: dict = field(default_factory=dict)
+    retrain_epochs: int | None = None
 
 
 # ----------------------------------------------------------------------------- writing

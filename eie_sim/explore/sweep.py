@@ -43,6 +43,7 @@ import numbers
 import os
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -76,7 +77,7 @@ class SweepIncomplete(EIEError):
 def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", scheduler=None, workers=None, out=None,
           seed: int = 0, input_index: int = 0, dataset: str | None = None, accuracy_samples: int | None = None,
           batch_size: int | None = None, retry_errors: bool = False, flush_s: float = 2.0,
-          progress=None) -> pd.DataFrame:
+          progress=None, retrain_epochs: int | None = None) -> pd.DataFrame:
     """Run ``space`` x ``layers`` on Dask; returns the tidy DataFrame (module docstring).
 
     ``space``: {ArchConfig field: list of values}. ``layers``: Table III names (``"vgg6"``,
@@ -87,7 +88,12 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     path or EnergyTable. ``scheduler``: address of an existing Dask scheduler; otherwise a
     LocalCluster of ``workers`` processes (default: all cores). ``out``: Parquet file the rows
     stream to and resume from (``.parquet``, in an existing folder; locked while the sweep runs;
-    module docstring of :mod:`.results`). ``progress(done, total, elapsed_s)`` is called as points
+    module docstring of :mod:`.results`). ``retrain_epochs``: for a model carrying master weights
+    (:mod:`eie_sim.contract.master`), the accuracy at every width (its own too) comes from
+    re-clustering the float master weights and fine-tuning the codebook that many epochs on the
+    model's training set (:func:`eie_sim.train.refit.refit_at_width`, on the workers, once per
+    width and worker), not from re-clustering the shared weights; its rows get other point ids
+    and ``accuracy_model`` says so. ``progress(done, total, elapsed_s)`` is called as points
     finish. ``seed``: Table III generator seed and the fallback model input. Rows are sorted by
     layer order, then by the space in the order given. Bad arguments raise ConfigError before
     any work; a failed write of ``out`` raises :class:`SweepWriteError` naming the rescue file.
@@ -98,6 +104,8 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     table = get_table(energy_table)
     tkey = _table_key(table)
     sources, arrays, accuracy = _check_inputs(layers, model, seed, input_index, dataset, batch_size, accuracy_samples)
+    if retrain_epochs is not None:
+        sources, accuracy = _retraining(sources, accuracy, model, retrain_epochs)
     todo = _plan(points, sources, tkey)
     auto_ptr = "ptr_bits" not in space
     out_path = _check_out(out)
@@ -207,6 +215,22 @@ def _check_inputs(layers, model, seed: int, input_index: int, dataset: str | Non
     return sources, arrays, _ModelAccuracy(mpath, Path(model).name, acc_ds, accuracy_samples)
 
 
+def _retraining(sources: list, accuracy: _ModelAccuracy | None, model, epochs) -> tuple[list, _ModelAccuracy]:
+    """The sources and accuracy columns of a sweep whose accuracy is fine-tuned ``epochs`` at
+    each width: the model's source gets another key (other point ids), the accuracy a new name."""
+    from ..contract.master import has_master
+
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or not 1 <= epochs <= 10000:
+        raise ConfigError(f"retrain_epochs={describe(epochs)}: expected an integer in 1..10000 or None")
+    if accuracy is None or not has_master(model):
+        raise ConfigError(f"retrain_epochs={epochs}: needs model= a model file with master weights "
+                          "(eie-sim compress --keep-master, or a codesign model); this one has none")
+    tag = f":refit{int(epochs)}"
+    sources = [replace(s, key=s.key + tag) if s.kind == "model" and s.detail[0] == accuracy.path else s for s in sources]
+    return sources, replace(accuracy, name=f"{accuracy.name} (fine-tuned {int(epochs)} epochs at each width)",
+                            retrain_epochs=int(epochs))
+
+
 def _group_by_encoding(pending: list) -> dict:
     """{(layer key, *ENCODING_FIELDS values): (source, [(config, point id)])}: each group is encoded once."""
     groups: dict = {}
@@ -276,7 +300,8 @@ def _submit_accuracy(client, accuracy: _ModelAccuracy | None, pending: list) -> 
     if accuracy is None:
         return {}
     need = {(c["weight_bits"], c["act_bits"]) for _, c, _ in pending} - set(accuracy.known)
-    return {k: client.submit(_accuracy, accuracy.path, k[0], k[1], accuracy.dataset, accuracy.samples, pure=False)
+    return {k: client.submit(_accuracy, accuracy.path, k[0], k[1], accuracy.dataset, accuracy.samples,
+                             accuracy.retrain_epochs, pure=False)
             for k in sorted(need)}
 
 

@@ -185,14 +185,26 @@ def _run_batch(src: _Source, user, cfgs: list[dict], ids: list[str], table: Ener
     return rows
 
 
-def _accuracy(path: str, weight_bits, act_bits, dataset: str, samples: int | None) -> tuple[float, int]:
-    """Test accuracy of the model at (weight_bits, act_bits) in the bit-exact golden model."""
+def _accuracy(path: str, weight_bits, act_bits, dataset: str, samples: int | None,
+              retrain_epochs: int | None = None) -> tuple[float, int]:
+    """Test accuracy of the model at (weight_bits, act_bits) in the bit-exact golden model; with
+    ``retrain_epochs``, of the model re-clustered from its master weights and fine-tuned at
+    weight_bits (cached per model, width and epochs in this worker)."""
     from ..train.data import load_dataset
     from ..contract.golden import reference_forward_batch
 
     base = _cached(("model", path), lambda: load_model(path))
-    m = _model_variant(base, weight_bits, act_bits)
     d = _cached(("dataset", dataset), lambda: load_dataset(dataset))
+    if retrain_epochs:
+        from ..contract.master import load_master
+        from ..train.refit import refit_at_width
+
+        wb = base.layers[0].weight_bits if weight_bits is None else weight_bits
+        refit = _cached(("refit", path, wb, retrain_epochs),
+                        lambda: refit_at_width(base, load_master(path, base), d, wb, epochs=retrain_epochs))
+        m = _model_variant(refit, None, act_bits)
+    else:
+        m = _model_variant(base, weight_bits, act_bits)
     x, y = d.x_test, d.y_test
     if samples:
         x, y = x[:samples], y[:samples]
