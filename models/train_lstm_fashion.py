@@ -68,7 +68,15 @@ def main() -> int:
     ap.add_argument("--report", default=str(ROOT / "models/lstm-fashion.report.json"))
     ap.add_argument("--ckpt", default=str(ROOT / "build/lstm-fashion.ckpt.npz"))
     ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--balance-pes", type=int, default=None,
+                    help="load-balance-aware pruning for N PEs (eie_sim.train.balance; the gate matrix by the unit-local mapping)")
+    ap.add_argument("--balance-group", type=int, default=1, help="columns per balanced group (default 1)")
+    ap.add_argument("--balance-index-aware", action="store_true", help="count 4-bit padding entries in the balanced count")
     args = ap.parse_args()
+    balance = {}
+    if args.balance_pes is not None:
+        balance = {"balance_pes": args.balance_pes, "balance_group": args.balance_group,
+                   "balance_index_bits": 4 if args.balance_index_aware else None}
     data = load_dataset("fashion-mnist")
     net = lstm_classifier(np.random.default_rng(args.seed), 28, 28, args.hidden, data.n_classes)
     ckpt = Path(args.ckpt)
@@ -80,7 +88,8 @@ def main() -> int:
         h_dense = dc.train(net, data, base, seed=args.seed, label="dense", progress=True)
         dense_acc = net.accuracy(data.x_test, data.y_test)
         retrain = dc.TrainSettings(epochs=args.retrain_epochs, lr=args.lr / 10)
-        dc.prune(net, data, sparsity=args.sparsity, rounds=args.prune_rounds, retrain=retrain, seed=args.seed, progress=True)
+        dc.prune(net, data, sparsity=args.sparsity, rounds=args.prune_rounds, retrain=retrain, seed=args.seed, progress=True,
+                 **balance)
         pruned_acc = net.accuracy(data.x_test, data.y_test)
         dc.share_weights(net, args.weight_bits, seed=args.seed)
         shared_acc = net.accuracy(data.x_test, data.y_test)
@@ -103,7 +112,9 @@ def main() -> int:
     model = export_lstm_model(net, data.x_train[:5000], name=Path(args.out).stem, meta={
         "command": command.strip(), "dataset": "fashion-mnist", "sequential": True, "seed": args.seed,
         "report": report.total, "dense_accuracy": hist["dense_accuracy"],
-        "compressed_float_accuracy": hist["compressed_accuracy"]})
+        "compressed_float_accuracy": hist["compressed_accuracy"],
+        **({"balance": {"n_pe": args.balance_pes, "group": args.balance_group,
+                        "index_bits": balance["balance_index_bits"]}} if balance else {})})
     save_model(model, args.out)
     result = {"arch": f"lstm:{args.hidden}", "dataset": "fashion-mnist (sequential: 28 steps of 28 pixels)",
               "seed": args.seed, "command": command.strip(), **{k: v for k, v in hist.items() if k != "dense_history"},

@@ -80,7 +80,7 @@ class ImportSettings:
             check_balance(self.balance_pes, self.balance_group, self.index_bits if self.balance_index_aware else None)
             if not self.prunes:
                 raise ConfigError(f"balance_pes={describe(self.balance_pes)}: balanced pruning needs sparsity or quality "
-                                  "(sparsity 0 rebalances the network's own zeros)")
+                                  "(sparsity 0: balance the network's own non-zeros, which removes some)")
         elif self.balance_index_aware or self.balance_group != 1:
             raise ConfigError("balance_group / balance_index_aware: need balance_pes (the PE count to balance for)")
         dc.TrainSettings(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size)  # validates them

@@ -41,6 +41,9 @@ import numpy as np
 
 from ..errors import ConfigError, describe
 
+#: bytes of dynamic-programming tables per chunk of columns (index-aware pruning)
+DP_BYTES = 1 << 28
+
 __all__ = ["check_balance", "row_map", "group_budgets", "balanced_mask", "pe_group_counts", "pe_group_entries"]
 
 
@@ -255,6 +258,10 @@ def balanced_mask(scores: np.ndarray, candidates: np.ndarray, target: np.ndarray
     grid = _grid(np.where(cand, scores, -np.inf), n_pe, hidden, -np.inf)
     if index_bits is None:
         keep = _top_k(grid, budget, group)
-    else:
-        keep = _index_aware(grid, budget, group, index_bits)
+    else:  # the DP tables hold (max budget + 1) x R x N floats per column: a chunk of groups at a time
+        N, R, K = grid.shape
+        per_group = (int(budget.max(initial=0)) + 1) * R * N * group * 10
+        step = max(1, DP_BYTES // per_group) * group
+        keep = np.concatenate([_index_aware(grid[:, :, c0 : c0 + step], budget[c0 // group : (c0 + step) // group],
+                                            group, index_bits) for c0 in range(0, K, step)], axis=2)
     return _ungrid(keep, M, n_pe, hidden) & cand

@@ -130,6 +130,18 @@ def test_index_aware_selection_is_the_best_under_the_entry_budget(group, index_b
             assert sum(abs(w[k + n_pe * r, j]) for r, j in kept) == pytest.approx(best)
 
 
+@pytest.mark.parametrize("group", [1, 3])
+def test_index_aware_in_column_chunks_equals_in_one_piece(group, monkeypatch):
+    from eie_sim.train import balance
+
+    rng = np.random.default_rng(group)
+    w = rng.normal(size=(90, 31))
+    target = np.abs(w) > 1.2
+    whole = balanced_mask(w, np.ones_like(target), target, 3, group=group, index_bits=3)
+    monkeypatch.setattr(balance, "DP_BYTES", 1)  # one group per chunk
+    assert np.array_equal(balanced_mask(w, np.ones_like(target), target, 3, group=group, index_bits=3), whole)
+
+
 def test_index_aware_pruning_equalises_entries_with_padding():
     rng = np.random.default_rng(3)
     w = rng.normal(size=(120, 40))  # 30 local rows per PE on 4 PEs: 4-bit indices need padding
