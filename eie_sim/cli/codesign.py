@@ -47,7 +47,8 @@ def _space_search(args):
     search = SearchSettings(
         candidates=args.candidates, eta=args.eta, epochs=_list("epochs", args.epochs), prune_rounds=args.prune_rounds,
         budget_minutes=args.budget_minutes, simulate_images=args.simulate_images, validation=args.validation,
-        dense_epochs=args.dense_epochs, dense_lr=args.dense_lr, lr=args.lr, seed=args.seed)
+        dense_epochs=args.dense_epochs, dense_lr=args.dense_lr, lr=args.lr, finetune_lr=args.finetune_lr,
+        seed=args.seed)
     return space, search
 
 
@@ -187,8 +188,8 @@ def add_parsers(sub) -> None:
     g = p.add_argument_group("hardware grid (every trained candidate on every point)")
     g.add_argument("--pes", default="8,16,32,64", metavar="N1,N2", help="PE counts")
     g.add_argument("--fifo-depth", default="4,8", metavar="D1,D2", help="activation queue depths")
-    g.add_argument("--sram-width", default="32,64,128", metavar="W1,W2", help="sparse-matrix SRAM widths, bits")
-    g.add_argument("--index-bits", default="3,4,5", metavar="I1,I2", help="relative row index widths")
+    g.add_argument("--sram-width", default="32,64", metavar="W1,W2", help="sparse-matrix SRAM widths, bits")
+    g.add_argument("--index-bits", default="3,4", metavar="I1,I2", help="relative row index widths")
     g = p.add_argument_group("search")
     g.add_argument("--candidates", type=int_in(1, 100000), default=48, help="software candidates in the first rung")
     g.add_argument("--eta", type=int_in(2, 1000), default=3, help="keep 1/eta of the candidates per rung")
@@ -196,12 +197,14 @@ def add_parsers(sub) -> None:
                    help="epochs per training phase in each rung (rung 0: per pruning round and fine-tuning)")
     g.add_argument("--prune-rounds", type=int_in(1, 100), default=3, help="prune -> retrain rounds in rung 0")
     g.add_argument("--budget-minutes", type=float_in(0, 1e6, lo_open=True), default=30.0, help="wall-time budget")
-    g.add_argument("--simulate-images", type=int_in(1), default=64, metavar="K", help="test images simulated per hardware point")
+    g.add_argument("--simulate-images", type=int_in(1), default=32, metavar="K", help="test images simulated per hardware point")
     g.add_argument("--validation", type=int_in(0), default=0, metavar="N",
                    help="hold out the last N training images to rank candidates (0: rank on the test set)")
     g.add_argument("--dense-epochs", type=int_in(1, 10000), default=30, help="epochs of the dense network")
     g.add_argument("--dense-lr", type=float_in(0, 100, lo_open=True), default=0.05, help="learning rate of the dense network")
-    g.add_argument("--lr", type=float_in(0, 100, lo_open=True), default=0.005, help="retraining and fine-tuning rate")
+    g.add_argument("--lr", type=float_in(0, 100, lo_open=True), default=0.005, help="retraining rate")
+    g.add_argument("--finetune-lr", type=float_in(0, 100, lo_open=True), default=0.001,
+                   help="codebook fine-tuning rate (a centroid moves by the sum of its weights' gradients)")
     g.add_argument("--seed", type=SEED, default=0, help="seed of the sample, the dense network and every candidate")
     g = p.add_argument_group("outputs")
     g.add_argument("--reference", default=None, metavar="MODEL.npz",

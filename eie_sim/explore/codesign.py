@@ -389,7 +389,7 @@ class _Search:
             jobs, resumed, handles = [], 0, {}
             for c in active:
                 key = _digest([self.base_key, c.name, c.sparsity, c.weight_bits, c.balance_pes, self.space.balance_group,
-                               s.epochs[: r + 1], s.prune_rounds, s.lr, s.seed])
+                               s.epochs[: r + 1], s.prune_rounds, s.lr, s.finetune_lr, s.seed])
                 mfile = self.workdir / "models" / f"{c.name}-r{r}-{key[:8]}.npz"
                 pts = self._hw_points(key, c.weight_bits)
                 jobs.append((c, mfile, pts))

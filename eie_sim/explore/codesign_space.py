@@ -64,8 +64,8 @@ class CodesignSpace:
     balance_group: int = 8
     n_pe: tuple = (8, 16, 32, 64)
     fifo_depth: tuple = (4, 8)
-    sram_width: tuple = (32, 64, 128)
-    index_bits: tuple = (3, 4, 5)
+    sram_width: tuple = (32, 64)
+    index_bits: tuple = (3, 4)
 
     def __post_init__(self):
         if self.sparsity is not None:
@@ -113,18 +113,20 @@ class SearchSettings:
     """The search (module docstring): ``candidates`` in rung 0, keep 1/``eta`` per rung,
     ``epochs`` per rung, ``budget_minutes`` of wall time, ``simulate_images`` K per hardware
     point, ``validation`` training images held out for ranking (0: rank on the test set), the
-    dense base's ``dense_epochs`` and ``dense_lr``, retraining and fine-tuning ``lr``, ``seed``."""
+    dense base's ``dense_epochs`` and ``dense_lr``, the retraining ``lr`` and codebook
+    ``finetune_lr`` (:mod:`eie_sim.train.refit`), ``seed``."""
 
     candidates: int = 48
     eta: int = 3
     epochs: tuple = (1, 3, 6)
     prune_rounds: int = 3
     budget_minutes: float = 30.0
-    simulate_images: int = 64
+    simulate_images: int = 32
     validation: int = 0
     dense_epochs: int = 30
     dense_lr: float = 0.05
     lr: float = 0.005
+    finetune_lr: float = 0.001
     seed: int = 0
 
     def __post_init__(self):
@@ -141,6 +143,7 @@ class SearchSettings:
         _int("dense_epochs", self.dense_epochs, 1, 10000)
         _pos("dense_lr", self.dense_lr)
         _pos("lr", self.lr)
+        _pos("finetune_lr", self.finetune_lr)
         _int("seed", self.seed, 0, 2**63 - 1)
 
 
@@ -160,7 +163,7 @@ class _Candidate:
         seed = int(_digest([self.name, search.seed])[:8], 16) + rung
         return Recipe(sparsity=self.sparsity, weight_bits=self.weight_bits, balance_pes=self.balance_pes,
                       balance_group=group, prune_rounds=search.prune_rounds, retrain_epochs=e, finetune_epochs=e,
-                      lr=search.lr, seed=seed)
+                      lr=search.lr, finetune_lr=search.finetune_lr, seed=seed)
 
 
 def _candidates(space: CodesignSpace, n_layers: int, search: SearchSettings) -> list[_Candidate]:

@@ -257,7 +257,7 @@ def test_bad_arguments_are_refused_before_any_work(tmp_path, kw, match):
     (lambda: CodesignSpace(weight_bits=(9,)), "weight_bits"), (lambda: CodesignSpace(balance=("on",)), "balance"),
     (lambda: SearchSettings(epochs=()), "epochs"), (lambda: SearchSettings(eta=1), "eta=1"),
     (lambda: CodesignSpace(sparsity=((1.0,),)), r"sparsity\[0\]"),
-    (lambda: CodesignSpace(sram_width=(8,)), "sram_width=8 with weight_bits=4 and index_bits=5"),
+    (lambda: CodesignSpace(sram_width=(8,)), "sram_width=8 with weight_bits=5 and index_bits=4"),
 ])
 def test_bad_space_and_settings(bad, match):
     with pytest.raises(ConfigError, match=match):
