@@ -85,7 +85,7 @@ def front_table(front: pd.DataFrame, fmt: str = "text") -> str:
     head = ["accuracy %", "energy nJ", "latency us", "area mm2", "compression", "rung", "design"]
     if fmt == "markdown":
         lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * 6 + "---|"]
-        return "\n".join(lines + ["| " + " | ".join(c) + " |" for c in cells])
+        return "\n".join(lines + ["| " + " | ".join(x.replace("|", "\\|") for x in c) + " |" for c in cells])
     if fmt != "text":
         raise ConfigError(f"fmt={fmt!r}: expected 'text', 'markdown' or 'csv'")
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(head)]
