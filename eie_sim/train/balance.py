@@ -31,8 +31,10 @@ Index-aware pruning (``index_bits``): with b-bit relative indices a run of 2**b 
 an entry costs a padding entry, which takes a cycle like a real one. Then the count k_g bounds
 the *entries* (real + padding) of every PE in the group, and each PE's selection maximises the
 kept magnitude under that bound, by dynamic programming over its local rows (exact; per column,
-then a knapsack over the columns of a group). Row batches of very long layers (more rows than
-``n_pe * act_regs_per_pe``) restart the relative index; this ignores that.
+then a knapsack over the columns of a group). Cost: R^2 x k per column (R local rows, k the
+largest count) and group x k^2 per group for the knapsack, so large groups are slow; the tables
+are built a chunk of columns at a time (``DP_BYTES``). Row batches of very long layers (more rows
+than ``n_pe * act_regs_per_pe``) restart the relative index; this ignores that.
 """
 
 from __future__ import annotations
