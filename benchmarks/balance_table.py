@@ -1,4 +1,5 @@
-"""Balanced against unbalanced pruning: the shipped LeNet-300-100 and its load-balance-aware twin.
+"""Balanced against unbalanced pruning: the shipped LeNet-300-100 and its load-balance-aware twin
+(or any two models of the same network: ``--shipped A.npz --balanced B.npz``, e.g. the LSTMs).
 
 For each model and PE count (default 8, 16, 64) this runs the project's own evaluation,
 ``eie-sim eval MODEL --simulate K --pes N --json`` (in process): test accuracy on all 10,000
@@ -60,7 +61,7 @@ def main() -> None:
             rows.append({"model": label, "file": path.name, "n_pe": n_pe, "accuracy": ev["accuracy"],
                          "ratio_huffman": rep["ratio_huffman"], "ratio_pruned_quantized": rep["ratio_pruned_quantized"],
                          "balance": m.meta.get("balance"), "eval": ev})
-    print(f"Balanced vs unbalanced LeNet-300-100 (Fashion-MNIST): accuracy on 10,000 test images (bit-exact "
+    print(f"Balanced vs unbalanced pruning (Fashion-MNIST): accuracy on 10,000 test images (bit-exact "
           f"fixed point); cycles, load efficiency and energy ({args.energy_table}) as means over the first "
           f"{rows[0]['eval']['simulated_images']} test images, each simulated through the whole model")
     for label, path in models.items():
@@ -68,8 +69,12 @@ def main() -> None:
         print(f"  {label}: {path.name}" + (f" (pruned balanced for {bal['n_pe']} PEs, column groups of {bal['group']}"
                                            f"{', index-aware at %d bits' % bal['index_bits'] if bal['index_bits'] else ''})"
                                            if bal else " (ordinary magnitude pruning)"))
-    head = (f"{'model':<9} {'PEs':>4} {'acc %':>6} {'ratio':>6} {'P+Q':>6} {'load eff':>8} {'cycles':>8} "
-            f"{'fc1':>7} {'fc2':>6} {'fc3':>5} {'eff fc1/fc2/fc3':>16} {'energy uJ':>9} {'bal/ship':>8}")
+    names = [l["layer"] for l in rows[0]["eval"]["layers"]]
+    widths = [max(len(n), 8) for n in names]
+    ew = max(16, len("eff " + "/".join(names)))
+    head = (f"{'model':<9} {'PEs':>4} {'acc %':>6} {'ratio':>6} {'P+Q':>6} {'load eff':>8} {'cycles':>9} "
+            + " ".join(f"{n:>{w}}" for n, w in zip(names, widths))
+            + f" {'eff ' + '/'.join(names):>{ew}} {'energy uJ':>9} {'bal/ship':>8}")
     print(head)
     print("-" * len(head))
     by = {(r["model"], r["n_pe"]): r for r in rows}
@@ -81,9 +86,9 @@ def main() -> None:
             ratio = f"{ev['cycles_mean'] / by[('shipped', r['n_pe'])]['eval']['cycles_mean']:.3f}"
         effs = "/".join(f"{l['load_efficiency_mean']:.2f}" for l in lay)
         print(f"{r['model']:<9} {r['n_pe']:>4} {100 * r['accuracy']:>6.2f} {r['ratio_huffman']:>5.1f}x "
-              f"{r['ratio_pruned_quantized']:>5.1f}x {ev['load_efficiency_mean']:>8.3f} {ev['cycles_mean']:>8.1f} "
-              + " ".join(f"{l['cycles_mean']:>{w}.1f}" for l, w in zip(lay, (7, 6, 5)))
-              + f" {effs:>16} {ev['energy_pj_mean'] / 1e6:>9.4f} {ratio:>8}")
+              f"{r['ratio_pruned_quantized']:>5.1f}x {ev['load_efficiency_mean']:>8.3f} {ev['cycles_mean']:>9.1f} "
+              + " ".join(f"{l['cycles_mean']:>{w}.1f}" for l, w in zip(lay, widths))
+              + f" {effs:>{ew}} {ev['energy_pj_mean'] / 1e6:>9.4f} {ratio:>8}")
         assert ev["simulator_matches"], f"{r['file']} on {r['n_pe']} PEs: cycle model differs from the golden model"
     print(f"ratio: Deep Compression's (Huffman); P+Q: pruned + quantised; load eff: entries processed / PEs / "
           f"cycles per inference; bal/ship: cycles of the balanced model over the shipped one. "
