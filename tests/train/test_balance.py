@@ -299,3 +299,14 @@ def test_shipped_balanced_model_meets_the_targets_on_16_pes(capsys):
     assert b["simulator_matches"] and abs(b["accuracy"] - s["accuracy"]) <= 0.003
     assert b["load_efficiency_mean"] >= 0.85 > s["load_efficiency_mean"]
     assert b["cycles_mean"] <= 0.75 * s["cycles_mean"]
+
+
+def test_shipped_balanced_lstm_is_balanced_for_16_pes():
+    from eie_sim import load_model
+
+    m = load_model(BALANCED.with_name("lstm-fashion-balanced.npz"))
+    assert m.meta["balance"] == {"n_pe": 16, "group": 1, "index_bits": 4} and "--balance-pes 16" in m.meta["command"]
+    lay = m.layers[0]
+    entries = pe_group_entries(lay.codes != 0, 16, 4, hidden=lay.hidden)  # unit-local rows, padding included
+    short = entries.max(axis=0) - entries
+    assert short.sum() <= 1  # one PE of one column could not fill its count (a padding entry would exceed it)
