@@ -103,7 +103,7 @@ class BuildSpec:
         return replace(specs[0], **{f: max(getattr(s, f) for s in specs) for f in LIMIT_FIELDS})
 
     def config_matches(self, config: ArchConfig) -> bool:
-        return self == replace(BuildSpec.for_config(config, **{f: getattr(self, f) for f in LIMIT_FIELDS}))
+        return self == BuildSpec.for_config(config, **{f: getattr(self, f) for f in LIMIT_FIELDS})
 
     def fits(self, layer: CompressedLayer, config: ArchConfig) -> bool:
         lim = layer_limits(layer, config)
