@@ -9,14 +9,22 @@ DSD paper compares against. Prints the test accuracy of every model and DSD's ga
 baselines; the last line is the gain over continued training (mean, std, min, max).
 
 Usage: python benchmarks/dsd_gain.py [--arch lenet300] [--dataset fashion-mnist] [--epochs 15]
-       [--seeds 0 1 2] [--sparsity 0.3] [--lr 0.05] [--dropout 0] [--train-limit N]
+       [--seeds 0 1 2] [--sparsity 0.3] [--lr 0.05] [--weight-decay 5e-4] [--dropout 0]
+       [--train-limit N] [--log runs.jsonl]
+
+``--log`` appends one JSON line per seed (the configuration and the four accuracies) under an
+exclusive lock, and a rerun with the same configuration takes the seeds already logged from the
+file instead of training them again, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import fcntl
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +39,26 @@ def summary(name: str, gains: list[float]) -> str:
             f"min {g.min():+.2f}, max {g.max():+.2f} over {g.size} seeds")
 
 
+def logged(path: Path | None, config: dict) -> dict[int, dict]:
+    """Seed -> record of the runs of ``config`` already in the log ``path`` (JSON lines)."""
+    if path is None or not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        rec = json.loads(line) if line.strip() else None
+        if rec and rec.get("config") == config:
+            out[rec["seed"]] = rec
+    return out
+
+
+def append_log(path: Path, rec: dict) -> None:
+    """Append ``rec`` as one JSON line, holding an exclusive lock so concurrent runs do not interleave."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.write(json.dumps(rec) + "\n")
+        f.flush()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--arch", default="lenet300")
@@ -38,28 +66,39 @@ def main():
     ap.add_argument("--epochs", type=int, default=15, help="epochs of each phase")
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--sparsity", type=float, default=0.3, help="fraction of each layer's weights removed")
+    ap.add_argument("--weight-decay", type=float, default=5e-4, help="L2 weight decay of every phase")
     ap.add_argument("--dropout", type=float, default=0.0, help="dropout before each hidden layer's output")
     ap.add_argument("--train-limit", type=int, default=None, help="train on the first N training images only")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--log", type=Path, default=None, help="JSON-lines file of finished seeds (appended; resumes)")
     args = ap.parse_args()
+    config = {k: getattr(args, k) for k in ("arch", "dataset", "epochs", "lr", "sparsity", "weight_decay", "dropout", "train_limit")}
+    done = logged(args.log, config)
     data = load_dataset(args.dataset)
     if args.train_limit:
         data = dataclasses.replace(data, x_train=data.x_train[: args.train_limit], y_train=data.y_train[: args.train_limit])
-    base = TrainSettings(epochs=args.epochs, lr=args.lr)
-    tenth = TrainSettings(epochs=args.epochs, lr=args.lr / 10)
+    base = TrainSettings(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay)
+    tenth = TrainSettings(epochs=args.epochs, lr=args.lr / 10, weight_decay=args.weight_decay)
     vs_cont, vs_short = [], []
-    print(f"DSD on {args.arch} / {args.dataset} ({len(data.y_train):,} training images), dropout {args.dropout}: "
+    print(f"DSD on {args.arch} / {args.dataset} ({len(data.y_train):,} training images), dropout {args.dropout}, "
+          f"weight decay {args.weight_decay:g}: "
           f"{args.epochs} epochs per phase, {100 * args.sparsity:.0f}% pruned in the sparse phase; continued = the dense "
           f"model trained {args.epochs} + {args.epochs} more epochs (the second at a tenth of the rate) without the mask")
     print(f"{'seed':>4} {'dense':>8} {'continued':>10} {'sparse':>8} {'DSD':>8} {'vs cont.':>9} {'vs dense':>9} {'seconds':>8}")
     for seed in args.seeds:
         t0 = time.perf_counter()
-        net = build(args.arch, np.random.default_rng(seed), data.n_features, data.n_classes, data.side, args.dropout)
-        acc = dsd(net, data, sparsity=args.sparsity, dense=base, sparse=base, redense=tenth, seed=seed, continued=True)
+        if seed in done:
+            acc, secs = done[seed]["accuracy"], done[seed]["seconds"]
+        else:
+            net = build(args.arch, np.random.default_rng(seed), data.n_features, data.n_classes, data.side, args.dropout)
+            acc = dsd(net, data, sparsity=args.sparsity, dense=base, sparse=base, redense=tenth, seed=seed, continued=True)
+            secs = time.perf_counter() - t0
+            if args.log is not None:
+                append_log(args.log, {"config": config, "seed": seed, "accuracy": acc, "seconds": secs})
         vs_cont.append(100 * (acc["redense"] - acc["continued"]))
         vs_short.append(100 * (acc["redense"] - acc["dense"]))
         print(f"{seed:>4} {100 * acc['dense']:>8.2f} {100 * acc['continued']:>10.2f} {100 * acc['sparse']:>8.2f} "
-              f"{100 * acc['redense']:>8.2f} {vs_cont[-1]:>+9.2f} {vs_short[-1]:>+9.2f} {time.perf_counter() - t0:>8.0f}",
+              f"{100 * acc['redense']:>8.2f} {vs_cont[-1]:>+9.2f} {vs_short[-1]:>+9.2f} {secs:>8.0f}",
               flush=True)
     print(summary("the short dense baseline (fewer epochs: not a fair comparison)", vs_short))
     print(summary("continued training", vs_cont))
