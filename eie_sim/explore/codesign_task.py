@@ -37,7 +37,7 @@ from ..errors import PointerOverflowError
 from ..train.data import Dataset, load_dataset
 from ..train.compress import TrainSettings, float_accuracy
 from ..train.refit import Recipe, compress_from_master, train_dense
-from .worker import _with_index_bits
+from .worker import _tune_malloc, _with_index_bits
 
 _DATA: dict = {}
 
@@ -115,6 +115,7 @@ def evaluate(model: Model, data: Dataset, x_rank: np.ndarray, y_rank: np.ndarray
 def dense_task(arch: str, dataset: str, data_dir, validation: int, epochs: int, lr: float, seed: int,
                meta: dict) -> tuple[Model, MasterWeights, float, float]:
     """(dense model, its master weights, float test accuracy, seconds) of ``arch`` trained dense."""
+    _tune_malloc()
     t0 = time.perf_counter()
     data, _, _ = load_split(dataset, data_dir, validation)
     model, master, acc = train_dense(arch, data, TrainSettings(epochs=epochs, lr=lr), seed=seed, meta=meta)
@@ -125,6 +126,7 @@ def candidate_task(recipe: Recipe, mode: str, parent: tuple[Model, MasterWeights
                    data_dir, validation: int, hw_points: list, images: int, table: EnergyTable) -> dict:
     """Compress ``parent`` by ``recipe`` (:func:`eie_sim.train.refit.compress_from_master`) and
     evaluate the result: {"model", "master", "info", "accuracy": {...}, "rows": [...], "seconds"}."""
+    _tune_malloc()
     t0 = time.perf_counter()
     data, xv, yv = load_split(dataset, data_dir, validation)
     model, master, info = compress_from_master(parent[0], parent[1], data, recipe, name=name, meta=meta, mode=mode)
@@ -137,6 +139,7 @@ def candidate_task(recipe: Recipe, mode: str, parent: tuple[Model, MasterWeights
 def reference_task(model: Model, dataset: str, data_dir, validation: int, hw_points: list, images: int,
                    table: EnergyTable) -> dict:
     """The reference model evaluated like a candidate (no training)."""
+    _tune_malloc()
     t0 = time.perf_counter()
     data, xv, yv = load_split(dataset, data_dir, validation)
     accs, rows = evaluate(model, data, xv, yv, hw_points, images, table)
