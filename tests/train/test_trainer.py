@@ -170,6 +170,24 @@ def test_dsd_continued_baseline_is_the_same_schedule_without_the_mask(digits):
     assert set(out) == {"dense", "continued", "sparse", "redense"}
 
 
+def test_cli_dsd_baseline_reports_the_continued_run(tmp_path, capsys, digits):
+    """``compress --dsd --dsd-baseline``: the report's ``dsd`` holds the continued baseline, equal
+    to the library's run with the CLI's schedule (re-dense at a tenth of --lr); refused alone."""
+    rep = tmp_path / "r.json"
+    assert main(["compress", "mlp:24", "--dataset", "digits", "--epochs", "2", "--dsd", "--dsd-baseline",
+                 "--dsd-sparsity", "0.4", "--prune-rounds", "1", "--retrain-epochs", "1", "--finetune-epochs", "1",
+                 "--quiet", "--seed", "2", "--json-report", str(rep)]) == 0
+    got = json.loads(rep.read_text())["dsd"]
+    ts = TrainSettings(epochs=2)
+    ref = dsd(build("mlp:24", np.random.default_rng(2), digits.n_features, 10), digits, sparsity=0.4, dense=ts,
+              sparse=ts, redense=TrainSettings(epochs=2, lr=ts.lr / 10), seed=2, continued=True)
+    assert got == pytest.approx(ref)
+    capsys.readouterr()
+    assert main(["compress", "mlp:24", "--dataset", "digits", "--dsd-baseline", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--dsd-baseline" in err[0] and "--dsd" in err[0]
+
+
 def test_dsd_sparse_phase_removes_thirty_percent(digits):
     net = build("lenet300", np.random.default_rng(6), digits.n_features, 10)
     train(net, digits, TrainSettings(epochs=2), seed=0)
