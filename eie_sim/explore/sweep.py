@@ -46,9 +46,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..cost.energy import EnergyTable
+from ..cycle import suite as benchmarks
 from ..cost.presets import get_table
 from ..errors import ConfigError, EIEError, describe
 from .tables import FORMATS
@@ -305,19 +307,42 @@ def _submit_accuracy(client, accuracy: _ModelAccuracy | None, pending: list) -> 
             for k in sorted(need)}
 
 
+def _work_estimate(src, arrays: dict, n_pe: int, points: int) -> float:
+    """Rough cost of a group (arbitrary units, for the order of submission only): encoding its
+    weights once, then per point the multiply-adds (weights x activation density) and the
+    per-(broadcast column, PE) timing steps. A model's layers are not read here: it counts as
+    the most expensive."""
+    if src.kind == "table3":
+        n_in, n_out, wd, ad, _ = benchmarks.TABLE_III[src.name.partition("@")[0]]
+        scale = src.detail[1]
+        n_in, n_out, wd, ad = max(1, round(n_in * scale)), max(1, round(n_out * scale)), wd / 100, ad / 100
+    elif src.kind == "user":
+        lay = arrays[src.key]
+        n_out, n_in = np.shape(lay.codes)
+        wd = float(np.count_nonzero(lay.codes)) / max(1, n_out * n_in)
+        ad = float(np.count_nonzero(lay.activations)) / max(1, n_in)
+    else:
+        return math.inf
+    weights = n_in * n_out * wd
+    return weights + points * (weights * ad + n_in * ad * n_pe)
+
+
 def _submit_batches(client, groups: dict, arrays: dict, n_pending: int, batch_size: int | None, common: tuple) -> dict:
     """Cut every encoding group into batches of ``batch_size`` points (default: about four per
-    worker, at most 32) and submit them; {future: the (config, point id) pairs it runs}.
-    ``common`` is (energy table, seed, auto_ptr), the same for every batch."""
+    worker, at most 32) and submit them, the most expensive groups first (so that no large task
+    starts last while the other workers idle: longest-processing-time-first scheduling);
+    {future: the (config, point id) pairs it runs}. ``common`` is (energy table, seed,
+    auto_ptr), the same for every batch."""
     n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
     bs = batch_size or max(1, min(32, math.ceil(n_pending / (4 * n_workers))))
     user_futs = {k: client.scatter(v, broadcast=False) for k, v in arrays.items()}
     chunks = {}
-    for (s, items) in groups.values():
+    order = sorted(groups.values(), key=lambda g: -_work_estimate(g[0], arrays, g[1][0][0]["n_pe"], len(g[1])))
+    for (s, items) in order:
         for i in range(0, len(items), bs):
             chunk = items[i : i + bs]
             f = client.submit(_run_batch, s, user_futs.get(s.key), [c for c, _ in chunk], [p for _, p in chunk],
-                              *common, pure=False)
+                              *common, pure=False, priority=-len(chunks))  # in this order
             chunks[f] = chunk
     return chunks
 

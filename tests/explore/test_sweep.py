@@ -337,3 +337,35 @@ def test_a_worker_killed_mid_sweep_loses_nothing(reference):
             assert victim not in admin.scheduler_info()["workers"]
     assert killed and killed[0] < len(df)
     pd.testing.assert_frame_equal(got.drop(columns=["notes"]), df.drop(columns=["notes"]), check_dtype=False)
+
+
+def test_the_most_expensive_groups_are_submitted_first():
+    """Longest-processing-time-first: the group that encodes and simulates the most weights goes
+    out first with the highest priority, whatever order the layers were given in."""
+    from eie_sim.cost.presets import get_table
+    from eie_sim.explore.space import _plan, _resolve_layers, _table_key
+    from eie_sim.explore.sweep import _group_by_encoding, _submit_batches
+
+    class FakeClient:
+        def __init__(self):
+            self.calls = []
+
+        def scheduler_info(self):
+            return {"workers": {"a": {}, "b": {}}}
+
+        def scatter(self, v, broadcast=False):
+            return v
+
+        def submit(self, fn, src, user, cfgs, ids, *common, pure, priority):
+            self.calls.append((src.name, cfgs[0]["n_pe"], priority))
+            return object()
+
+    table = get_table("eie45")
+    srcs, arrays = _resolve_layers(["alex8@0.05", "vgg6@0.2", "ntwe@0.1"], None, 0, 0, None)
+    todo = _plan(expand_space({"n_pe": [4, 16]}), srcs, _table_key(table))
+    client = FakeClient()
+    _submit_batches(client, _group_by_encoding(todo), arrays, len(todo), None, (table, 0, True))
+    names = [(n, pe) for n, pe, _ in client.calls]
+    assert names[0] == ("vgg6@0.2", 16) and names[-1] == ("alex8@0.05", 4)
+    prios = [p for _, _, p in client.calls]
+    assert prios == sorted(prios, reverse=True) and len(set(prios)) == len(prios)
