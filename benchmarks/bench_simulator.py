@@ -2,7 +2,9 @@
 
 For each layer at 64 PEs it prints: the warm ``simulate()`` wall time (best of REPEATS, layer
 already encoded and its kernel arrays cached), the scipy.sparse CSR matrix-vector product time
-on the same float64 matrix and activations (best of REPEATS), their ratio (target <= 3), and the
+on the same float64 matrix and activations (best of REPEATS), their ratio (target <= 3 everywhere;
+<= 1.5 on the NeuralTalk layers ntwe, ntwd, ntlstm, whose activations are dense, and <= 1 on the
+AlexNet and VGG layers), and the
 peak memory that a cold ``simulate()`` of the freshly encoded layer allocates (tracemalloc),
 against the bytes of the compressed layer's own arrays (ptr, v, z; target <= 3x). Then the
 cold-start time of a new process that imports eie_sim and simulates a small layer, with the
@@ -58,7 +60,7 @@ def main():
     head = f"{'layer':<8} {'nnz':>10} {'simulate_ms':>12} {'csr_ms':>9} {'ratio':>6} {'layer_MB':>9} {'cold_peak_MB':>13} {'mem_ratio':>9} {'warm_peak_MB':>12}"
     print(head)
     print("-" * len(head))
-    ratios, mems = [], []
+    ratios, mems, missed = [], [], []
     for name in args.layers.split(","):
         b = benchmarks.get(name)
         enc = encode(b.codes, b.codebook, n_pe=cfg.n_pe)
@@ -75,10 +77,13 @@ def main():
         x = b.activations
         t_sim, t_csr = best_pair(lambda: simulate(enc, b.activations, cfg), lambda: w @ x, args.repeats)
         ratios.append(t_sim / t_csr)
+        if t_sim / t_csr > (1.5 if name.startswith("nt") else 1.0):
+            missed.append(name)
         mems.append(cold_peak / lb)
         print(f"{name:<8} {w.nnz:>10,} {1e3 * t_sim:>12.3f} {1e3 * t_csr:>9.3f} {t_sim / t_csr:>6.2f} "
               f"{lb / 2**20:>9.2f} {cold_peak / 2**20:>13.2f} {cold_peak / lb:>9.2f} {warm_peak / 2**20:>12.3f}")
-    print(f"ratio simulate/CSR: max {max(ratios):.2f}, geometric mean {np.exp(np.mean(np.log(ratios))):.2f} (target <= 3)")
+    print(f"ratio simulate/CSR: max {max(ratios):.2f}, geometric mean {np.exp(np.mean(np.log(ratios))):.2f} (target <= 3); "
+          f"above the per-layer target (1.5 NeuralTalk, 1 others): {', '.join(missed) or 'none'}")
     print(f"cold peak memory / layer arrays: max {max(mems):.2f} (target <= 3)")
 
     code = ("import time; t=time.perf_counter(); import eie_sim; from eie_sim import benchmarks, simulate, ArchConfig; "

@@ -98,130 +98,104 @@ def _sat(t, lo, hi):
 
 
 @njit(cache=True)
-def _issue_full(ptr_t, real_t, nzcols, fifo_depth, st, FREE, BUSY, BLOCKED, REAL, PAD):
-    """The timing loop of a pass that broadcasts every column of a range (the same rules as the
-    general loop in :func:`_simulate_pass`), with its state in separate arrays so that the
-    compiler vectorises it; the spmat reads of such a pass are computed from its end points."""
+def _issue_timing(ptr_t, nzcols, fifo_depth, free, busy, blocked, ring):
+    """The issue phase of one pass (the module's rules) for the broadcast columns ``nzcols``,
+    timing only. Cycles are relative to the first broadcast (cycle 0); returns the cycle of the
+    last broadcast (-1 if none). Per PE k it leaves ``free[k]``, the cycle PE k is free after
+    its last column, and adds to ``busy`` and ``blocked``; ``ring`` (fifo_depth, n_pe) is scratch.
+
+    Broadcast i (column j) goes out in cycle t_i = max(t_{i-1} + 1, 1 + max_k start_k(i - D))
+    (D = fifo_depth; the second term only for i >= D): PE k pops broadcast i - D in cycle
+    start_k(i - D), and its queue stays full at the start of every cycle up to that one
+    (registered full flags), so each such cycle from t_{i-1} + 1 on blocks the broadcast and is
+    charged to PE k. PE k pops broadcast i in cycle start_k(i) = max(free_k, t_i + 1) (visible
+    one cycle after the push) and is busy for max(e, 1) cycles, e = ptr_t[j + 1, k] - ptr_t[j, k].
+    ``ring[i % D]`` holds start_k(i) for the last D broadcasts and ``ringmax`` its maximum over
+    PEs (-1 before the first D broadcasts, which cannot stall). The state is int32 (the caller
+    guarantees that a pass lasts fewer than 2**31 cycles), in separate arrays so that the
+    loops over PEs vectorise."""
     n_pe = ptr_t.shape[1]
     one = np.int32(1)
     zero = np.int32(0)
-    free = np.zeros(n_pe, dtype=np.int32)
-    busy = np.zeros(n_pe, dtype=np.int32)
-    blocked = np.zeros(n_pe, dtype=np.int32)
-    total = np.zeros(n_pe, dtype=np.int32)
-    real = np.zeros(n_pe, dtype=np.int32)
-    ring = np.zeros((fifo_depth, n_pe), dtype=np.int32)
-    ringmax = np.zeros(fifo_depth, dtype=np.int32)
+    ringmax = np.full(fifo_depth, np.int32(-1), dtype=np.int32)
     t_prev = np.int32(-1)
     for i in range(nzcols.size):
         j = nzcols[i]
-        earliest = zero if i == 0 else np.int32(t_prev + one)
-        t_i = earliest
+        earliest = np.int32(t_prev + one)
         slot = i % fifo_depth
         rs = ring[slot]
-        if i >= fifo_depth and ringmax[slot] >= earliest:
+        t_i = earliest
+        if ringmax[slot] >= earliest:
             t_i = np.int32(ringmax[slot] + one)
             for k in range(n_pe):
                 blocked[k] += max(np.int32(rs[k] - earliest + one), zero)
         tp1 = np.int32(t_i + one)
         r0 = ptr_t[j]
         r1 = ptr_t[j + 1]
+        mx = zero
         for k in range(n_pe):
             sv = max(np.int32(r1[k] - r0[k]), one)
             start = max(free[k], tp1)
             rs[k] = start
+            mx = max(mx, start)
             free[k] = start + sv
             busy[k] += sv
-        mx = rs[0]
-        for k in range(1, n_pe):
-            mx = max(mx, rs[k])
         ringmax[slot] = mx
-        rr = real_t[j]
-        for k in range(n_pe):
-            real[k] += rr[k]
         t_prev = t_i
-    # entries of the range, per PE: ptr at the end minus ptr at the start
-    if nzcols.size:
-        a = nzcols[0]
-        b = nzcols[nzcols.size - 1] + 1
-        for k in range(n_pe):
-            total[k] = ptr_t[b, k] - ptr_t[a, k]
-    for k in range(n_pe):
-        st[FREE, k] = free[k]
-        st[BUSY, k] = busy[k]
-        st[BLOCKED, k] = blocked[k]
-        st[REAL, k] = real[k]
-        st[PAD, k] = total[k] - real[k]
+    return t_prev
 
 
 @njit(cache=True)
-def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc, acc, acc_lo, acc_hi, check_sat,
-                   row0, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real, pad,
-                   sram_reads, dram_words, full, do_arith):
-    """One pass: issue-phase timing (closed form of the module's rules), per-PE counters and the
-    arithmetic of every real entry of every broadcast column.
+def _pass_counts(ptr_t, real_t, nzcols, epw, entry_base, cap_words, held, real, pad, sram_reads, dram_words):
+    """Per-PE entries and spmat word reads of a pass that broadcasts ``nzcols``; adds to
+    ``real``, ``pad``, ``sram_reads``, ``dram_words`` and updates ``held`` (all (n_pe,) int64).
 
-    ptr_t: (n_cols + 1, n_pe) int32 column pointers; real_t: (n_cols, n_pe) int32 real entries
-    per column and PE; col_rs: (n_cols + 1) offsets of each column's real entries (all PEs) in
-    ``real_rows`` (row in the sub-layer, int32) and ``real_codes`` (uint8). nzcols: broadcast
-    columns in order; ``do_arith`` False skips the arithmetic (done row by row instead, see
-    :func:`_accumulate_rows`); ``full`` says they are every column from nzcols[0] to nzcols[-1] (then the
-    spmat reads are computed once per PE). Accumulates ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` (golden contract,
-    step 3; the saturation test is skipped when ``check_sat`` is False, i.e. when it provably
-    cannot fire). Each row belongs to one PE, which sees its columns in ascending order, so a
-    column-by-column sweep gives every row the same order as the hardware.
-    Updates per PE: busy, blocked, real and padding entries, spmat SRAM reads, spmat DRAM words,
-    held (the spmat word held by each PE). The caller guarantees that the pass lasts fewer than
-    2**31 cycles and that entry indices stay below 2**31, so the per-PE state is int32 (twice the
-    SIMD lanes of int64).
-    """
+    Real entries: the sum of ``real_t`` over the broadcast columns. Padding: entries of the
+    broadcast columns less the real ones. Spmat reads: a PE reads, for each non-empty column,
+    the words of its entries not already held (the last word read). A column's entries follow
+    the previous column's, so over a run of consecutive broadcast columns [a, b) the words read
+    are exactly the words of entries ``entry_base + ptr[a] .. entry_base + ptr[b] - 1``, less the
+    first if it is held; a skipped column leaves the held word unchanged. So each run costs one
+    step per PE, not one per column. Words from ``cap_words`` on are in DRAM. The caller
+    guarantees that entry indices (``entry_base`` included) stay below 2**31: the state is int32."""
     n_pe = ptr_t.shape[1]
     m = nzcols.size
-    inv_epw = 1.0 / epw
-    cap = np.int32(min(cap_words, 2**31 - 1))
-    # All per-PE state in one int32 array, so the loops below touch a single writable base
-    # pointer and the compiler can vectorise them without runtime alias checks.
-    FREE, BUSY, BLOCKED, REAL, PAD, SRAM, DRAM, HELD, BASE, RING = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
-    st = np.zeros((RING + fifo_depth, n_pe), dtype=np.int32)
+    real32 = np.zeros(n_pe, dtype=np.int32)  # fewer than 2**31 entries per PE (the caller's guarantee)
+    for i in range(m):
+        rr = real_t[nzcols[i]]
+        for k in range(n_pe):
+            real32[k] += rr[k]
+    for k in range(n_pe):
+        real[k] += real32[k]
+        pad[k] -= real32[k]
+    # int32 state in one array (one writable base pointer, so the loop over PEs vectorises)
+    HELD, BASE, ENTRIES, SRAM, DRAM = 0, 1, 2, 3, 4
+    st = np.zeros((5, n_pe), dtype=np.int32)
     for k in range(n_pe):
         st[HELD, k] = held[k]
         st[BASE, k] = entry_base[k]
     one = np.int32(1)
     zero = np.int32(0)
-    ringmax = np.zeros(fifo_depth, dtype=np.int32)  # max over PEs of each ring slot
-    if full:
-        _issue_full(ptr_t, real_t, nzcols, fifo_depth, st, FREE, BUSY, BLOCKED, REAL, PAD)
-    t_prev = np.int32(-1)
-    for i in range(0 if full else m):
-        j = nzcols[i]
-        earliest = zero if i == 0 else np.int32(t_prev + one)
-        t_i = earliest
-        slot = i % fifo_depth
-        r_slot = RING + slot
-        if i >= fifo_depth and ringmax[slot] >= earliest:
-            # ring: the cycle at which PE k popped broadcast i - fifo_depth. Its queue is full at
-            # the start of every cycle up to and including that one, so the broadcast waits.
-            t_i = np.int32(ringmax[slot] + one)
-            for k in range(n_pe):
-                st[BLOCKED, k] += max(np.int32(st[r_slot, k] - earliest + one), zero)
-        tp1 = np.int32(t_i + one)
-        mx = zero
-        r0 = ptr_t[j]
-        r1 = ptr_t[j + 1]
-        for k in range(n_pe):  # branch-free: the branches here would be unpredictable
-            c0 = r0[k]
-            c1 = r1[k]
+    cap = np.int32(min(cap_words, 2**31 - 1))
+    inv_epw = 1.0 / epw
+    i = 0
+    while i < m:
+        a = nzcols[i]
+        b = a + 1
+        i += 1
+        while i < m and nzcols[i] == b:
+            b += 1
+            i += 1
+        pa = ptr_t[a]
+        pb = ptr_t[b]
+        for k in range(n_pe):  # branch-free, as in _simulate_pass
+            c0 = pa[k]
+            c1 = pb[k]
             c = np.int32(c1 - c0)
-            sv = max(c, one)
-            start = max(st[FREE, k], tp1)
-            st[r_slot, k] = start
-            mx = max(mx, start)
-            st[FREE, k] = start + sv
-            st[BUSY, k] += sv
-            # Spmat reads: one per word not already held (a column's entries are consecutive).
-            # (x + 1/2) / epw is at least 1/(2 epw) from an integer, far more than the float
-            # error below 2**31, so truncation is floor division; for an empty column the
-            # word values are unused.
+            st[ENTRIES, k] += c
+            # words (base + c0) // epw .. (base + c1 - 1) // epw, less the one held; (x + 1/2) / epw
+            # is at least 1/(2 epw) from an integer, far more than the float error below 2**31, so
+            # truncation is floor division; for an empty run the word values are unused.
             nonempty = np.int32(c > zero)
             base = st[BASE, k]
             ws = np.int32((base + c0 + 0.5) * inv_epw)
@@ -233,40 +207,62 @@ def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc,
             st[SRAM, k] += sram
             st[DRAM, k] += words - sram
             st[HELD, k] = held_k + nonempty * (we - held_k)
-            r = real_t[j, k]
-            st[REAL, k] += r
-            st[PAD, k] += c - r
-        ringmax[slot] = mx
-        t_prev = t_i
-    if full and m > 0:
-        first_col = nzcols[0]
-        last_col = nzcols[m - 1]
-        for k in range(n_pe):
-            lo = np.int64(st[BASE, k]) + ptr_t[first_col, k]
-            hi = np.int64(st[BASE, k]) + ptr_t[last_col + 1, k]
-            if hi > lo:  # words lo // epw .. (hi - 1) // epw, less the one already held
-                ws = lo // epw
-                we = (hi - 1) // epw
-                first = ws + 1 if ws == st[HELD, k] else ws
-                if first <= we:
-                    sram = max(min(we, np.int64(cap) - 1) - first + 1, 0)
-                    st[SRAM, k] += sram
-                    st[DRAM, k] += we - first + 1 - sram
-                st[HELD, k] = we
-    t_end = np.int64(0)
     for k in range(n_pe):
-        t_end = max(t_end, np.int64(st[FREE, k]))
-        busy[k] += st[BUSY, k]
-        blocked[k] += st[BLOCKED, k]
-        real[k] += st[REAL, k]
-        pad[k] += st[PAD, k]
+        held[k] = st[HELD, k]
+        pad[k] += st[ENTRIES, k]
         sram_reads[k] += st[SRAM, k]
         dram_words[k] += st[DRAM, k]
-        held[k] = st[HELD, k]
-    t_end += t_start
 
+
+@njit(cache=True)
+def _dense_pass(ptr_t, real_t, nzcols, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real,
+                pad, sram_reads, dram_words):
+    """One pass without its arithmetic (done row by row for dense activations,
+    :func:`_accumulate_rows`, or column by column in :func:`_simulate_pass`): the timing of
+    :func:`_issue_timing`, then the counts of :func:`_pass_counts`, which cost one step per run
+    of consecutive broadcast columns.
+
+    ptr_t: (n_cols + 1, n_pe) int32 column pointers; real_t: (n_cols, n_pe) int32 real entries
+    per column and PE; nzcols: broadcast columns in ascending order. Adds per PE busy and
+    blocked cycles, real and padding entries, spmat SRAM reads and spmat DRAM words; updates
+    held (the spmat word held by each PE, -1 for none). Returns the cycle the last PE is free,
+    the first broadcast being in cycle ``t_start``. The caller guarantees that the pass lasts
+    fewer than 2**31 cycles and that entry indices stay below 2**31 (int32 state)."""
+    n_pe = ptr_t.shape[1]
+    free = np.zeros(n_pe, dtype=np.int32)
+    busy32 = np.zeros(n_pe, dtype=np.int32)
+    blocked32 = np.zeros(n_pe, dtype=np.int32)
+    ring = np.zeros((fifo_depth, n_pe), dtype=np.int32)
+    _issue_timing(ptr_t, nzcols, fifo_depth, free, busy32, blocked32, ring)
+    _pass_counts(ptr_t, real_t, nzcols, epw, entry_base, cap_words, held, real, pad, sram_reads, dram_words)
+    t_end = np.int64(0)
+    for k in range(n_pe):
+        t_end = max(t_end, np.int64(free[k]))
+        busy[k] += busy32[k]
+        blocked[k] += blocked32[k]
+    return t_end + t_start
+
+
+@njit(cache=True)
+def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc, acc, acc_lo, acc_hi, check_sat,
+                   row0, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real, pad,
+                   sram_reads, dram_words):
+    """One pass with its arithmetic done column by column (sparse activations): the timing and
+    counts of :func:`_dense_pass`, then, for every real entry of every broadcast column,
+    ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` (golden contract, step 3; the saturation
+    test is skipped when ``check_sat`` is False, i.e. when it provably cannot fire, and the
+    products ``qc[v] * qa[j]`` are then formed once per code and column). Each row belongs to
+    one PE, which sees its columns in ascending order, so a column-by-column sweep gives every
+    row the same order as the hardware.
+
+    col_rs: (n_cols + 1) offsets of each column's real entries (all PEs) in ``real_rows`` (row
+    in the sub-layer) and ``real_codes`` (uint8). Returns (the cycle the last PE is free,
+    saturated)."""
+    t_end = _dense_pass(ptr_t, real_t, nzcols, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked,
+                        real, pad, sram_reads, dram_words)
     saturated = False
-    for i in range(m if do_arith else 0):
+    prod = np.empty(qc.size, dtype=np.int64)  # qc[v] * a for the column's activation a
+    for i in range(nzcols.size):
         j = nzcols[i]
         a = qa[j]
         if check_sat:
@@ -275,8 +271,10 @@ def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc,
                 acc[r], hit = _sat(acc[r] + qc[real_codes[x]] * a, acc_lo, acc_hi)
                 saturated |= hit
         else:
+            for v in range(qc.size):
+                prod[v] = qc[v] * a
             for x in range(col_rs[j], col_rs[j + 1]):
-                acc[row0 + real_rows[x]] += qc[real_codes[x]] * a
+                acc[row0 + real_rows[x]] += prod[real_codes[x]]
     return t_end, saturated
 
 
@@ -344,19 +342,32 @@ def _accumulate_rows(row_ptr, row_cols, row_codes, qa, qc, acc, row0, acc_lo, ac
     row): ``acc[row] = sat(acc[row] + qc[v] * qa[j])``. Zero activations add zero, which
     changes nothing even under saturation, so this equals the column sweep of
     :func:`_simulate_pass` and is faster when most activations are non-zero. Returns the
-    saturated flag."""
+    saturated flag.
+
+    Without the saturation test (``check_sat`` False: the caller has shown that
+    ``|acc0| + max|qc| * sum|qa|`` fits the accumulator, far inside int64) integer addition is
+    exact in any order, so a row's sum is taken per code: ``sum_v qc[v] * (sum of qa[j] over
+    the row's entries with code v)``. Every partial sum is bounded by ``sum|qa|`` or
+    ``max|qc| * sum|qa|``, so none overflows and the result equals the ordered sum; this reads
+    one activation per entry and multiplies once per code instead of once per entry."""
     saturated = False
     n_rows = row_ptr.size - 1
-    for r in range(n_rows):
-        if check_sat:
+    if check_sat:
+        for r in range(n_rows):
             t = acc[row0 + r]
             for x in range(row_ptr[r], row_ptr[r + 1]):
                 t, hit = _sat(t + qc[row_codes[x]] * qa[row_cols[x]], acc_lo, acc_hi)
                 saturated |= hit
             acc[row0 + r] = t
-        else:
-            t = np.int64(0)
-            for x in range(row_ptr[r], row_ptr[r + 1]):
-                t += qc[row_codes[x]] * qa[row_cols[x]]
-            acc[row0 + r] += t
+        return saturated
+    n_codes = qc.size
+    bins = np.zeros(256, dtype=np.int64)  # codes are uint8
+    for r in range(n_rows):
+        for x in range(row_ptr[r], row_ptr[r + 1]):
+            bins[row_codes[x]] += qa[row_cols[x]]
+        t = np.int64(0)
+        for v in range(n_codes):
+            t += bins[v] * qc[v]
+            bins[v] = 0
+        acc[row0 + r] += t
     return saturated

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from ..config import ArchConfig
 from .kernels import (
     DRAIN_CYCLES,
     _accumulate_rows,
+    _dense_pass,
     _simulate_pass,
     lnzd_levels,
     lnzd_nodes,
@@ -196,33 +197,37 @@ def _held_per_pe(n: int, n_pe: int) -> np.ndarray:
     return np.maximum((n - np.arange(n_pe, dtype=np.int64) + n_pe - 1) // n_pe, 0)
 
 
-def _input_loads(n_cols: int, n_pe: int, regs: int, act_cap: int, n_batches: int) -> tuple[list, int, int]:
+@lru_cache(maxsize=256)
+def _input_loads(n_cols: int, n_pe: int, regs: int, act_cap: int, n_batches: int) -> tuple[tuple, int, int]:
     """Register loads of inputs longer than the registers. A PE keeps its inputs in activation
     SRAM slots 0, 1, ... and loads slots ``ib * regs`` on before input batch ib, one per cycle,
     all PEs in parallel: the pass waits for the largest count. Slots from ``act_cap`` on are in
     DRAM (counted, latency hidden). Returns (cycles per input batch, SRAM reads, DRAM reads)
-    of one sweep over the input batches, which every row batch repeats."""
+    of one sweep over the input batches, which every row batch repeats. Memoised: it depends
+    only on the shapes and the configuration."""
     n_in = _held_per_pe(n_cols, n_pe)
     lo = (np.arange(n_batches, dtype=np.int64) * regs)[:, None]
     hi = np.minimum(lo + regs, n_in)
     loads = np.maximum(hi - lo, 0)
     sram = np.minimum(np.maximum(np.minimum(hi, act_cap) - lo, 0), loads)
-    return loads.max(axis=1).tolist(), int(sram.sum()), int((loads - sram).sum())
+    return tuple(loads.max(axis=1).tolist()), int(sram.sum()), int((loads - sram).sum())
 
 
-def _output_writes(row0s: list, n_rows: int, n_cols: int, n_pe: int, regs: int, act_cap: int) -> tuple[list, int, int]:
+@lru_cache(maxsize=256)
+def _output_writes(row0s: tuple, n_rows: int, n_cols: int, n_pe: int, regs: int, act_cap: int) -> tuple[tuple, int, int]:
     """Write-back of outputs longer than the registers. At the end of the row batch at
     ``row0`` a PE writes its outputs (local rows ``row0 // n_pe`` on, at most ``regs``) one per
     cycle, all PEs in parallel, to the activation SRAM slots after its inputs (if those are in
     the SRAM); slots from ``act_cap`` on are in DRAM. Returns (cycles per row batch, SRAM
-    writes, DRAM writes) over all row batches."""
+    writes, DRAM writes) over all row batches. Memoised: it depends only on the shapes and the
+    configuration."""
     n_out = _held_per_pe(n_rows, n_pe)
     in_slots = _held_per_pe(n_cols, n_pe) if n_cols > n_pe * regs else np.zeros(n_pe, dtype=np.int64)
     lo = (np.array(row0s, dtype=np.int64) // n_pe)[:, None]
     hi = np.minimum(lo + regs, n_out)
     outs = np.maximum(hi - lo, 0)
     sram = np.minimum(np.clip(act_cap - (in_slots + lo), 0, None), outs)
-    return outs.max(axis=1).tolist(), int(sram.sum()), int((outs - sram).sum())
+    return tuple(outs.max(axis=1).tolist()), int(sram.sum()), int((outs - sram).sum())
 
 
 def _pointer_reads(nz_all: np.ndarray, n_cols: int, ptr_cap: int, n_row_batches: int, n_pe: int) -> tuple[int, int]:
@@ -250,7 +255,7 @@ def _plan(enc: CompressedLayer, config: ArchConfig, prep) -> _Plan:
     nz_all = np.flatnonzero(prep.qa).astype(np.int64)
     # vectors that fit the registers cost no load or write-back
     loads = _input_loads(K, N, regs, act_cap, n_in_batches) if K > R else ([0] * n_in_batches, 0, 0)
-    writes = (_output_writes([r0 for r0, _ in batches], M, K, N, regs, act_cap) if M > R
+    writes = (_output_writes(tuple(r0 for r0, _ in batches), M, K, N, regs, act_cap) if M > R
               else ([0] * len(batches), 0, 0))
     ptr = _pointer_reads(nz_all, K, config.ptr_capacity, len(batches), N)
     # Each row gets at most one product per column, so if |acc0| + max|qc| * sum|qa| fits, no
@@ -311,12 +316,18 @@ def _run_pass(plan: _Plan, tally: _Tally, arr: dict, row0: int, nz: np.ndarray) 
     cycle the last PE is free; adds per-PE cycles, entries, word reads (and, unless by_rows, MACs)."""
     t_start = tally.t + plan.lnzd_latency
     stats = tally.stats
+    if plan.by_rows:  # the arithmetic is done row by row (_accumulate_by_rows)
+        t_end = _dense_pass(arr["ptr_t"], arr["real_t"], nz, plan.config.fifo_depth, t_start, plan.entries_per_word,
+                            tally.entry_base, plan.cap_words, tally.held, tally.busy, tally.blocked,
+                            stats[0], stats[1], stats[2], stats[3])
+        tally.issue_cycles += t_end - t_start
+        tally.t = t_end
+        return
     t_end, sat = _simulate_pass(
         arr["ptr_t"], arr["real_t"], arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, plan.qa, plan.qc,
         tally.acc, plan.acc_lo, plan.acc_hi, plan.check_sat, row0, plan.config.fifo_depth, t_start,
         plan.entries_per_word, tally.entry_base, plan.cap_words, tally.held, tally.busy, tally.blocked,
-        stats[0], stats[1], stats[2], stats[3], bool(nz.size and nz[-1] - nz[0] + 1 == nz.size),
-        not plan.by_rows,
+        stats[0], stats[1], stats[2], stats[3],
     )
     tally.saturated |= bool(sat)
     tally.issue_cycles += t_end - t_start
@@ -342,15 +353,16 @@ def _counters(plan: _Plan, tally: _Tally, cycles: int) -> dict:
     in bytes (bits rounded up); overhead_cycles: cycles outside the passes' issue phases."""
     config, N, stats = plan.config, plan.config.n_pe, tally.stats
     broadcasts = len(plan.row_batches) * int(plan.nz_all.size)  # every row batch re-broadcasts
-    macs = int(stats[0].sum() + stats[1].sum())
+    real, padding, spmat_sram, spmat_dram = stats.sum(axis=1).tolist()
+    macs = real + padding
     dram_bits_ptr = plan.ptr_dram_reads * config.ptr_bits
-    dram_bits_spmat = int(stats[3].sum()) * config.sram_width
+    dram_bits_spmat = spmat_dram * config.sram_width
     dram_bits_act = (plan.act_dram_in + plan.act_dram_out) * config.act_bits
     return {
         "broadcasts": broadcasts, "lnzd_ops": broadcasts * lnzd_nodes(N),
         "queue_pushes": broadcasts * N, "queue_pops": broadcasts * N,
-        "ptr_sram_reads": plan.ptr_sram_reads, "spmat_sram_reads": int(stats[2].sum()),
-        "codebook_reads": macs, "macs_real": int(stats[0].sum()), "macs_padding": int(stats[1].sum()),
+        "ptr_sram_reads": plan.ptr_sram_reads, "spmat_sram_reads": spmat_sram,
+        "codebook_reads": macs, "macs_real": real, "macs_padding": padding,
         "act_reg_reads": broadcasts + macs + (plan.act_sram_writes + plan.act_dram_out),
         "act_reg_writes": macs + plan.n_rows + (plan.act_sram_reads + plan.act_dram_in),
         "act_sram_reads": plan.act_sram_reads, "act_sram_writes": plan.act_sram_writes,

@@ -1,0 +1,143 @@
+"""The pass kernels of the cycle model (kernels._dense_pass, which _simulate_pass also runs, and
+the per-code sums of kernels._accumulate_rows) against the previous fused column loop
+(old_pass.old_simulate_pass), the ordered sums and the slow reference: identical cycles, counters and outputs, with and without stalls, holes in the
+broadcast columns, several PEs and fifo depths, row and input batches, SRAM overflow."""
+
+import numpy as np
+import pytest
+
+from eie_sim import ArchConfig, encode
+from eie_sim.cycle.kernels import _accumulate_rows, _dense_pass, _simulate_pass
+from eie_sim.cycle.layers import ROW_MAJOR_DENSITY, _kernel_arrays, _row_major
+
+from helpers import random_codebook, random_codes
+from old_pass import old_simulate_pass
+from test_simulator import check_against_reference
+
+
+def _both_passes(arr, nz, fifo_depth, epw, cap_words, entry_base, held):
+    """(t_end, per-PE arrays) of the previous fused loop and of _dense_pass from the same state."""
+    n_pe = arr["ptr_t"].shape[1]
+    out = []
+    for dense in (False, True):
+        st = [np.zeros(n_pe, dtype=np.int64) for _ in range(6)]
+        h = held.copy()
+        if dense:
+            t = _dense_pass(arr["ptr_t"], arr["real_t"], nz, fifo_depth, 7, epw, entry_base, cap_words, h, *st)
+        else:
+            acc = np.zeros(1, dtype=np.int64)
+            t, _ = old_simulate_pass(arr["ptr_t"], arr["real_t"], arr["col_rs"], arr["real_rows"], arr["real_codes"],
+                                  nz, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), acc, -1, 1, False, 0,
+                                  fifo_depth, 7, epw, entry_base, cap_words, h, *st,
+                                  bool(nz.size and nz[-1] - nz[0] + 1 == nz.size), False)
+        out.append((int(t), [a.tolist() for a in st], h.tolist()))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_dense_pass_equals_general_loop(seed):
+    rng = np.random.default_rng(seed)
+    n_pe = int(rng.choice([1, 2, 3, 7, 16, 64]))
+    rows = int(rng.integers(1, 200))
+    cols = int(rng.integers(1, 120))
+    density = float(rng.choice([0.02, 0.1, 0.3, 0.8]))
+    enc = encode(random_codes(rng, rows, cols, density, 4), random_codebook(rng, 4), n_pe=n_pe,
+                 index_bits=int(rng.integers(1, 5)))
+    arr = _kernel_arrays(enc)
+    # every column, every column but a few (holes), a random subset, a sub-range
+    full = np.arange(cols, dtype=np.int64)
+    holes = np.sort(rng.choice(cols, size=cols - min(cols, int(rng.integers(1, 4))), replace=False)).astype(np.int64)
+    subset = np.flatnonzero(rng.random(cols) < 0.5).astype(np.int64)
+    lo = int(rng.integers(0, cols))
+    sub = np.arange(lo, int(rng.integers(lo, cols + 1)), dtype=np.int64)
+    for nz in (full, holes, subset, sub):
+        for fifo_depth in (1, 2, 3, 8, 100):
+            epw = int(rng.integers(1, 9))
+            cap_words = int(rng.choice([0, 1, 3, 2**40]))
+            entry_base = rng.integers(0, 50, size=n_pe).astype(np.int64)
+            held = np.where(rng.random(n_pe) < 0.5, -1, (entry_base + 1) // epw).astype(np.int64)
+            general, dense = _both_passes(arr, nz, fifo_depth, epw, cap_words, entry_base, held)
+            assert dense == general
+
+
+def test_dense_pass_stalls():
+    """Long columns on one PE fill its queue: the broadcast stalls and the PE is charged."""
+    codes = np.zeros((8, 40), dtype=np.uint8)
+    codes[0::2, ::3] = 1  # PE 0 (rows 0, 2, 4, 6 with 2 PEs) gets 4 entries in every third column
+    enc = encode(codes, np.array([0.0, 1.0]), n_pe=2)
+    arr = _kernel_arrays(enc)
+    nz = np.arange(40, dtype=np.int64)
+    for fifo_depth in (1, 2, 4):
+        general, dense = _both_passes(arr, nz, fifo_depth, 4, 2**40, np.zeros(2, dtype=np.int64),
+                                      np.full(2, -1, dtype=np.int64))
+        assert dense == general
+        blocked = dense[1][1]
+        assert blocked[0] > 0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_per_code_sums_equal_ordered_sums(seed):
+    """Without saturation, summing per code equals the ordered sum (the check_sat loop with an
+    accumulator range that cannot saturate)."""
+    rng = np.random.default_rng(seed)
+    rows, cols = int(rng.integers(1, 300)), int(rng.integers(1, 300))
+    enc = encode(random_codes(rng, rows, cols, float(rng.choice([0.05, 0.5, 1.0])), 4), random_codebook(rng, 4),
+                 n_pe=int(rng.integers(1, 9)))
+    arr = _row_major(_kernel_arrays(enc), rows)
+    qa = rng.integers(-(1 << 23), 1 << 23, size=cols)
+    qc = rng.integers(-(1 << 23), 1 << 23, size=16)
+    acc0 = rng.integers(-(1 << 40), 1 << 40, size=rows + 3)
+    got, want = acc0.copy(), acc0.copy()
+    assert not _accumulate_rows(arr["row_ptr"], arr["row_cols"], arr["row_codes"], qa, qc, got, 3, -(1 << 62),
+                                (1 << 62) - 1, False)
+    assert not _accumulate_rows(arr["row_ptr"], arr["row_cols"], arr["row_codes"], qa, qc, want, 3, -(1 << 62),
+                                (1 << 62) - 1, True)
+    assert got.tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_dense_activations_match_slow_reference(seed):
+    """simulate() with dense activations (row-by-row arithmetic, _dense_pass) against the slow
+    reference: a few zero activations (holes), stalls (small fifo), row and input batches."""
+    rng = np.random.default_rng(1000 + seed)
+    n_pe = int(rng.choice([1, 2, 4, 6]))
+    regs = int(rng.choice([1, 2, 64]))
+    rows, cols = int(rng.integers(1, 60)), int(rng.integers(1, 60))
+    codes = random_codes(rng, rows, cols, float(rng.choice([0.1, 0.4, 0.9])), 4)
+    cb = random_codebook(rng, 4, 0.3)
+    a = np.abs(rng.normal(size=cols)) + 0.1
+    a[rng.random(cols) < 0.1] = 0.0  # holes in the broadcast columns
+    cfg = ArchConfig(n_pe=n_pe, fifo_depth=int(rng.choice([1, 2, 3, 8])), act_regs_per_pe=regs,
+                     spmat_sram_kb=int(rng.choice([1, 64])), sram_width=64)
+    enc = encode(codes, cb, n_pe=n_pe)
+    if np.count_nonzero(a) > ROW_MAJOR_DENSITY * cols:  # the dense path ran
+        check_against_reference(enc, a, cfg)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_simulate_pass_equals_previous_kernel(seed):
+    """_simulate_pass (column-by-column arithmetic, products per code) against the previous
+    kernel: the same cycle, per-PE counts, accumulators and saturation flag."""
+    rng = np.random.default_rng(500 + seed)
+    n_pe = int(rng.choice([1, 3, 8, 64]))
+    rows, cols = int(rng.integers(1, 150)), int(rng.integers(1, 100))
+    enc = encode(random_codes(rng, rows, cols, float(rng.choice([0.05, 0.3, 0.9])), 4), random_codebook(rng, 4),
+                 n_pe=n_pe)
+    arr = _kernel_arrays(enc)
+    nz = np.flatnonzero(rng.random(cols) < float(rng.choice([0.2, 0.6, 1.0]))).astype(np.int64)
+    qa = rng.integers(-(1 << 15), 1 << 15, size=cols)
+    qc = rng.integers(-(1 << 15), 1 << 15, size=16)
+    check_sat = bool(rng.random() < 0.5)
+    lim = int(rng.choice([1 << 20, 1 << 40]))
+    acc0 = rng.integers(-lim // 2, lim // 2, size=rows)
+    res = []
+    for kern in (old_simulate_pass, _simulate_pass):
+        st = [np.zeros(n_pe, dtype=np.int64) for _ in range(6)]
+        held = np.full(n_pe, -1, dtype=np.int64)
+        acc = acc0.copy()
+        extra = (bool(nz.size and nz[-1] - nz[0] + 1 == nz.size), True) if kern is old_simulate_pass else ()
+        t, sat = kern(arr["ptr_t"], arr["real_t"], arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, qa, qc, acc,
+                      -lim, lim - 1, check_sat, 0, 4, 3, 4,
+                      np.zeros(n_pe, dtype=np.int64), 2**40, held, *st, *extra)
+        res.append((int(t), bool(sat), acc.tolist(), [a.tolist() for a in st], held.tolist()))
+    assert res[1] == res[0]
