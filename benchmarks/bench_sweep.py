@@ -8,8 +8,12 @@ width {32, 64, 128, 256} (720 points). Clusters are started before timing and wa
 generated and Numba kernels loaded on every worker; encodings dropped before each timed run),
 so the figures are steady-state sweep throughput; the cold cluster start is printed separately. The bare loop encodes each
 (layer, n_pe) once and calls simulate() (and energy_report()) per point, as a user would by hand.
-Target: 2 workers >= 1.7x the points/s of 1 worker; sweep time per point <= 1.2x the bare loop's
-(run as one task in the same worker, alternating with the sweep, so both see the same process).
+Targets: the sweep on 2 workers >= 1.7x the points/s of the bare loop in one process (the loop
+a user would otherwise write), and the sweep's time per point on 1 worker <= 1.15x that loop's.
+The same loop also runs as one task inside a worker (alternating with the sweep, so both see the
+same process): the gap between it and the loop in this process is what running in a Dask worker
+costs by itself (it was 1.56x before the workers' malloc setting was undone, see
+``eie_sim.explore.worker._tune_malloc``).
 """
 
 from __future__ import annotations
@@ -121,9 +125,11 @@ def main() -> int:
           f"(cluster start + warm-up {start1:.1f} s, not counted)")
     print(f"sweep, 2 workers       {rows2 / t2:8.1f} points/s  {1e3 * t2 / rows2:7.2f} ms/point  "
           f"(cluster start + warm-up {start2:.1f} s, not counted)")
-    print(f"scaling 2 vs 1 worker: {t1 / t2:.2f}x (target >= 1.7); results identical: {same}")
-    print(f"per-point overhead, sweep on 1 worker vs the bare loop in that worker: {100 * (t1 / rows1 / (bare_w / n) - 1):+.1f}% "
-          f"(target <= 20%); vs the bare loop in this process: {100 * (t1 / rows1 / (bare / n) - 1):+.1f}%")
+    print(f"in a worker vs in this process (the same bare loop): {bare_w / bare:.2f}x the time per point")
+    print(f"scaling 2 vs 1 worker: {t1 / t2:.2f}x; results identical: {same}")
+    print(f"per-point overhead, sweep on 1 worker vs the bare loop in that worker: {100 * (t1 / rows1 / (bare_w / n) - 1):+.1f}%; "
+          f"vs the bare loop in this process: {100 * (t1 / rows1 / (bare / n) - 1):+.1f}% (target <= 15%)")
+    print(f"sweep on 2 workers vs the bare loop in one process: {(rows2 / t2) / (n / bare):.2f}x the points/s (target >= 1.7)")
     return 0
 
 
