@@ -208,9 +208,14 @@ def _table_key(table: EnergyTable) -> str:
     return hashlib.blake2b(blob.encode(), digest_size=6).hexdigest()
 
 
+_DEFAULT_CONFIG: dict = {}
+
+
 def _config_for(point: dict, src: _Source) -> dict:
     """The full configuration (every ArchConfig field) of ``point`` on ``src``."""
-    cfg = asdict(ArchConfig())
+    if not _DEFAULT_CONFIG:
+        _DEFAULT_CONFIG.update(asdict(ArchConfig()))  # once: asdict deep-copies every field
+    cfg = dict(_DEFAULT_CONFIG)
     for f, v in zip(_LAYER_OWN_FIELDS, src.native):
         cfg[f] = v
     cfg.update(point)

@@ -357,7 +357,7 @@ def test_the_most_expensive_groups_are_submitted_first():
             return v
 
         def submit(self, fn, src, user, cfgs, ids, *common, pure, priority):
-            self.calls.append((src.name, cfgs[0]["n_pe"], priority))
+            self.calls.append((src.name, next(iter(cfgs))["n_pe"], priority))
             return object()
 
     table = get_table("eie45")
