@@ -98,11 +98,12 @@ def _sat(t, lo, hi):
 
 
 @njit(cache=True)
-def _issue_timing(ptr_t, nzcols, fifo_depth, free, busy, blocked, ring):
+def _issue_timing(ptr_t, nzcols, fifo_depth, st, blocked):
     """The issue phase of one pass (the module's rules) for the broadcast columns ``nzcols``,
     timing only. Cycles are relative to the first broadcast (cycle 0); returns the cycle of the
-    last broadcast (-1 if none). Per PE k it leaves ``free[k]``, the cycle PE k is free after
-    its last column, and adds to ``busy`` and ``blocked``; ``ring`` (fifo_depth, n_pe) is scratch.
+    last broadcast (-1 if none). ``st`` (fifo_depth + 2, n_pe) int32, zero on entry: per PE k it
+    leaves in ``st[FREE, k]`` the cycle PE k is free after its last column and in
+    ``st[BUSY, k]`` its busy cycles; rows 2.. are the ring below. Adds to ``blocked``.
 
     Broadcast i (column j) goes out in cycle t_i = max(t_{i-1} + 1, 1 + max_k start_k(i - D))
     (D = fifo_depth; the second term only for i >= D): PE k pops broadcast i - D in cycle
@@ -110,20 +111,22 @@ def _issue_timing(ptr_t, nzcols, fifo_depth, free, busy, blocked, ring):
     (registered full flags), so each such cycle from t_{i-1} + 1 on blocks the broadcast and is
     charged to PE k. PE k pops broadcast i in cycle start_k(i) = max(free_k, t_i + 1) (visible
     one cycle after the push) and is busy for max(e, 1) cycles, e = ptr_t[j + 1, k] - ptr_t[j, k].
-    ``ring[i % D]`` holds start_k(i) for the last D broadcasts and ``ringmax`` its maximum over
+    ``st[2 + i % D]`` holds start_k(i) for the last D broadcasts and ``ringmax`` its maximum over
     PEs (-1 before the first D broadcasts, which cannot stall). The state is int32 (the caller
-    guarantees that a pass lasts fewer than 2**31 cycles), in separate arrays so that the
-    loops over PEs vectorise."""
+    guarantees that a pass lasts fewer than 2**31 cycles) in one array, whose rows the compiler
+    knows do not overlap, so that the loops over PEs vectorise without run-time alias checks."""
     n_pe = ptr_t.shape[1]
     one = np.int32(1)
     zero = np.int32(0)
     ringmax = np.full(fifo_depth, np.int32(-1), dtype=np.int32)
     t_prev = np.int32(-1)
+    free = st[0]
+    busy = st[1]
+    slot = 0
     for i in range(nzcols.size):
         j = nzcols[i]
         earliest = np.int32(t_prev + one)
-        slot = i % fifo_depth
-        rs = ring[slot]
+        rs = st[2 + slot]
         t_i = earliest
         if ringmax[slot] >= earliest:
             t_i = np.int32(ringmax[slot] + one)
@@ -142,35 +145,31 @@ def _issue_timing(ptr_t, nzcols, fifo_depth, free, busy, blocked, ring):
             busy[k] += sv
         ringmax[slot] = mx
         t_prev = t_i
+        slot += 1
+        if slot == fifo_depth:
+            slot = 0
     return t_prev
 
 
 @njit(cache=True)
-def _pass_counts(ptr_t, real_t, nzcols, epw, entry_base, cap_words, held, real, pad, sram_reads, dram_words):
+def _pass_counts(ptr_t, real_p, nzcols, epw, entry_base, cap_words, held, real, pad, sram_reads, dram_words):
     """Per-PE entries and spmat word reads of a pass that broadcasts ``nzcols``; adds to
     ``real``, ``pad``, ``sram_reads``, ``dram_words`` and updates ``held`` (all (n_pe,) int64).
 
-    Real entries: the sum of ``real_t`` over the broadcast columns. Padding: entries of the
-    broadcast columns less the real ones. Spmat reads: a PE reads, for each non-empty column,
-    the words of its entries not already held (the last word read). A column's entries follow
-    the previous column's, so over a run of consecutive broadcast columns [a, b) the words read
-    are exactly the words of entries ``entry_base + ptr[a] .. entry_base + ptr[b] - 1``, less the
-    first if it is held; a skipped column leaves the held word unchanged. So each run costs one
-    step per PE, not one per column. Words from ``cap_words`` on are in DRAM. The caller
+    The work is one step per PE for each run of consecutive broadcast columns [a, b), not one
+    per column. Real entries: ``real_p[b] - real_p[a]`` (``real_p``: per PE, real entries in
+    the columns before each one). Padding: the run's entries ``ptr[b] - ptr[a]`` less the real
+    ones. Spmat reads: a PE reads, for each non-empty column, the words of its entries not
+    already held (the last word read). A column's entries follow the previous column's, so
+    over a run the words read are exactly the words of entries
+    ``entry_base + ptr[a] .. entry_base + ptr[b] - 1``, less the first if it is held; a skipped
+    column leaves the held word unchanged. Words from ``cap_words`` on are in DRAM. The caller
     guarantees that entry indices (``entry_base`` included) stay below 2**31: the state is int32."""
     n_pe = ptr_t.shape[1]
     m = nzcols.size
-    real32 = np.zeros(n_pe, dtype=np.int32)  # fewer than 2**31 entries per PE (the caller's guarantee)
-    for i in range(m):
-        rr = real_t[nzcols[i]]
-        for k in range(n_pe):
-            real32[k] += rr[k]
-    for k in range(n_pe):
-        real[k] += real32[k]
-        pad[k] -= real32[k]
     # int32 state in one array (one writable base pointer, so the loop over PEs vectorises)
-    HELD, BASE, ENTRIES, SRAM, DRAM = 0, 1, 2, 3, 4
-    st = np.zeros((5, n_pe), dtype=np.int32)
+    HELD, BASE, ENTRIES, SRAM, DRAM, REAL = 0, 1, 2, 3, 4, 5
+    st = np.zeros((6, n_pe), dtype=np.int32)
     for k in range(n_pe):
         st[HELD, k] = held[k]
         st[BASE, k] = entry_base[k]
@@ -188,11 +187,14 @@ def _pass_counts(ptr_t, real_t, nzcols, epw, entry_base, cap_words, held, real, 
             i += 1
         pa = ptr_t[a]
         pb = ptr_t[b]
-        for k in range(n_pe):  # branch-free, as in _simulate_pass
+        ra = real_p[a]
+        rb = real_p[b]
+        for k in range(n_pe):  # branch-free
             c0 = pa[k]
             c1 = pb[k]
             c = np.int32(c1 - c0)
             st[ENTRIES, k] += c
+            st[REAL, k] += np.int32(rb[k] - ra[k])
             # words (base + c0) // epw .. (base + c1 - 1) // epw, less the one held; (x + 1/2) / epw
             # is at least 1/(2 epw) from an integer, far more than the float error below 2**31, so
             # truncation is floor division; for an empty run the word values are unused.
@@ -209,42 +211,41 @@ def _pass_counts(ptr_t, real_t, nzcols, epw, entry_base, cap_words, held, real, 
             st[HELD, k] = held_k + nonempty * (we - held_k)
     for k in range(n_pe):
         held[k] = st[HELD, k]
-        pad[k] += st[ENTRIES, k]
+        real[k] += st[REAL, k]
+        pad[k] += st[ENTRIES, k] - st[REAL, k]
         sram_reads[k] += st[SRAM, k]
         dram_words[k] += st[DRAM, k]
 
 
 @njit(cache=True)
-def _dense_pass(ptr_t, real_t, nzcols, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real,
+def _dense_pass(ptr_t, real_p, nzcols, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real,
                 pad, sram_reads, dram_words):
     """One pass without its arithmetic (done row by row for dense activations,
     :func:`_accumulate_rows`, or column by column in :func:`_simulate_pass`): the timing of
     :func:`_issue_timing`, then the counts of :func:`_pass_counts`, which cost one step per run
     of consecutive broadcast columns.
 
-    ptr_t: (n_cols + 1, n_pe) int32 column pointers; real_t: (n_cols, n_pe) int32 real entries
-    per column and PE; nzcols: broadcast columns in ascending order. Adds per PE busy and
-    blocked cycles, real and padding entries, spmat SRAM reads and spmat DRAM words; updates
-    held (the spmat word held by each PE, -1 for none). Returns the cycle the last PE is free,
-    the first broadcast being in cycle ``t_start``. The caller guarantees that the pass lasts
-    fewer than 2**31 cycles and that entry indices stay below 2**31 (int32 state)."""
+    ptr_t: (n_cols + 1, n_pe) int32 column pointers; real_p: (n_cols + 1, n_pe) int32 real
+    entries before each column, per PE; nzcols: broadcast columns in ascending order. Adds per
+    PE busy and blocked cycles, real and padding entries, spmat SRAM reads and spmat DRAM
+    words; updates held (the spmat word held by each PE, -1 for none). Returns the cycle the
+    last PE is free, the first broadcast being in cycle ``t_start``. The caller guarantees that
+    the pass lasts fewer than 2**31 cycles and that entry indices stay below 2**31 (int32 state)."""
     n_pe = ptr_t.shape[1]
-    free = np.zeros(n_pe, dtype=np.int32)
-    busy32 = np.zeros(n_pe, dtype=np.int32)
+    st = np.zeros((fifo_depth + 2, n_pe), dtype=np.int32)
     blocked32 = np.zeros(n_pe, dtype=np.int32)
-    ring = np.zeros((fifo_depth, n_pe), dtype=np.int32)
-    _issue_timing(ptr_t, nzcols, fifo_depth, free, busy32, blocked32, ring)
-    _pass_counts(ptr_t, real_t, nzcols, epw, entry_base, cap_words, held, real, pad, sram_reads, dram_words)
+    _issue_timing(ptr_t, nzcols, fifo_depth, st, blocked32)
+    _pass_counts(ptr_t, real_p, nzcols, epw, entry_base, cap_words, held, real, pad, sram_reads, dram_words)
     t_end = np.int64(0)
     for k in range(n_pe):
-        t_end = max(t_end, np.int64(free[k]))
-        busy[k] += busy32[k]
+        t_end = max(t_end, np.int64(st[0, k]))
+        busy[k] += st[1, k]
         blocked[k] += blocked32[k]
     return t_end + t_start
 
 
 @njit(cache=True)
-def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc, acc, acc_lo, acc_hi, check_sat,
+def _simulate_pass(ptr_t, real_p, col_rs, real_rows, real_codes, nzcols, qa, qc, acc, acc_lo, acc_hi, check_sat,
                    row0, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real, pad,
                    sram_reads, dram_words):
     """One pass with its arithmetic done column by column (sparse activations): the timing and
@@ -258,47 +259,55 @@ def _simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, qc,
     col_rs: (n_cols + 1) offsets of each column's real entries (all PEs) in ``real_rows`` (row
     in the sub-layer) and ``real_codes`` (uint8). Returns (the cycle the last PE is free,
     saturated)."""
-    t_end = _dense_pass(ptr_t, real_t, nzcols, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked,
+    t_end = _dense_pass(ptr_t, real_p, nzcols, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked,
                         real, pad, sram_reads, dram_words)
     saturated = False
     prod = np.empty(qc.size, dtype=np.int64)  # qc[v] * a for the column's activation a
+    acc_b = acc[row0:]  # the row batch's accumulators
+    one = np.uint64(1)
     for i in range(nzcols.size):
         j = nzcols[i]
         a = qa[j]
+        # unsigned indices: Numba then emits no negative-index wraparound in the inner loops
+        x = np.uint64(col_rs[j])
+        e = np.uint64(col_rs[j + 1])
         if check_sat:
-            for x in range(col_rs[j], col_rs[j + 1]):
-                r = row0 + real_rows[x]
-                acc[r], hit = _sat(acc[r] + qc[real_codes[x]] * a, acc_lo, acc_hi)
+            while x < e:
+                r = real_rows[x]
+                acc_b[r], hit = _sat(acc_b[r] + qc[real_codes[x]] * a, acc_lo, acc_hi)
                 saturated |= hit
+                x += one
         else:
             for v in range(qc.size):
                 prod[v] = qc[v] * a
-            for x in range(col_rs[j], col_rs[j + 1]):
-                acc[row0 + real_rows[x]] += prod[real_codes[x]]
+            while x < e:
+                acc_b[real_rows[x]] += prod[real_codes[x]]
+                x += one
     return t_end, saturated
 
 
 @njit(cache=True)
-def _build_real_entries(ptr_t, offsets, v, z, real_t, col_rs, real_rows, real_codes):
-    """Fill the kernel's view of a layer: real entries per column and PE (``real_t``), column
-    offsets (``col_rs``) and, column by column (PE-major, rows ascending within a PE), the row
-    (``k + n_pe * local_row``) and code of every real entry. v, z: all PEs' entries concatenated,
-    PE k at ``offsets[k]``."""
+def _build_real_entries(ptr_t, offsets, v, z, real_p, col_rs, real_rows, real_codes):
+    """Fill the kernel's view of a layer: per PE, the real entries in the columns before each
+    column (``real_p``, (n_cols + 1, n_pe)), column offsets (``col_rs``) and, column by column
+    (PE-major, rows ascending within a PE), the row (``k + n_pe * local_row``) and code of
+    every real entry. v, z: all PEs' entries concatenated, PE k at ``offsets[k]``."""
     n_cols = ptr_t.shape[0] - 1
     n_pe = ptr_t.shape[1]
     for k in range(n_pe):
         base = offsets[k]
+        real_p[0, k] = 0
         for j in range(n_cols):
             cnt = 0
             for idx in range(ptr_t[j, k], ptr_t[j + 1, k]):
                 if v[base + idx] != 0:
                     cnt += 1
-            real_t[j, k] = cnt
+            real_p[j + 1, k] = real_p[j, k] + cnt
     col_rs[0] = 0
     for j in range(n_cols):
         tot = 0
         for k in range(n_pe):
-            tot += real_t[j, k]
+            tot += real_p[j + 1, k] - real_p[j, k]
         col_rs[j + 1] = col_rs[j] + tot
     fill = col_rs[:-1].copy()
     for k in range(n_pe):
@@ -317,8 +326,10 @@ def _build_real_entries(ptr_t, offsets, v, z, real_t, col_rs, real_rows, real_co
 
 
 @njit(cache=True)
-def _build_row_major(col_rs, real_rows, real_codes, row_ptr, row_cols, row_codes):
-    """Counting sort of the column-major real entries into rows (columns ascending in each row)."""
+def _build_row_major(col_rs, real_rows, real_codes, shift, row_ptr, row_ent):
+    """Counting sort of the column-major real entries into rows (columns ascending in each row),
+    each entry packed into one unsigned integer, ``(column << shift) | code`` (the caller picks
+    ``shift`` >= the code bits and a dtype that holds the largest column)."""
     n_cols = col_rs.size - 1
     n_rows = row_ptr.size - 1
     for r in range(n_rows + 1):
@@ -329,45 +340,118 @@ def _build_row_major(col_rs, real_rows, real_codes, row_ptr, row_cols, row_codes
         row_ptr[r + 1] += row_ptr[r]
     fill = row_ptr[:-1].copy()
     for j in range(n_cols):
+        hi = np.uint64(j) << np.uint64(shift)
         for x in range(col_rs[j], col_rs[j + 1]):
             r = np.int64(real_rows[x])
-            row_cols[fill[r]] = j
-            row_codes[fill[r]] = real_codes[x]
+            row_ent[fill[r]] = hi | np.uint64(real_codes[x])
             fill[r] += 1
 
 
-@njit(cache=True)
-def _accumulate_rows(row_ptr, row_cols, row_codes, qa, qc, acc, row0, acc_lo, acc_hi, check_sat):
-    """The arithmetic of a pass row by row (columns ascending, the hardware's order for every
-    row): ``acc[row] = sat(acc[row] + qc[v] * qa[j])``. Zero activations add zero, which
-    changes nothing even under saturation, so this equals the column sweep of
-    :func:`_simulate_pass` and is faster when most activations are non-zero. Returns the
-    saturated flag.
+#: arithmetic modes of :func:`_accumulate_rows`
+ACC_SATURATING, ACC_FLOAT, ACC_INT = 0, 1, 2
 
-    Without the saturation test (``check_sat`` False: the caller has shown that
-    ``|acc0| + max|qc| * sum|qa|`` fits the accumulator, far inside int64) integer addition is
-    exact in any order, so a row's sum is taken per code: ``sum_v qc[v] * (sum of qa[j] over
-    the row's entries with code v)``. Every partial sum is bounded by ``sum|qa|`` or
-    ``max|qc| * sum|qa|``, so none overflows and the result equals the ordered sum; this reads
-    one activation per entry and multiplies once per code instead of once per entry."""
+
+@njit(cache=True)
+def _accumulate_rows(row_ptr, row_ent, shift, qa, qc, acc, row0, acc_lo, acc_hi, mode):
+    """The arithmetic of a pass row by row (columns ascending, the hardware's order for every
+    row): ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` for every real entry (j, v) of the row,
+    ``row_ent`` holding ``(j << shift) | v`` (see :func:`_build_row_major`). Zero activations
+    add zero, which changes nothing even under saturation, so this equals the column sweep of
+    :func:`_simulate_pass` and is faster when most activations are non-zero. Returns the
+    saturated flag. Indices are unsigned, so Numba emits no negative-index wraparound.
+
+    ``mode`` ACC_SATURATING: the ordered saturating sum of the contract. The other modes are
+    for callers that have shown that no partial sum can saturate
+    (``|acc0| + max|qc| * sum|qa|`` fits the accumulator, far inside int64); integer addition
+    is then exact in any order:
+
+    * ACC_INT: per code, ``sum_v qc[v] * (sum of qa[j] over the row's entries with code v)``;
+      every partial sum is bounded by ``sum|qa|`` or ``max|qc| * sum|qa|``, so none overflows.
+    * ACC_FLOAT (the caller has also shown ``max|qc| * sum|qa| <= 2**53``): the products and
+      their sums in float64, in four interleaved partial sums. Every product ``qc[v] * qa[j]``
+      and every partial sum of a row's products is an integer of magnitude at most
+      ``max|qc| * sum|qa| <= 2**53`` (a row has at most one entry per column), so each is
+      exactly representable and every float64 multiply and add is exact; the float result
+      is the exact integer sum, converted back exactly, and ``acc0 + sum`` is the int64 sum.
+    """
     saturated = False
     n_rows = row_ptr.size - 1
-    if check_sat:
+    s = np.uint64(shift)
+    m = (np.uint64(1) << s) - np.uint64(1)
+    one = np.uint64(1)
+    if mode == ACC_SATURATING:
         for r in range(n_rows):
             t = acc[row0 + r]
-            for x in range(row_ptr[r], row_ptr[r + 1]):
-                t, hit = _sat(t + qc[row_codes[x]] * qa[row_cols[x]], acc_lo, acc_hi)
+            x = np.uint64(row_ptr[r])
+            e = np.uint64(row_ptr[r + 1])
+            while x < e:
+                p = np.uint64(row_ent[x])
+                t, hit = _sat(t + qc[p & m] * qa[p >> s], acc_lo, acc_hi)
                 saturated |= hit
+                x += one
             acc[row0 + r] = t
         return saturated
+    if mode == ACC_FLOAT:
+        qaf = np.empty(qa.size, dtype=np.float64)
+        for j in range(qa.size):
+            qaf[j] = np.float64(qa[j])
+        qcf = np.empty(qc.size, dtype=np.float64)
+        for v in range(qc.size):
+            qcf[v] = np.float64(qc[v])
+        two, three, four = np.uint64(2), np.uint64(3), np.uint64(4)
+        for r in range(n_rows):
+            t0 = 0.0
+            t1 = 0.0
+            t2 = 0.0
+            t3 = 0.0
+            x = np.uint64(row_ptr[r])
+            e = np.uint64(row_ptr[r + 1])
+            while x + four <= e:
+                p0 = np.uint64(row_ent[x])
+                p1 = np.uint64(row_ent[x + one])
+                p2 = np.uint64(row_ent[x + two])
+                p3 = np.uint64(row_ent[x + three])
+                t0 += qcf[p0 & m] * qaf[p0 >> s]
+                t1 += qcf[p1 & m] * qaf[p1 >> s]
+                t2 += qcf[p2 & m] * qaf[p2 >> s]
+                t3 += qcf[p3 & m] * qaf[p3 >> s]
+                x += four
+            while x < e:
+                p0 = np.uint64(row_ent[x])
+                t0 += qcf[p0 & m] * qaf[p0 >> s]
+                x += one
+            acc[row0 + r] += np.int64((t0 + t1) + (t2 + t3))
+        return saturated
     n_codes = qc.size
-    bins = np.zeros(256, dtype=np.int64)  # codes are uint8
+    bins = np.zeros(np.int64(m) + 1, dtype=np.int64)
     for r in range(n_rows):
-        for x in range(row_ptr[r], row_ptr[r + 1]):
-            bins[row_codes[x]] += qa[row_cols[x]]
+        x = np.uint64(row_ptr[r])
+        e = np.uint64(row_ptr[r + 1])
+        while x < e:
+            p = np.uint64(row_ent[x])
+            bins[p & m] += qa[p >> s]
+            x += one
         t = np.int64(0)
         for v in range(n_codes):
             t += bins[v] * qc[v]
             bins[v] = 0
         acc[row0 + r] += t
     return saturated
+
+
+@njit(cache=True)
+def _scan_acts(qa, acc0):
+    """One pass over a layer's operands: (non-zero activations, ``sum|qa|``, ``max|acc0|``, 0
+    for none), the exact integers that ``np.count_nonzero(qa)``, ``np.abs(qa).sum()`` and
+    ``np.abs(acc0).max(initial=0)`` give (|qa| < 2**23 and n_cols < 2**40, so the sum cannot
+    overflow int64; accumulators are above -2**61)."""
+    n_nz = 0
+    s = np.int64(0)
+    for j in range(qa.size):
+        a = qa[j]
+        n_nz += a != 0
+        s += abs(a)
+    m = np.int64(0)
+    for i in range(acc0.size):
+        m = max(m, abs(acc0[i]))
+    return n_nz, s, m

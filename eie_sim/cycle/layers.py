@@ -29,10 +29,12 @@ __all__ = ["ROW_MAJOR_DENSITY"]
 def _kernel_arrays(enc: CompressedLayer) -> dict:
     """Kernel inputs of an encoded (sub-)layer, built once and cached on it.
 
-    ptr_t (n_cols + 1, n_pe) int32 pointers; real_t (n_cols, n_pe) int32 real entries per column
-    and PE; the real entries of all PEs in column order: real_rows (row in the sub-layer, uint16
-    when it fits, else int32), real_codes (uint8), with column offsets col_rs. Padding entries
-    are counted, never visited, so the kernel's arithmetic touches each real entry once.
+    ptr_t (n_cols + 1, n_pe) int32 pointers; real_p (n_cols + 1, n_pe) int32 real entries
+    before each column, per PE (prefix sums: a run of broadcast columns costs one subtraction);
+    the real entries of all PEs in column order: real_rows (row in the sub-layer, uint16 when it
+    fits, else int32), real_codes (uint8), with column offsets col_rs; code_bits (the codes'
+    width). Padding entries are counted, never visited, so the arithmetic touches each real
+    entry once. The row-major copy for dense activations is added by :func:`_row_major`.
     """
     arr = enc._cache.get("kernel")
     if arr is not None:
@@ -49,35 +51,41 @@ def _kernel_arrays(enc: CompressedLayer) -> dict:
     z = np.concatenate([p.z for p in enc.pes]) if N > 1 else enc.pes[0].z
     nnz = enc.nnz
     row_dtype = np.uint16 if enc.n_rows <= 1 << 16 else np.int32
-    real_t = np.empty((K, N), dtype=np.int32)
+    real_p = np.empty((K + 1, N), dtype=np.int32)
     col_rs = np.empty(K + 1, dtype=np.int64)
     real_rows = np.empty(nnz, dtype=row_dtype)
     real_codes = np.empty(nnz, dtype=np.uint8)
-    _build_real_entries(ptr_t, offsets, v, z, real_t, col_rs, real_rows, real_codes)
+    _build_real_entries(ptr_t, offsets, v, z, real_p, col_rs, real_rows, real_codes)
     del v, z
     arr = {
         "ptr_t": ptr_t,
-        "real_t": real_t,
+        "real_p": real_p,
         "col_rs": col_rs,
         "real_rows": real_rows,
         "real_codes": real_codes,
         "entries": entries,
         "padding": enc.padding_per_pe,
+        "code_bits": enc.weight_bits,
     }
     enc._cache["kernel"] = arr
     return arr
 
 
 def _row_major(arr: dict, n_rows: int) -> dict:
-    """Row-major copy of a kernel's real entries (built on first use, cached in ``arr``)."""
+    """Row-major copy of a kernel's real entries (built on first use, cached in ``arr``):
+    ``row_ptr`` (n_rows + 1) offsets and ``row_ent``, each entry ``(column << row_shift) | code``
+    in the smallest unsigned dtype that holds it (uint16 for up to 4,096 columns and 4-bit
+    codes, 2 bytes an entry), with ``row_shift`` the code bits."""
     if "row_ptr" not in arr:
         nnz = arr["real_rows"].size
         n_cols = arr["col_rs"].size - 1
+        shift = arr["code_bits"]
+        bits = max(n_cols - 1, 0).bit_length() + shift
+        dtype = np.uint16 if bits <= 16 else np.uint32 if bits <= 32 else np.uint64
         row_ptr = np.empty(n_rows + 1, dtype=np.int64)
-        row_cols = np.empty(nnz, dtype=np.uint16 if n_cols <= 1 << 16 else np.int32)
-        row_codes = np.empty(nnz, dtype=np.uint8)
-        _build_row_major(arr["col_rs"], arr["real_rows"], arr["real_codes"], row_ptr, row_cols, row_codes)
-        arr["row_ptr"], arr["row_cols"], arr["row_codes"] = row_ptr, row_cols, row_codes
+        row_ent = np.empty(nnz, dtype=dtype)
+        _build_row_major(arr["col_rs"], arr["real_rows"], arr["real_codes"], shift, row_ptr, row_ent)
+        arr["row_ptr"], arr["row_ent"], arr["row_shift"] = row_ptr, row_ent, shift
     return arr
 
 

@@ -18,8 +18,12 @@ import pandas as pd
 
 from ..config import ArchConfig
 from .kernels import (
+    ACC_FLOAT,
+    ACC_INT,
+    ACC_SATURATING,
     DRAIN_CYCLES,
     _accumulate_rows,
+    _scan_acts,
     _dense_pass,
     _simulate_pass,
     lnzd_levels,
@@ -150,39 +154,6 @@ class SimResult:
 # ----------------------------------------------------------------------------- one layer
 
 
-@dataclass(eq=False)
-class _Plan:
-    """What is fixed before a layer runs (built once by :func:`_plan`; not frozen, which is slower
-    to build). A layer runs row batch by row batch, one pass per input batch (:mod:`.kernels`,
-    "Long vectors"; EIE paper, section IV, "Activation Read/Write"); nothing here depends on the
-    timing. Traffic counts are values (activations, pointers) over the whole layer."""
-
-    config: ArchConfig
-    n_rows: int  # M, outputs
-    n_cols: int  # K, inputs
-    rows_per_batch: int  # R = n_pe * act_regs_per_pe: rows per row batch, inputs per input batch
-    lnzd_latency: int  # cycles from the start of a pass to its first broadcast (LNZD tree levels)
-    entries_per_word: int  # (v, z) entries per spmat SRAM word
-    cap_words: int  # spmat SRAM words per PE
-    acc_lo: int  # accumulator range (acc_bits, signed)
-    acc_hi: int
-    qa: np.ndarray  # int64 activations and codebook values (golden contract)
-    qc: np.ndarray
-    check_sat: bool  # False when no partial sum can saturate (the kernels then skip the test)
-    by_rows: bool  # arithmetic row by row (dense activations) instead of in the passes
-    row_batches: list  # (first row, kernel arrays) per row batch, see _row_batches
-    nz_all: np.ndarray  # non-zero input indices (int64, ascending): the broadcasts of a row batch
-    nz_batches: list  # nz_all split by input batch: the broadcasts of each pass
-    load_cycles: list  # per input batch: cycles loading its inputs into the registers (0: none)
-    write_cycles: list  # per row batch: cycles writing its outputs to the SRAM (0: none)
-    act_sram_reads: int  # register loads from the activation SRAM
-    act_dram_in: int  # register loads from DRAM instead (act_sram_kb overflow)
-    act_sram_writes: int  # outputs written to the activation SRAM
-    act_dram_out: int  # outputs written to DRAM instead
-    ptr_sram_reads: int  # pointer reads from the pointer SRAMs, all PEs
-    ptr_dram_reads: int  # pointer reads from DRAM (ptr_sram_kb overflow), all PEs
-
-
 def _input_batches(nz_all: np.ndarray, per_batch: int, n_batches: int) -> list[np.ndarray]:
     """``nz_all`` (non-zero input indices) split into input batches of ``per_batch`` inputs: the
     broadcasts of each pass. A batch may be empty (its pass still costs load and LNZD latency)."""
@@ -244,133 +215,159 @@ def _pointer_reads(nz_all: np.ndarray, n_cols: int, ptr_cap: int, n_row_batches:
     return n_pe * in_sram, n_pe * (2 * n * n_row_batches - in_sram)
 
 
-def _plan(enc: CompressedLayer, config: ArchConfig, prep) -> _Plan:
-    """The :class:`_Plan` of ``enc`` on ``config`` with the prepared operands ``prep``."""
+@dataclass(eq=False)
+class _Layout:
+    """What is fixed for one encoded layer on one configuration, whatever the activations: built
+    once by :func:`_layout` and cached on the layer per configuration. A layer runs row batch by
+    row batch, one pass per input batch (:mod:`.kernels`, "Long vectors"; EIE paper, section IV,
+    "Activation Read/Write"). Traffic counts are values (activations) over the whole layer.
+    ``full``: the :class:`_Timing` of activations that are all non-zero, which depends only on
+    the layer and the configuration (every column is broadcast), filled on first use."""
+
+    config: ArchConfig
+    n_rows: int  # M, outputs
+    n_cols: int  # K, inputs
+    rows_per_batch: int  # R = n_pe * act_regs_per_pe: rows per row batch, inputs per input batch
+    lnzd_latency: int  # cycles from the start of a pass to its first broadcast (LNZD tree levels)
+    lnzd_nodes: int
+    entries_per_word: int  # (v, z) entries per spmat SRAM word
+    cap_words: int  # spmat SRAM words per PE
+    acc_lo: int  # accumulator range (acc_bits, signed)
+    acc_hi: int
+    row_batches: list  # (first row, kernel arrays) per row batch, see _row_batches
+    batch_rows: list  # rows of each row batch
+    n_in_batches: int
+    load_cycles: tuple  # per input batch: cycles loading its inputs into the registers (0: none)
+    write_cycles: tuple  # per row batch: cycles writing its outputs to the SRAM (0: none)
+    act_sram_reads: int  # register loads from the activation SRAM
+    act_dram_in: int  # register loads from DRAM instead (act_sram_kb overflow)
+    act_sram_writes: int  # outputs written to the activation SRAM
+    act_dram_out: int  # outputs written to DRAM instead
+    padding_entries: int  # padding entries stored, all row batches
+    full: "_Timing | None" = None
+
+
+@dataclass(eq=False)
+class _Timing:
+    """The timing side of a layer's run: cycles, :data:`COUNTERS`, per-PE arrays
+    (:data:`PER_PE_COLUMNS`), entries stored and notes."""
+
+    cycles: int
+    counters: dict
+    per_pe: dict
+    entries: int
+    notes: tuple
+
+
+_LAYOUTS_PER_LAYER = 8  # configurations whose layout a layer keeps (a sweep visits many)
+
+
+def _layout(enc: CompressedLayer, config: ArchConfig) -> _Layout:
+    """The :class:`_Layout` of ``enc`` on ``config``, cached on the layer (the last few
+    configurations; ArchConfig is frozen and hashable, and every field is part of the key)."""
+    key = ("sim_layout", config)
+    cache = enc._cache
+    lay = cache.get(key)
+    if lay is not None:
+        return lay
     N, regs, A = config.n_pe, config.act_regs_per_pe, config.acc_bits
     M, K = enc.shape
     R = N * regs
     act_cap = config.act_sram_kb * 8192 // config.act_bits  # activation values per PE
     batches = _row_batches(enc, R)
     n_in_batches = max(1, math.ceil(K / R))
-    nz_all = np.flatnonzero(prep.qa).astype(np.int64)
     # vectors that fit the registers cost no load or write-back
-    loads = _input_loads(K, N, regs, act_cap, n_in_batches) if K > R else ([0] * n_in_batches, 0, 0)
+    loads = _input_loads(K, N, regs, act_cap, n_in_batches) if K > R else ((0,) * n_in_batches, 0, 0)
     writes = (_output_writes(tuple(r0 for r0, _ in batches), M, K, N, regs, act_cap) if M > R
-              else ([0] * len(batches), 0, 0))
-    ptr = _pointer_reads(nz_all, K, config.ptr_capacity, len(batches), N)
-    # Each row gets at most one product per column, so if |acc0| + max|qc| * sum|qa| fits, no
-    # partial sum can saturate and the kernel may skip the test (it then sums exactly).
-    bound = float(np.abs(prep.acc0).max(initial=0)) + float(np.abs(prep.qc).max()) * float(np.abs(prep.qa).sum())
-    acc_hi = (1 << (A - 1)) - 1
-    return _Plan(
-        config=config, n_rows=M, n_cols=K, rows_per_batch=R, lnzd_latency=lnzd_levels(N),
+              else ((0,) * len(batches), 0, 0))
+    lay = _Layout(
+        config=config, n_rows=M, n_cols=K, rows_per_batch=R, lnzd_latency=lnzd_levels(N), lnzd_nodes=lnzd_nodes(N),
         entries_per_word=config.entries_per_word, cap_words=config.spmat_sram_kb * 8192 // config.sram_width,
-        acc_lo=-(1 << (A - 1)), acc_hi=acc_hi, qa=prep.qa, qc=prep.qc, check_sat=not bound < acc_hi / 2,
-        by_rows=nz_all.size > ROW_MAJOR_DENSITY * K, row_batches=batches, nz_all=nz_all,
-        nz_batches=_input_batches(nz_all, R, n_in_batches), load_cycles=loads[0], write_cycles=writes[0],
-        act_sram_reads=len(batches) * loads[1], act_dram_in=len(batches) * loads[2],
-        act_sram_writes=writes[1], act_dram_out=writes[2], ptr_sram_reads=ptr[0], ptr_dram_reads=ptr[1],
+        acc_lo=-(1 << (A - 1)), acc_hi=(1 << (A - 1)) - 1, row_batches=batches,
+        batch_rows=[min(R, M - r0) if len(batches) > 1 else M for r0, _ in batches], n_in_batches=n_in_batches,
+        load_cycles=tuple(loads[0]), write_cycles=tuple(writes[0]), act_sram_reads=len(batches) * loads[1],
+        act_dram_in=len(batches) * loads[2], act_sram_writes=writes[1], act_dram_out=writes[2],
+        padding_entries=sum(int(arr["padding"].sum()) for _, arr in batches),
     )
+    old = [k for k in cache if isinstance(k, tuple) and k and k[0] == "sim_layout"]
+    for k in old[: max(0, len(old) - _LAYOUTS_PER_LAYER + 1)]:  # dicts keep insertion order: oldest first
+        del cache[k]
+    cache[key] = lay
+    return lay
 
 
-@dataclass(eq=False)
-class _Tally:
-    """Running state of a layer over its row batches and passes. Per-PE (n_pe,) int64 arrays,
-    updated in place by the kernels: busy and blocked cycles; ``stats`` rows real entries,
-    padding entries, spmat SRAM and spmat DRAM word reads; ``entry_base``: entries of the row
-    batches so far (where the current sub-layer starts in the spmat SRAM; at the end, the
-    entries stored); ``held``: spmat word held (-1: none). ``acc``: int64 accumulators of the
-    layer's rows; ``t``: the current cycle; ``issue_cycles``: cycles in the passes' issue phases."""
+def _run_passes(lay: _Layout, nz_all: np.ndarray, arith) -> tuple[_Timing, bool]:
+    """Time every pass of the layer: each row batch broadcasts ``nz_all`` (non-zero input
+    indices, int64 ascending) input batch by input batch; each input batch is loaded into the
+    source registers and broadcast in a pass (:func:`~.kernels._simulate_pass`): the LNZD tree
+    (section IV, "Distributed Leading Non-Zero Detection") delivers the first non-zero
+    ``lnzd_latency`` cycles after the start, then one a cycle, into every PE's queue
+    ("Activation Queue and Load Balancing"); the clock moves to the cycle the last PE is free.
+    After its passes a row batch drains (``DRAIN_CYCLES``) and writes its outputs back.
 
-    acc: np.ndarray
-    busy: np.ndarray
-    blocked: np.ndarray
-    stats: np.ndarray
-    entry_base: np.ndarray
-    held: np.ndarray
-    t: int = 0
-    issue_cycles: int = 0
-    saturated: bool = False
-
-    @classmethod
-    def start(cls, acc0: np.ndarray, n_pe: int) -> "_Tally":
-        """Cycle 0: accumulators at ``acc0`` (copied), every count zero, no spmat word held."""
-        z = [np.zeros(n_pe, dtype=np.int64) for _ in range(3)]
-        return cls(acc0.copy(), z[0], z[1], np.zeros((4, n_pe), dtype=np.int64), z[2], np.full(n_pe, -1, dtype=np.int64))
-
-
-def _accumulate_by_rows(plan: _Plan, tally: _Tally, arr: dict, row0: int) -> None:
-    """The arithmetic of one row batch, row by row over every real entry (dense activations,
-    see :data:`ROW_MAJOR_DENSITY`). No cycles: the timing comes from the passes."""
-    sub_rows = min(plan.rows_per_batch, plan.n_rows - row0) if len(plan.row_batches) > 1 else plan.n_rows
-    _row_major(arr, sub_rows)
-    tally.saturated |= bool(_accumulate_rows(arr["row_ptr"], arr["row_cols"], arr["row_codes"], plan.qa, plan.qc,
-                                             tally.acc, row0, plan.acc_lo, plan.acc_hi, plan.check_sat))
-
-
-def _run_pass(plan: _Plan, tally: _Tally, arr: dict, row0: int, nz: np.ndarray) -> None:
-    """One pass of input batch ``nz`` over the row batch at ``row0`` (kernel arrays ``arr``) in
-    :func:`~.kernels._simulate_pass`: the LNZD tree (section IV, "Distributed Leading Non-Zero
-    Detection") delivers the first non-zero ``lnzd_latency`` cycles after the start, then one a
-    cycle, into every PE's queue ("Activation Queue and Load Balancing"). The clock moves to the
-    cycle the last PE is free; adds per-PE cycles, entries, word reads (and, unless by_rows, MACs)."""
-    t_start = tally.t + plan.lnzd_latency
-    stats = tally.stats
-    if plan.by_rows:  # the arithmetic is done row by row (_accumulate_by_rows)
-        t_end = _dense_pass(arr["ptr_t"], arr["real_t"], nz, plan.config.fifo_depth, t_start, plan.entries_per_word,
-                            tally.entry_base, plan.cap_words, tally.held, tally.busy, tally.blocked,
-                            stats[0], stats[1], stats[2], stats[3])
-        tally.issue_cycles += t_end - t_start
-        tally.t = t_end
-        return
-    t_end, sat = _simulate_pass(
-        arr["ptr_t"], arr["real_t"], arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, plan.qa, plan.qc,
-        tally.acc, plan.acc_lo, plan.acc_hi, plan.check_sat, row0, plan.config.fifo_depth, t_start,
-        plan.entries_per_word, tally.entry_base, plan.cap_words, tally.held, tally.busy, tally.blocked,
-        stats[0], stats[1], stats[2], stats[3],
-    )
-    tally.saturated |= bool(sat)
-    tally.issue_cycles += t_end - t_start
-    tally.t = t_end
+    ``arith``: None when the arithmetic is done row by row (:func:`~.kernels._accumulate_rows`,
+    dense activations), else (acc, qa, qc, check_sat) for the passes to accumulate column by
+    column. Returns the timing and the saturated flag of that arithmetic."""
+    config = lay.config
+    N, fifo, epw, cap = config.n_pe, config.fifo_depth, lay.entries_per_word, lay.cap_words
+    st = np.zeros((6, N), dtype=np.int64)
+    busy, blocked, real, pad, sram, dram = st
+    entry_base = np.zeros(N, dtype=np.int64)
+    held = np.empty(N, dtype=np.int64)
+    nz_batches = _input_batches(nz_all, lay.rows_per_batch, lay.n_in_batches)
+    t = issue = 0
+    saturated = False
+    for b, (row0, arr) in enumerate(lay.row_batches):
+        held[:] = -1
+        ptr_t, real_p = arr["ptr_t"], arr["real_p"]
+        for nz, load_cycles in zip(nz_batches, lay.load_cycles):
+            t_start = t + load_cycles + lay.lnzd_latency
+            if arith is None:
+                t = int(_dense_pass(ptr_t, real_p, nz, fifo, t_start, epw, entry_base, cap, held, busy, blocked,
+                                    real, pad, sram, dram))
+            else:
+                acc, qa, qc, check_sat = arith
+                t, sat = _simulate_pass(ptr_t, real_p, arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, qa, qc,
+                                        acc, lay.acc_lo, lay.acc_hi, check_sat, row0, fifo, t_start, epw, entry_base,
+                                        cap, held, busy, blocked, real, pad, sram, dram)
+                t = int(t)
+                saturated |= bool(sat)
+            issue += t - t_start
+        entry_base += arr["entries"]
+        t += DRAIN_CYCLES + lay.write_cycles[b]
+    ptr = _pointer_reads(nz_all, lay.n_cols, config.ptr_capacity, len(lay.row_batches), N)
+    counters = _counters(lay, int(nz_all.size), st[2:].sum(axis=1).tolist(), ptr, t, issue)
+    per_pe = dict(zip(PER_PE_COLUMNS, (real, pad, busy, issue - busy, blocked, sram, entry_base)))
+    timing = _Timing(cycles=t, counters=counters, per_pe=per_pe, entries=int(entry_base.sum()),
+                     notes=_overflow_notes(counters, config, lay.n_cols))
+    return timing, saturated
 
 
-def _run_row_batch(plan: _Plan, tally: _Tally, b: int) -> None:
-    """Row batch ``b``: each input batch is loaded into the source registers and broadcast in a
-    pass; then the pipeline drains (``DRAIN_CYCLES``) and the outputs are written back."""
-    row0, arr = plan.row_batches[b]
-    if plan.by_rows:
-        _accumulate_by_rows(plan, tally, arr, row0)
-    tally.held[:] = -1
-    for nz, load_cycles in zip(plan.nz_batches, plan.load_cycles):
-        tally.t += load_cycles
-        _run_pass(plan, tally, arr, row0, nz)
-    tally.entry_base += arr["entries"]
-    tally.t += DRAIN_CYCLES + plan.write_cycles[b]
-
-
-def _counters(plan: _Plan, tally: _Tally, cycles: int) -> dict:
+def _counters(lay: _Layout, n_nz: int, sums: list, ptr: tuple, cycles: int, issue_cycles: int) -> dict:
     """The layer's :data:`COUNTERS` (defined in :mod:`.kernels`): integer counts; dram_bytes*
-    in bytes (bits rounded up); overhead_cycles: cycles outside the passes' issue phases."""
-    config, N, stats = plan.config, plan.config.n_pe, tally.stats
-    broadcasts = len(plan.row_batches) * int(plan.nz_all.size)  # every row batch re-broadcasts
-    real, padding, spmat_sram, spmat_dram = stats.sum(axis=1).tolist()
+    in bytes (bits rounded up); overhead_cycles: cycles outside the passes' issue phases.
+    ``sums``: per-PE totals of real entries, padding entries, spmat SRAM and DRAM word reads;
+    ``ptr``: pointer reads from SRAM and from DRAM."""
+    config, N = lay.config, lay.config.n_pe
+    broadcasts = len(lay.row_batches) * n_nz  # every row batch re-broadcasts
+    real, padding, spmat_sram, spmat_dram = sums[:4]
     macs = real + padding
-    dram_bits_ptr = plan.ptr_dram_reads * config.ptr_bits
+    dram_bits_ptr = ptr[1] * config.ptr_bits
     dram_bits_spmat = spmat_dram * config.sram_width
-    dram_bits_act = (plan.act_dram_in + plan.act_dram_out) * config.act_bits
+    dram_bits_act = (lay.act_dram_in + lay.act_dram_out) * config.act_bits
     return {
-        "broadcasts": broadcasts, "lnzd_ops": broadcasts * lnzd_nodes(N),
+        "broadcasts": broadcasts, "lnzd_ops": broadcasts * lay.lnzd_nodes,
         "queue_pushes": broadcasts * N, "queue_pops": broadcasts * N,
-        "ptr_sram_reads": plan.ptr_sram_reads, "spmat_sram_reads": spmat_sram,
+        "ptr_sram_reads": ptr[0], "spmat_sram_reads": spmat_sram,
         "codebook_reads": macs, "macs_real": real, "macs_padding": padding,
-        "act_reg_reads": broadcasts + macs + (plan.act_sram_writes + plan.act_dram_out),
-        "act_reg_writes": macs + plan.n_rows + (plan.act_sram_reads + plan.act_dram_in),
-        "act_sram_reads": plan.act_sram_reads, "act_sram_writes": plan.act_sram_writes,
+        "act_reg_reads": broadcasts + macs + (lay.act_sram_writes + lay.act_dram_out),
+        "act_reg_writes": macs + lay.n_rows + (lay.act_sram_reads + lay.act_dram_in),
+        "act_sram_reads": lay.act_sram_reads, "act_sram_writes": lay.act_sram_writes,
         "dram_bytes": -(-(dram_bits_ptr + dram_bits_spmat + dram_bits_act) // 8),
         "dram_bytes_ptr": -(-dram_bits_ptr // 8), "dram_bytes_spmat": -(-dram_bits_spmat // 8),
         "dram_bytes_act": -(-dram_bits_act // 8),
-        "row_batches": len(plan.row_batches), "input_batches": len(plan.nz_batches),
-        "overhead_cycles": cycles - tally.issue_cycles,
+        "row_batches": len(lay.row_batches), "input_batches": lay.n_in_batches,
+        "overhead_cycles": cycles - issue_cycles,
     }
 
 
@@ -390,26 +387,49 @@ def _overflow_notes(counters: dict, config: ArchConfig, n_cols: int) -> tuple[st
 
 
 def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kwargs) -> SimResult:
-    """Run one layer (``prep_kwargs`` go to the golden ``prepare``): plan it, time each row
-    batch, then collect counters, per-PE arrays (int64, cycles and counts), notes and outputs."""
+    """Run one layer (``prep_kwargs`` go to the golden ``prepare``): the arithmetic (row by row
+    for dense activations, else in the passes) and the timing of every pass, then counters,
+    per-PE arrays (int64, cycles and counts), notes and outputs.
+
+    When every activation is non-zero, every column is broadcast, so the timing (cycles,
+    counters, per-PE arrays, notes) depends only on the layer and the configuration: it is
+    computed once and kept in the layer's :class:`_Layout` (results get copies)."""
     enc, source = _encoded_for(layer, config)
     prep = prepare(source, activations, config, **prep_kwargs)
-    plan = _plan(enc, config, prep)
-    tally = _Tally.start(prep.acc0, config.n_pe)
-    for b in range(len(plan.row_batches)):
-        _run_row_batch(plan, tally, b)
-    cycles = int(tally.t)
-    counters = _counters(plan, tally, cycles)
-    res = finish(prep, tally.acc, tally.saturated)
-    stats = tally.stats
-    per_pe = dict(zip(PER_PE_COLUMNS, (stats[0], stats[1], tally.busy, tally.issue_cycles - tally.busy,
-                                       tally.blocked, stats[2], tally.entry_base)))
+    lay = _layout(enc, config)
+    qa, qc, K = prep.qa, prep.qc, lay.n_cols
+    n_nz, sum_abs, acc0_max = _scan_acts(qa, prep.acc0)
+    qc_max = int(np.abs(qc).max())
+    # Each row gets at most one product per column, so if |acc0| + max|qc| * sum|qa| fits, no
+    # partial sum can saturate and the kernels may skip the test (they then sum exactly).
+    bound = float(acc0_max) + float(qc_max) * float(sum_abs)
+    check_sat = not bound < lay.acc_hi / 2
+    acc = prep.acc0.copy()
+    by_rows = n_nz > ROW_MAJOR_DENSITY * K  # arithmetic row by row (dense activations), not in the passes
+    saturated = False
+    if by_rows:
+        # float64 is exact while every product and partial sum stays within 2**53 (_accumulate_rows)
+        mode = ACC_SATURATING if check_sat else ACC_FLOAT if qc_max * int(sum_abs) <= 1 << 53 else ACC_INT
+        for (row0, arr), rows in zip(lay.row_batches, lay.batch_rows):
+            _row_major(arr, rows)
+            saturated |= bool(_accumulate_rows(arr["row_ptr"], arr["row_ent"], arr["row_shift"], qa, qc, acc, row0,
+                                               lay.acc_lo, lay.acc_hi, mode))
+    if by_rows and n_nz == K:
+        timing = lay.full
+        if timing is None:
+            timing = lay.full = _run_passes(lay, np.arange(K, dtype=np.int64), None)[0]
+        per_pe = {c: a.copy() for c, a in timing.per_pe.items()}
+        counters = dict(timing.counters)
+    else:
+        timing, sat = _run_passes(lay, np.flatnonzero(qa).astype(np.int64, copy=False), None if by_rows else (acc, qa, qc, check_sat))
+        saturated |= sat
+        per_pe, counters = timing.per_pe, timing.counters
+    res = finish(prep, acc, saturated)
     return SimResult(
-        name=name, config=config, shape=(plan.n_rows, plan.n_cols), cycles=cycles, output=res.output,
+        name=name, config=config, shape=(lay.n_rows, K), cycles=timing.cycles, output=res.output,
         output_fixed=res.output_fixed, out_format=res.out_format, counters=counters, per_pe_arrays=per_pe,
-        entries=int(tally.entry_base.sum()),
-        padding_entries=sum(int(arr["padding"].sum()) for _, arr in plan.row_batches),
-        notes=_overflow_notes(counters, config, plan.n_cols), acc_saturated=res.acc_saturated,
+        entries=timing.entries, padding_entries=lay.padding_entries, notes=timing.notes,
+        acc_saturated=res.acc_saturated,
     )
 
 

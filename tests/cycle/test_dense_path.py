@@ -1,5 +1,5 @@
 """The pass kernels of the cycle model (kernels._dense_pass, which _simulate_pass also runs, and
-the per-code sums of kernels._accumulate_rows) against the previous fused column loop
+the per-code and float64 sums of kernels._accumulate_rows) against the previous fused column loop
 (old_pass.old_simulate_pass), the ordered sums and the slow reference: identical cycles, counters and outputs, with and without stalls, holes in the
 broadcast columns, several PEs and fifo depths, row and input batches, SRAM overflow."""
 
@@ -7,12 +7,17 @@ import numpy as np
 import pytest
 
 from eie_sim import ArchConfig, encode
-from eie_sim.cycle.kernels import _accumulate_rows, _dense_pass, _simulate_pass
+from eie_sim.cycle.kernels import ACC_FLOAT, ACC_INT, ACC_SATURATING, _accumulate_rows, _dense_pass, _simulate_pass
 from eie_sim.cycle.layers import ROW_MAJOR_DENSITY, _kernel_arrays, _row_major
 
 from helpers import random_codebook, random_codes
 from old_pass import old_simulate_pass
 from test_simulator import check_against_reference
+
+
+def _real_t(arr):
+    """Real entries per column and PE (what the previous kernel took) from the prefix sums."""
+    return np.ascontiguousarray(np.diff(arr["real_p"], axis=0))
 
 
 def _both_passes(arr, nz, fifo_depth, epw, cap_words, entry_base, held):
@@ -23,10 +28,10 @@ def _both_passes(arr, nz, fifo_depth, epw, cap_words, entry_base, held):
         st = [np.zeros(n_pe, dtype=np.int64) for _ in range(6)]
         h = held.copy()
         if dense:
-            t = _dense_pass(arr["ptr_t"], arr["real_t"], nz, fifo_depth, 7, epw, entry_base, cap_words, h, *st)
+            t = _dense_pass(arr["ptr_t"], arr["real_p"], nz, fifo_depth, 7, epw, entry_base, cap_words, h, *st)
         else:
             acc = np.zeros(1, dtype=np.int64)
-            t, _ = old_simulate_pass(arr["ptr_t"], arr["real_t"], arr["col_rs"], arr["real_rows"], arr["real_codes"],
+            t, _ = old_simulate_pass(arr["ptr_t"], _real_t(arr), arr["col_rs"], arr["real_rows"], arr["real_codes"],
                                   nz, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), acc, -1, 1, False, 0,
                                   fifo_depth, 7, epw, entry_base, cap_words, h, *st,
                                   bool(nz.size and nz[-1] - nz[0] + 1 == nz.size), False)
@@ -77,22 +82,57 @@ def test_dense_pass_stalls():
 
 @pytest.mark.parametrize("seed", range(20))
 def test_per_code_sums_equal_ordered_sums(seed):
-    """Without saturation, summing per code equals the ordered sum (the check_sat loop with an
-    accumulator range that cannot saturate)."""
+    """Without saturation, the per-code integer sums (ACC_INT) and the float64 sums (ACC_FLOAT,
+    within its 2**53 bound) equal the ordered sum (the saturating loop with an accumulator range
+    that cannot saturate), and the ordered sum equals a plain integer matrix product."""
     rng = np.random.default_rng(seed)
     rows, cols = int(rng.integers(1, 300)), int(rng.integers(1, 300))
-    enc = encode(random_codes(rng, rows, cols, float(rng.choice([0.05, 0.5, 1.0])), 4), random_codebook(rng, 4),
-                 n_pe=int(rng.integers(1, 9)))
+    weight_bits = int(rng.choice([1, 2, 4, 8]))
+    codes = random_codes(rng, rows, cols, float(rng.choice([0.05, 0.5, 1.0])), weight_bits)
+    enc = encode(codes, random_codebook(rng, weight_bits), n_pe=int(rng.integers(1, 9)))
     arr = _row_major(_kernel_arrays(enc), rows)
-    qa = rng.integers(-(1 << 23), 1 << 23, size=cols)
-    qc = rng.integers(-(1 << 23), 1 << 23, size=16)
-    acc0 = rng.integers(-(1 << 40), 1 << 40, size=rows + 3)
-    got, want = acc0.copy(), acc0.copy()
-    assert not _accumulate_rows(arr["row_ptr"], arr["row_cols"], arr["row_codes"], qa, qc, got, 3, -(1 << 62),
-                                (1 << 62) - 1, False)
-    assert not _accumulate_rows(arr["row_ptr"], arr["row_cols"], arr["row_codes"], qa, qc, want, 3, -(1 << 62),
-                                (1 << 62) - 1, True)
-    assert got.tolist() == want.tolist()
+    qc = rng.integers(-(1 << 23), 1 << 23, size=1 << weight_bits)
+    # activations at the edge of the float64 bound: max|qc| * sum|qa| close to 2**53
+    big = rng.integers(-(1 << 23), 1 << 23, size=cols)
+    scale = (1 << 53) / (float(np.abs(qc).max()) * max(float(np.abs(big).sum()), 1.0))
+    qa_float = np.trunc(big * min(scale * (1 - 1e-9), 1.0)).astype(np.int64)
+    assert int(np.abs(qc).max()) * int(np.abs(qa_float).sum()) <= 1 << 53
+    for qa, modes in ((big, (ACC_INT,)), (qa_float, (ACC_INT, ACC_FLOAT))):
+        acc0 = rng.integers(-(1 << 40), 1 << 40, size=rows + 3)
+        want = acc0.copy()
+        assert not _accumulate_rows(arr["row_ptr"], arr["row_ent"], arr["row_shift"], qa, qc, want, 3, -(1 << 62),
+                                    (1 << 62) - 1, ACC_SATURATING)
+        dense = np.asarray(codes, dtype=np.int64)
+        exact = [int(acc0[3 + r]) + sum(int(qc[dense[r, j]]) * int(qa[j]) for j in np.flatnonzero(dense[r]))
+                 for r in range(rows)]
+        assert want[3:].tolist() == exact
+        for mode in modes:
+            got = acc0.copy()
+            assert not _accumulate_rows(arr["row_ptr"], arr["row_ent"], arr["row_shift"], qa, qc, got, 3, -(1 << 62),
+                                        (1 << 62) - 1, mode)
+            assert got.tolist() == want.tolist()
+
+
+def test_row_major_packing_dtypes():
+    """Entries are packed (column << code bits) | code in uint16, uint32 or uint64 as the
+    largest column needs, and unpack to the layer's codes."""
+    rng = np.random.default_rng(3)
+    for cols, weight_bits, dtype in ((4096, 4, np.uint16), (4097, 4, np.uint32), (256, 8, np.uint16), (257, 8, np.uint32),
+                                     (70000, 8, np.uint32)):
+        codes = np.zeros((5, cols), dtype=np.uint8)
+        hit = rng.choice(cols, size=40, replace=False)
+        codes[rng.integers(0, 5, size=40), hit] = rng.integers(1, 1 << weight_bits, size=40)
+        codes[4, cols - 1] = (1 << weight_bits) - 1
+        enc = encode(codes, random_codebook(rng, weight_bits), n_pe=2)
+        arr = _row_major(_kernel_arrays(enc), 5)
+        ent = arr["row_ent"]
+        assert ent.dtype == dtype and arr["row_shift"] == weight_bits
+        got = np.zeros_like(codes)
+        for r in range(5):
+            e = ent[arr["row_ptr"][r]:arr["row_ptr"][r + 1]].astype(np.int64)
+            assert np.all(np.diff(e >> weight_bits) > 0)  # columns ascending
+            got[r, e >> weight_bits] = e & ((1 << weight_bits) - 1)
+        assert np.array_equal(got, codes)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -136,7 +176,7 @@ def test_simulate_pass_equals_previous_kernel(seed):
         held = np.full(n_pe, -1, dtype=np.int64)
         acc = acc0.copy()
         extra = (bool(nz.size and nz[-1] - nz[0] + 1 == nz.size), True) if kern is old_simulate_pass else ()
-        t, sat = kern(arr["ptr_t"], arr["real_t"], arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, qa, qc, acc,
+        t, sat = kern(arr["ptr_t"], arr["real_p"] if kern is _simulate_pass else _real_t(arr), arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, qa, qc, acc,
                       -lim, lim - 1, check_sat, 0, 4, 3, 4,
                       np.zeros(n_pe, dtype=np.int64), 2**40, held, *st, *extra)
         res.append((int(t), bool(sat), acc.tolist(), [a.tolist() for a in st], held.tolist()))
