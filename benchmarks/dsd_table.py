@@ -20,9 +20,9 @@ def rows(path: str) -> list[str]:
         if line.strip():
             rec = json.loads(line)
             by_config.setdefault(json.dumps(rec["config"], sort_keys=True), []).append(rec)
-    out = ["| network | training images | epochs / phase | weight decay | dropout | sparsity | seeds | dense % "
+    out = ["| network | training images | epochs / phase | rate | weight decay | dropout | sparsity | seeds | dense % "
            "| continued % | DSD % | DSD - continued, points: mean (std) [min, max] |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for key, recs in by_config.items():
         c = json.loads(key)
         recs = list({r["seed"]: r for r in recs}.values())  # one row per seed (a rerun logs nothing new)
@@ -30,7 +30,7 @@ def rows(path: str) -> list[str]:
         gain = acc["redense"] - acc["continued"]
         std = gain.std(ddof=1) if gain.size > 1 else 0.0
         images = f"{c['train_limit']:,}" if c["train_limit"] else "all"
-        out.append(f"| {c['arch']} ({c['dataset']}) | {images} | {c['epochs']} | {c['weight_decay']:g} | {c['dropout']:g} "
+        out.append(f"| {c['arch']} ({c['dataset']}) | {images} | {c['epochs']} | {c['lr']:g} | {c['weight_decay']:g} | {c['dropout']:g} "
                    f"| {c['sparsity']:g} | {len(recs)} | {acc['dense'].mean():.2f} | {acc['continued'].mean():.2f} "
                    f"| {acc['redense'].mean():.2f} | {gain.mean():+.2f} ({std:.2f}) [{gain.min():+.2f}, {gain.max():+.2f}] |")
     return out
