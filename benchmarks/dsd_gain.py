@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eie_sim.train.compress import TrainSettings, dsd
+from eie_sim.train.compress import TrainSettings, dsd, train
 from eie_sim.train.data import load_dataset
 from eie_sim.train.nn import build
 
@@ -59,6 +59,22 @@ def append_log(path: Path, rec: dict) -> None:
         f.flush()
 
 
+def continued_with_sparse_dropout(arch, data, seed, dropout, sparsity, base, tenth) -> float:
+    """Control for networks with dropout: continued training in which the second phase uses the
+    sparse phase's lower dropout, D_o sqrt(1 - sparsity) (Deep Compression's rescaling, which DSD
+    applies while the weights are masked), but no mask. Same seeds as :func:`dsd`, so the dense
+    phase is the same network."""
+    net = build(arch, np.random.default_rng(seed), data.n_features, data.n_classes, data.side, dropout)
+    train(net, data, base, seed=seed)
+    for d in net.dropouts():
+        d.p = dropout * (1 - sparsity) ** 0.5
+    train(net, data, base, seed=seed + 1)
+    for d in net.dropouts():
+        d.p = dropout
+    train(net, data, tenth, seed=seed + 2)
+    return net.accuracy(data.x_test, data.y_test)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--arch", default="lenet300")
@@ -70,16 +86,20 @@ def main():
     ap.add_argument("--dropout", type=float, default=0.0, help="dropout before each hidden layer's output")
     ap.add_argument("--train-limit", type=int, default=None, help="train on the first N training images only")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--dropout-control", action="store_true",
+                    help="also train continued with the sparse phase's lower dropout and no mask (is the gain the dropout?)")
     ap.add_argument("--log", type=Path, default=None, help="JSON-lines file of finished seeds (appended; resumes)")
     args = ap.parse_args()
     config = {k: getattr(args, k) for k in ("arch", "dataset", "epochs", "lr", "sparsity", "weight_decay", "dropout", "train_limit")}
+    if args.dropout_control:
+        config["dropout_control"] = True
     done = logged(args.log, config)
     data = load_dataset(args.dataset)
     if args.train_limit:
         data = dataclasses.replace(data, x_train=data.x_train[: args.train_limit], y_train=data.y_train[: args.train_limit])
     base = TrainSettings(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay)
     tenth = TrainSettings(epochs=args.epochs, lr=args.lr / 10, weight_decay=args.weight_decay)
-    vs_cont, vs_short = [], []
+    vs_cont, vs_short, vs_ctrl = [], [], []
     print(f"DSD on {args.arch} / {args.dataset} ({len(data.y_train):,} training images), dropout {args.dropout}, "
           f"weight decay {args.weight_decay:g}: "
           f"{args.epochs} epochs per phase, {100 * args.sparsity:.0f}% pruned in the sparse phase; continued = the dense "
@@ -92,6 +112,9 @@ def main():
         else:
             net = build(args.arch, np.random.default_rng(seed), data.n_features, data.n_classes, data.side, args.dropout)
             acc = dsd(net, data, sparsity=args.sparsity, dense=base, sparse=base, redense=tenth, seed=seed, continued=True)
+            if args.dropout_control:
+                acc["continued_sparse_dropout"] = continued_with_sparse_dropout(
+                    args.arch, data, seed, args.dropout, args.sparsity, base, tenth)
             secs = time.perf_counter() - t0
             if args.log is not None:
                 append_log(args.log, {"config": config, "seed": seed, "accuracy": acc, "seconds": secs})
@@ -100,6 +123,12 @@ def main():
         print(f"{seed:>4} {100 * acc['dense']:>8.2f} {100 * acc['continued']:>10.2f} {100 * acc['sparse']:>8.2f} "
               f"{100 * acc['redense']:>8.2f} {vs_cont[-1]:>+9.2f} {vs_short[-1]:>+9.2f} {secs:>8.0f}",
               flush=True)
+        if "continued_sparse_dropout" in acc:
+            vs_ctrl.append(100 * (acc["redense"] - acc["continued_sparse_dropout"]))
+            print(f"     control: continued with the sparse phase's dropout, no mask {100 * acc['continued_sparse_dropout']:.2f}"
+                  f" (DSD {vs_ctrl[-1]:+.2f})", flush=True)
+    if vs_ctrl:
+        print(summary("continued training with the sparse phase's dropout (control)", vs_ctrl))
     print(summary("the short dense baseline (fewer epochs: not a fair comparison)", vs_short))
     print(summary("continued training", vs_cont))
 
