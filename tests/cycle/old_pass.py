@@ -1,77 +1,15 @@
 """The cycle model's pass kernel as it was before the dense path (eie_sim.cycle.kernels at
-5ea3012): one fused loop per broadcast column for timing and spmat word counts, plus a
-vectorised timing loop for passes that broadcast every column of a range. Kept as a second,
-independent implementation of the same rules to test kernels._simulate_pass against."""
+5ea3012): one fused loop per broadcast column for timing and spmat word counts, here run for
+every pass (also those that broadcast every column of a range) and with the word counts written
+plainly. Kept as a second, independent implementation of the same rules to test
+kernels._simulate_pass against."""
 
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True, inline="always")
-def _sat(t, lo, hi):
-    """Saturate the accumulator value t to [lo, hi]; also say whether it saturated."""
-    if t > hi:
-        return hi, True
-    if t < lo:
-        return lo, True
-    return t, False
+from eie_sim.cycle.kernels import _sat  # the saturation step itself is not under test
 
 
-@njit(cache=True)
-def old_issue_full(ptr_t, real_t, nzcols, fifo_depth, st, FREE, BUSY, BLOCKED, REAL, PAD):
-    """The timing loop of a pass that broadcasts every column of a range (the same rules as the
-    general loop in :func:`_simulate_pass`), with its state in separate arrays so that the
-    compiler vectorises it; the spmat reads of such a pass are computed from its end points."""
-    n_pe = ptr_t.shape[1]
-    one = np.int32(1)
-    zero = np.int32(0)
-    free = np.zeros(n_pe, dtype=np.int32)
-    busy = np.zeros(n_pe, dtype=np.int32)
-    blocked = np.zeros(n_pe, dtype=np.int32)
-    total = np.zeros(n_pe, dtype=np.int32)
-    real = np.zeros(n_pe, dtype=np.int32)
-    ring = np.zeros((fifo_depth, n_pe), dtype=np.int32)
-    ringmax = np.zeros(fifo_depth, dtype=np.int32)
-    t_prev = np.int32(-1)
-    for i in range(nzcols.size):
-        j = nzcols[i]
-        earliest = zero if i == 0 else np.int32(t_prev + one)
-        t_i = earliest
-        slot = i % fifo_depth
-        rs = ring[slot]
-        if i >= fifo_depth and ringmax[slot] >= earliest:
-            t_i = np.int32(ringmax[slot] + one)
-            for k in range(n_pe):
-                blocked[k] += max(np.int32(rs[k] - earliest + one), zero)
-        tp1 = np.int32(t_i + one)
-        r0 = ptr_t[j]
-        r1 = ptr_t[j + 1]
-        for k in range(n_pe):
-            sv = max(np.int32(r1[k] - r0[k]), one)
-            start = max(free[k], tp1)
-            rs[k] = start
-            free[k] = start + sv
-            busy[k] += sv
-        mx = rs[0]
-        for k in range(1, n_pe):
-            mx = max(mx, rs[k])
-        ringmax[slot] = mx
-        rr = real_t[j]
-        for k in range(n_pe):
-            real[k] += rr[k]
-        t_prev = t_i
-    # entries of the range, per PE: ptr at the end minus ptr at the start
-    if nzcols.size:
-        a = nzcols[0]
-        b = nzcols[nzcols.size - 1] + 1
-        for k in range(n_pe):
-            total[k] = ptr_t[b, k] - ptr_t[a, k]
-    for k in range(n_pe):
-        st[FREE, k] = free[k]
-        st[BUSY, k] = busy[k]
-        st[BLOCKED, k] = blocked[k]
-        st[REAL, k] = real[k]
-        st[PAD, k] = total[k] - real[k]
 
 
 @njit(cache=True)
@@ -85,8 +23,8 @@ def old_simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, 
     per column and PE; col_rs: (n_cols + 1) offsets of each column's real entries (all PEs) in
     ``real_rows`` (row in the sub-layer, int32) and ``real_codes`` (uint8). nzcols: broadcast
     columns in order; ``do_arith`` False skips the arithmetic (done row by row instead, see
-    :func:`_accumulate_rows`); ``full`` says they are every column from nzcols[0] to nzcols[-1] (then the
-    spmat reads are computed once per PE). Accumulates ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` (golden contract,
+    :func:`_accumulate_rows`); ``full`` (every column from nzcols[0] to nzcols[-1]) is accepted
+    for the old signature and ignored. Accumulates ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` (golden contract,
     step 3; the saturation test is skipped when ``check_sat`` is False, i.e. when it provably
     cannot fire). Each row belongs to one PE, which sees its columns in ascending order, so a
     column-by-column sweep gives every row the same order as the hardware.
@@ -109,10 +47,8 @@ def old_simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, 
     one = np.int32(1)
     zero = np.int32(0)
     ringmax = np.zeros(fifo_depth, dtype=np.int32)  # max over PEs of each ring slot
-    if full:
-        old_issue_full(ptr_t, real_t, nzcols, fifo_depth, st, FREE, BUSY, BLOCKED, REAL, PAD)
     t_prev = np.int32(-1)
-    for i in range(0 if full else m):
+    for i in range(m):
         j = nzcols[i]
         earliest = zero if i == 0 else np.int32(t_prev + one)
         t_i = earliest
@@ -138,41 +74,26 @@ def old_simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, 
             mx = max(mx, start)
             st[FREE, k] = start + sv
             st[BUSY, k] += sv
-            # Spmat reads: one per word not already held (a column's entries are consecutive).
-            # (x + 1/2) / epw is at least 1/(2 epw) from an integer, far more than the float
-            # error below 2**31, so truncation is floor division; for an empty column the
-            # word values are unused.
-            nonempty = np.int32(c > zero)
-            base = st[BASE, k]
-            ws = np.int32((base + c0 + 0.5) * inv_epw)
-            we = np.int32((base + c1 - 0.5) * inv_epw)
-            held_k = st[HELD, k]
-            first = ws + np.int32(ws == held_k)
-            words = nonempty * max(np.int32(we - first + one), zero)
-            sram = nonempty * max(np.int32(min(we, np.int32(cap - one)) - first + one), zero)
-            st[SRAM, k] += sram
-            st[DRAM, k] += words - sram
-            st[HELD, k] = held_k + nonempty * (we - held_k)
+            # Spmat reads, counted plainly (integer floor division): the words of entries
+            # base + c0 .. base + c1 - 1, less the first if it is the word already held; words at or beyond the
+            # SRAM capacity are DRAM reads.
+            if c > 0:
+                base = np.int64(st[BASE, k])
+                ws = (base + c0) // epw
+                we = (base + c1 - 1) // epw
+                for w in range(ws, we + 1):
+                    if w == ws and w == st[HELD, k]:
+                        continue
+                    if w < cap:
+                        st[SRAM, k] += 1
+                    else:
+                        st[DRAM, k] += 1
+                st[HELD, k] = we
             r = real_t[j, k]
             st[REAL, k] += r
             st[PAD, k] += c - r
         ringmax[slot] = mx
         t_prev = t_i
-    if full and m > 0:
-        first_col = nzcols[0]
-        last_col = nzcols[m - 1]
-        for k in range(n_pe):
-            lo = np.int64(st[BASE, k]) + ptr_t[first_col, k]
-            hi = np.int64(st[BASE, k]) + ptr_t[last_col + 1, k]
-            if hi > lo:  # words lo // epw .. (hi - 1) // epw, less the one already held
-                ws = lo // epw
-                we = (hi - 1) // epw
-                first = ws + 1 if ws == st[HELD, k] else ws
-                if first <= we:
-                    sram = max(min(we, np.int64(cap) - 1) - first + 1, 0)
-                    st[SRAM, k] += sram
-                    st[DRAM, k] += we - first + 1 - sram
-                st[HELD, k] = we
     t_end = np.int64(0)
     for k in range(n_pe):
         t_end = max(t_end, np.int64(st[FREE, k]))
