@@ -20,19 +20,21 @@ def rows(path: str) -> list[str]:
     for line in open(path):
         if line.strip():
             rec = json.loads(line)
-            by_config.setdefault(json.dumps(rec["config"], sort_keys=True), []).append(rec)
+            config = {k: v for k, v in rec["config"].items() if k != "dropout_control"}  # the same DSD runs
+            by_config.setdefault(json.dumps(config, sort_keys=True), []).append(rec)
     out = ["| network | training images | epochs / phase | rate | weight decay | dropout | sparsity | seeds | dense % "
            "| continued % | DSD % | DSD - continued, points: mean (std) [min, max] | DSD - control, points |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for key, recs in by_config.items():
         c = json.loads(key)
-        recs = list({r["seed"]: r for r in recs}.values())  # one row per seed (a rerun logs nothing new)
+        # one record per seed (a rerun logs nothing new), the one with the dropout control if any
+        recs = list({r["seed"]: r for r in sorted(recs, key=lambda r: "continued_sparse_dropout" in r["accuracy"])}.values())
         acc = {k: 100 * np.array([r["accuracy"][k] for r in recs]) for k in ("dense", "continued", "redense")}
         gain = acc["redense"] - acc["continued"]
         std = gain.std(ddof=1) if gain.size > 1 else 0.0
         ctrl = [100 * (r["accuracy"]["redense"] - r["accuracy"]["continued_sparse_dropout"]) for r in recs
                 if "continued_sparse_dropout" in r["accuracy"]]
-        ctrl_txt = f"{np.mean(ctrl):+.2f} [{min(ctrl):+.2f}, {max(ctrl):+.2f}]" if ctrl else "-"
+        ctrl_txt = f"{np.mean(ctrl):+.2f} [{min(ctrl):+.2f}, {max(ctrl):+.2f}] ({len(ctrl)} seeds)" if ctrl else "-"
         images = f"{c['train_limit']:,}" if c["train_limit"] else "all"
         out.append(f"| {c['arch']} ({c['dataset']}) | {images} | {c['epochs']} | {c['lr']:g} | {c['weight_decay']:g} | {c['dropout']:g} "
                    f"| {c['sparsity']:g} | {len(recs)} | {acc['dense'].mean():.2f} | {acc['continued'].mean():.2f} "
