@@ -35,7 +35,6 @@ def old_simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, 
     """
     n_pe = ptr_t.shape[1]
     m = nzcols.size
-    inv_epw = 1.0 / epw
     cap = np.int32(min(cap_words, 2**31 - 1))
     # All per-PE state in one int32 array, so the loops below touch a single writable base
     # pointer and the compiler can vectorise them without runtime alias checks.
