@@ -7,22 +7,9 @@ import time
 from pathlib import Path
 
 from ..errors import ConfigError
-from .common import SEED, check_writable, float_in, int_in, strict_json
+from .common import SEED, check_writable, comma_list, float_in, int_in, strict_json
 
 __all__ = ["add_parsers"]
-
-
-def _list(option: str, text: str, typ=int) -> tuple:
-    out = []
-    for tok in text.split(","):
-        tok = tok.strip()
-        try:
-            out.append(typ(tok))
-        except ValueError:
-            kind = "integers" if typ is int else "numbers"
-            raise ConfigError(f"--{option}={text!r}: {tok!r} is not a number; expected comma-separated {kind} such as "
-                              f"{'4,8' if typ is int else '0.9,0.95'}") from None
-    return tuple(out)
 
 
 def _balance(text: str) -> tuple:
@@ -39,13 +26,13 @@ def _space_search(args):
     from ..explore.codesign import CodesignSpace, SearchSettings
 
     space = CodesignSpace(
-        sparsity=None if not args.sparsity else tuple(_list("sparsity", s, float) for s in args.sparsity),
-        weight_bits=_list("weight-bits", args.weight_bits), balance=_balance(args.balance),
-        balance_pes=args.balance_pes, balance_group=args.balance_group, n_pe=_list("pes", args.pes),
-        fifo_depth=_list("fifo-depth", args.fifo_depth), sram_width=_list("sram-width", args.sram_width),
-        index_bits=_list("index-bits", args.index_bits))
+        sparsity=None if not args.sparsity else tuple(tuple(comma_list("sparsity", s, float)) for s in args.sparsity),
+        weight_bits=tuple(comma_list("weight-bits", args.weight_bits)), balance=_balance(args.balance),
+        balance_pes=args.balance_pes, balance_group=args.balance_group, n_pe=tuple(comma_list("pes", args.pes)),
+        fifo_depth=tuple(comma_list("fifo-depth", args.fifo_depth)), sram_width=tuple(comma_list("sram-width", args.sram_width)),
+        index_bits=tuple(comma_list("index-bits", args.index_bits)))
     search = SearchSettings(
-        candidates=args.candidates, eta=args.eta, epochs=_list("epochs", args.epochs), prune_rounds=args.prune_rounds,
+        candidates=args.candidates, eta=args.eta, epochs=tuple(comma_list("epochs", args.epochs)), prune_rounds=args.prune_rounds,
         budget_minutes=args.budget_minutes, simulate_images=args.simulate_images, validation=args.validation,
         dense_epochs=args.dense_epochs, dense_lr=args.dense_lr, lr=args.lr, finetune_lr=args.finetune_lr,
         seed=args.seed)

@@ -23,6 +23,20 @@ from ..cycle.simulator import simulate
 from ..errors import ConfigError, EncodingError, PointerOverflowError
 
 
+def comma_list(option: str, text: str, typ=int) -> list:
+    """The comma-separated values of ``--option`` as ``typ`` (int or float), or one ConfigError
+    line naming the option, the text and the token that is not one."""
+    out = []
+    for tok in text.split(","):
+        tok = tok.strip()
+        try:
+            out.append(typ(tok))
+        except ValueError:
+            raise ConfigError(f"--{option.replace('_', '-')}={text!r}: {tok!r} is not a{'n integer' if typ is int else ' number'}; "
+                              f"expected a comma-separated list such as {'1,2,4' if typ is int else '0.9,0.95'}") from None
+    return out
+
+
 def load_npy(path: str, what: str) -> np.ndarray:
     p = Path(path)
     if not p.is_file():

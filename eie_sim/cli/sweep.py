@@ -9,7 +9,7 @@ from pathlib import Path
 from ..cycle import suite as benchmarks
 from ..config import ArchConfig
 from ..errors import ConfigError
-from .common import SEED, check_writable, float_in, int_in, strict_json
+from .common import SEED, check_writable, comma_list, float_in, int_in, strict_json
 
 __all__ = ["add_parsers"]
 
@@ -30,24 +30,12 @@ _AXES = {
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
-def _values(option: str, text: str, typ) -> list:
-    out = []
-    for tok in text.split(","):
-        tok = tok.strip()
-        try:
-            out.append(typ(tok))
-        except ValueError:
-            raise ConfigError(f"--{option.replace('_', '-')}={text!r}: {tok!r} is not a{'n integer' if typ is int else ' number'}; "
-                              "expected a comma-separated list such as 1,2,4") from None
-    return out
-
-
 def _space_from_args(args) -> dict:
     space = {}
     for opt, (field, typ) in _AXES.items():
         v = getattr(args, opt)
         if v is not None:
-            space[field] = _values(opt, v, typ)
+            space[field] = comma_list(opt, v, typ)
     for item in args.set or []:
         field, eq, vals = item.partition("=")
         if not eq:
@@ -55,7 +43,7 @@ def _space_from_args(args) -> dict:
         if field not in ArchConfig.field_names():
             raise ConfigError(f"--set {item!r}: {field!r} is not an ArchConfig field ({', '.join(ArchConfig.field_names())})")
         typ = type(getattr(ArchConfig(), field))
-        space[field] = _values(field, vals, typ)
+        space[field] = comma_list(field, vals, typ)
     if not space:
         raise ConfigError("give at least one axis to sweep, e.g. --pes 1,2,4,8")
     return space

@@ -50,6 +50,11 @@ CASES = [
     (["bench", "--layers", "alex7,alex7"], "--layers: 'alex7' is given 2 times"),
     (["compress", "lenet300", "--dataset", "digits", "--json-report", "missing/r.json"], "folder 'missing' does not exist"),
     (["compress", "lenet300", "--dataset", "digits", "--out", "adir"], "--out='adir': expected a file name ending in .npz"),
+    # comma-separated lists: one parser for sweep and codesign
+    (["sweep", "--pes", "4,x", "--layers", "alex8", "--out", "s.parquet"], "--pes='4,x': 'x' is not an integer; expected a comma-separated list such as 1,2,4"),
+    (["sweep", "--clock-mhz", "800,fast", "--layers", "alex8", "--out", "s.parquet"], "--clock-mhz='800,fast': 'fast' is not a number"),
+    (["codesign", "lenet300", "--fifo-depth", "4,,8", "--out", "cd.parquet"], "--fifo-depth='4,,8': '' is not an integer"),
+    (["codesign", "lenet300", "--sparsity", "0.9,a", "--out", "cd.parquet"], "--sparsity='0.9,a': 'a' is not a number; expected a comma-separated list such as 0.9,0.95"),
 ]
 
 
