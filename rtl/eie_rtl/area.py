@@ -70,7 +70,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .pe import PEParams, ProcessingElement
+from .params import PEParams
+from .pe import ProcessingElement
 
 __all__ = ["GATE_AREA_UM2", "GATE_FUNCTIONS", "FLIP_FLOPS", "SRAM_MIN_BITS", "TABLE2_UNITS", "liberty_text",
            "synth_design", "synth_pe", "area_table", "format_area_table", "parse_design", "count_gates"]

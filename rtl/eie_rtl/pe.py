@@ -27,23 +27,11 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .actrw import ActivationRW
-from .params import (
-    LOAD_ACC,
-    LOAD_ACT,
-    LOAD_BASE,
-    LOAD_CODEBOOK,
-    LOAD_CONFIG,
-    LOAD_PTR,
-    LOAD_SPMAT,
-    LOAD_SRC,
-    PE_COUNTERS,
-    PEParams,
-)
+from .params import LOAD_BASE, LOAD_CODEBOOK, LOAD_PTR, LOAD_SPMAT, PE_COUNTERS, PEParams
 from .sram import SRAM
 
-__all__ = ["PEParams", "ActivationQueue", "PointerRead", "SpmatRead", "ArithmeticUnit", "ActivationRW", "ProcessingElement",
-           "LOAD_PTR", "LOAD_SPMAT", "LOAD_CODEBOOK", "LOAD_SRC", "LOAD_ACC", "LOAD_CONFIG", "LOAD_BASE", "LOAD_ACT",
-           "load_signature"]
+# the PE's own units; the parameters and load targets are eie_rtl.params' (re-exported by eie_rtl)
+__all__ = ["ActivationQueue", "PointerRead", "SpmatRead", "ArithmeticUnit", "ProcessingElement", "load_signature"]
 
 
 def load_signature(p: PEParams):
