@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 from .errors import ConfigError, describe
 
-__all__ = ["ArchConfig", "check_int"]
+__all__ = ["ArchConfig", "check_int", "check_positive"]
 
 
 def check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:
@@ -21,6 +21,13 @@ def check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:
         rng = f">= {lo}" if hi is None else f"in {lo}..{hi}"
         raise ConfigError(f"{name}={value}: expected an integer {rng}")
     return value
+
+
+def check_positive(name: str, value: object) -> float:
+    """Return ``value`` as float if it is a finite number > 0 (not a bool); else raise ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name}={describe(value)}: expected a finite number > 0")
+    return float(value)
 
 
 #: the integer fields' ranges; the lower bounds of acc_bits (2 * act_bits) and sram_width

@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import ArchConfig
+from ..config import ArchConfig, check_int
 from ..contract.master import load_master, master_from_codes, save_with_master
 from ..contract.model import Model, load_model
 from ..cost.presets import get_table
@@ -63,7 +63,7 @@ from . import codesign_report as report
 from . import codesign_task as task
 from .results import _check_columns, _Finished, _Lock, _read_jsonl, _rescue_files, _ResultsFile, _row_problems
 from .space import _file_digest, _table_key
-from .codesign_space import CodesignSpace, SearchSettings, _candidates, _digest, _int, _n_layers
+from .codesign_space import CodesignSpace, SearchSettings, _candidates, _digest, _n_layers
 from .tables import read_results
 
 __all__ = ["codesign", "CodesignSpace", "SearchSettings", "CodesignResult"]
@@ -129,7 +129,7 @@ def _check(network, dataset, out, workdir, reference, save_best, figures, max_lo
     if scheduler is not None and scheduler != "synchronous":
         _check_scheduler(scheduler)
     if workers is not None:
-        _int("workers", workers, 1, 1024)
+        check_int("workers", workers, 1, 1024)
         if scheduler is not None:
             raise ConfigError(f"workers={workers} with scheduler={scheduler!r}: give one or the other")
     return out, workdir, base_model

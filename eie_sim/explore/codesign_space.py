@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import check_int, check_positive
 from ..errors import ConfigError, describe
 from ..train.nn import mlp_hidden
 from ..train.refit import Recipe
@@ -33,18 +33,6 @@ def _ints(name, v, lo, hi) -> tuple:
     if len(set(vals)) != len(vals):
         raise ConfigError(f"{name}={list(vals)}: values repeat")
     return tuple(int(x) for x in vals)
-
-
-def _int(name, v, lo, hi=None) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo or (hi is not None and v > hi):
-        raise ConfigError(f"{name}={describe(v)}: expected an integer {'>= ' + str(lo) if hi is None else f'in {lo}..{hi}'}")
-    return int(v)
-
-
-def _pos(name, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        raise ConfigError(f"{name}={describe(v)}: expected a finite number > 0")
-    return float(v)
 
 
 @dataclass(frozen=True)
@@ -87,8 +75,8 @@ class CodesignSpace:
             raise ConfigError(f"balance={describe(self.balance)}: expected [False], [True] or [False, True]")
         object.__setattr__(self, "balance", bal)
         if self.balance_pes is not None:
-            _int("balance_pes", self.balance_pes, 1, 1 << 16)
-        _int("balance_group", self.balance_group, 1, 1 << 31)
+            check_int("balance_pes", self.balance_pes, 1, 1 << 16)
+        check_int("balance_group", self.balance_group, 1, 1 << 31)
         for wb, ib, w in itertools.product(self.weight_bits, self.index_bits, self.sram_width):
             if w < wb + ib:
                 raise ConfigError(f"sram_width={w} with weight_bits={wb} and index_bits={ib}: expected sram_width >= "
@@ -130,21 +118,21 @@ class SearchSettings:
     seed: int = 0
 
     def __post_init__(self):
-        _int("candidates", self.candidates, 1, 100000)
-        _int("eta", self.eta, 2, 1000)
+        check_int("candidates", self.candidates, 1, 100000)
+        check_int("eta", self.eta, 2, 1000)
         object.__setattr__(self, "epochs", tuple(self.epochs) if isinstance(self.epochs, (list, tuple)) else self.epochs)
         if not isinstance(self.epochs, tuple) or not self.epochs or any(
                 isinstance(e, bool) or not isinstance(e, int) or not 1 <= e <= 10000 for e in self.epochs):
             raise ConfigError(f"epochs={describe(self.epochs)}: expected a non-empty list of epochs per rung, each 1..10000")
-        _int("prune_rounds", self.prune_rounds, 1, 100)
-        _pos("budget_minutes", self.budget_minutes)
-        _int("simulate_images", self.simulate_images, 1, 1 << 20)
-        _int("validation", self.validation, 0, 1 << 30)
-        _int("dense_epochs", self.dense_epochs, 1, 10000)
-        _pos("dense_lr", self.dense_lr)
-        _pos("lr", self.lr)
-        _pos("finetune_lr", self.finetune_lr)
-        _int("seed", self.seed, 0, 2**63 - 1)
+        check_int("prune_rounds", self.prune_rounds, 1, 100)
+        check_positive("budget_minutes", self.budget_minutes)
+        check_int("simulate_images", self.simulate_images, 1, 1 << 20)
+        check_int("validation", self.validation, 0, 1 << 30)
+        check_int("dense_epochs", self.dense_epochs, 1, 10000)
+        check_positive("dense_lr", self.dense_lr)
+        check_positive("lr", self.lr)
+        check_positive("finetune_lr", self.finetune_lr)
+        check_int("seed", self.seed, 0, 2**63 - 1)
 
 
 def _digest(obj) -> str:

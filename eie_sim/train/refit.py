@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import check_int, check_positive
 from ..contract.codebook import linear_codebook, quantize
 from ..contract.master import MasterWeights
 from ..contract.model import Model
@@ -83,14 +84,12 @@ class Recipe:
                               ("retrain_epochs", self.retrain_epochs, 0, 10000),
                               ("finetune_epochs", self.finetune_epochs, 0, 10000), ("balance_group", self.balance_group, 1, 1 << 31),
                               ("batch_size", self.batch_size, 1, 1 << 20), ("seed", self.seed, 0, 2**63 - 1)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
-                raise ConfigError(f"{nm}={describe(v)}: expected an integer in {lo}..{hi}")
+            check_int(nm, v, lo, hi)
         if self.balance_pes is not None and (isinstance(self.balance_pes, bool) or not isinstance(self.balance_pes, int)
                                              or not 1 <= self.balance_pes <= 1 << 16):
             raise ConfigError(f"balance_pes={describe(self.balance_pes)}: expected None or an integer in 1..65536")
-        for nm, v in (("lr", self.lr), ("finetune_lr", self.finetune_lr)):
-            if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ConfigError(f"{nm}={describe(v)}: expected a finite number > 0")
+        check_positive("lr", self.lr)
+        check_positive("finetune_lr", self.finetune_lr)
 
 
 def network_from_master(model: Model, master: MasterWeights) -> Network:
