@@ -20,6 +20,7 @@ file instead of training them again, so an interrupted run resumes where it stop
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import fcntl
 import json
@@ -59,13 +60,11 @@ def append_log(path: Path, rec: dict) -> None:
         f.flush()
 
 
-def continued_with_sparse_dropout(arch, data, seed, dropout, sparsity, base, tenth) -> float:
-    """Control for networks with dropout: continued training in which the second phase uses the
-    sparse phase's lower dropout, D_o sqrt(1 - sparsity) (Deep Compression's rescaling, which DSD
-    applies while the weights are masked), but no mask. Same seeds as :func:`dsd`, so the dense
-    phase is the same network."""
-    net = build(arch, np.random.default_rng(seed), data.n_features, data.n_classes, data.side, dropout)
-    train(net, data, base, seed=seed)
+def continued_with_sparse_dropout(net, data, seed, dropout, sparsity, base, tenth) -> float:
+    """Control for networks with dropout: ``net`` (the dense phase's network, trained) continued
+    with the sparse phase's lower dropout in the second phase, D_o sqrt(1 - sparsity) (Deep
+    Compression's rescaling, which DSD applies while the weights are masked), but no mask. The
+    same seeds as :func:`dsd`'s later phases."""
     for d in net.dropouts():
         d.p = dropout * (1 - sparsity) ** 0.5
     train(net, data, base, seed=seed + 1)
@@ -111,10 +110,14 @@ def main():
             acc, secs = done[seed]["accuracy"], done[seed]["seconds"]
         else:
             net = build(args.arch, np.random.default_rng(seed), data.n_features, data.n_classes, data.side, args.dropout)
-            acc = dsd(net, data, sparsity=args.sparsity, dense=base, sparse=base, redense=tenth, seed=seed, continued=True)
-            if args.dropout_control:
+            # the dense phase here (dsd's own, with its seed), so that the control can branch from it
+            train(net, data, base, seed=seed)
+            control = copy.deepcopy(net) if args.dropout_control else None
+            acc = dsd(net, data, sparsity=args.sparsity, dense=dataclasses.replace(base, epochs=0), sparse=base,
+                      redense=tenth, seed=seed, continued=True)
+            if control is not None:
                 acc["continued_sparse_dropout"] = continued_with_sparse_dropout(
-                    args.arch, data, seed, args.dropout, args.sparsity, base, tenth)
+                    control, data, seed, args.dropout, args.sparsity, base, tenth)
             secs = time.perf_counter() - t0
             if args.log is not None:
                 append_log(args.log, {"config": config, "seed": seed, "accuracy": acc, "seconds": secs})
