@@ -29,7 +29,7 @@ def slow_simulate(enc, activations, config, **prep_kwargs):
     acc = [int(x) for x in prep.acc0]
     qa = [int(x) for x in prep.qa]
     qc = [int(x) for x in prep.qc]
-    saturated = False
+    saturated = 0  # additions that saturated
 
     c = dict.fromkeys(["broadcasts", "ptr_sram_reads", "ptr_dram_reads", "spmat_sram_reads", "spmat_dram_words",
                        "real", "pad", "act_sram_reads", "act_sram_writes", "act_dram_in", "act_dram_out"], 0)
@@ -100,7 +100,7 @@ def slow_simulate(enc, activations, config, **prep_kwargs):
                                 gi = r0 + k + N * row
                                 val = acc[gi] + qc[v] * qa[j]
                                 if val > hi_acc or val < lo_acc:
-                                    saturated = True
+                                    saturated += 1
                                 acc[gi] = min(max(val, lo_acc), hi_acc)
                                 c["real"] += 1
                             else:

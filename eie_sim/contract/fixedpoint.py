@@ -25,6 +25,8 @@ __all__ = [
     "QFormat",
     "choose_frac",
     "choose_frac_int",
+    "count_quantize_saturated",
+    "count_shift_saturated",
     "quantize_fixed",
     "round_shift",
     "saturate",
@@ -107,6 +109,43 @@ def quantize_fixed(x, fmt: QFormat) -> np.ndarray:
     if x.size:
         _quantize_kernel(x.reshape(-1), math.ldexp(1.0, fmt.frac), float(fmt.qmin), float(fmt.qmax), out.reshape(-1))
     return out
+
+
+def count_quantize_saturated(x, fmt: QFormat) -> int:
+    """How many values of float array ``x`` :func:`quantize_fixed` clips to ``fmt``'s range.
+
+    ``floor(x 2**f + 1/2) > qmax`` exactly when ``x 2**f >= qmax + 1/2`` (and ``< qmin`` when
+    ``x 2**f < qmin - 1/2``); the product by a power of two and the half-integers are exact."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return 0
+    s = np.ldexp(x, fmt.frac)
+    return int(np.count_nonzero(s >= fmt.qmax + 0.5) + np.count_nonzero(s < fmt.qmin - 0.5))
+
+
+def count_shift_saturated(q: np.ndarray, shift: int, out_bits: int, positive_only: bool = False, axis=None):
+    """How many values of int64 ``q`` :func:`round_shift` (``q``, ``shift``, ``out_bits``) clips;
+    with ``positive_only`` only those above the range (a ReLU after it zeroes the others, exactly).
+
+    Computed on the thresholds in Python integers: for shift > 0 the result exceeds
+    ``hi`` iff ``q >= (hi + 1) 2**shift - 2**(shift-1)`` and is below ``lo`` iff
+    ``q < lo 2**shift - 2**(shift-1)``; for shift <= 0 (s = -shift) iff ``q > floor(hi / 2**s)``
+    or ``q < -floor(-lo / 2**s)``. ``axis``: count along it (an int64 array), else in all of ``q``."""
+    q = np.asarray(q, dtype=np.int64)
+    if q.size == 0 or shift >= 63:
+        return 0 if axis is None else np.zeros(np.delete(q.shape, axis), dtype=np.int64)
+    hi, lo = (1 << (out_bits - 1)) - 1, -(1 << (out_bits - 1))
+    if shift > 0:
+        half = 1 << (shift - 1)
+        up, down = ((hi + 1) << shift) - half, (lo << shift) - half  # saturates: q >= up or q < down
+    else:
+        s = -shift
+        up, down = (hi >> s) + 1, -((-lo) >> s)
+    big, small = (1 << 63) - 1, -(1 << 63)
+    n = np.count_nonzero(q >= up, axis=axis) if up <= big else np.count_nonzero(q > big, axis=axis)
+    if not positive_only and down > small:
+        n = n + np.count_nonzero(q < down, axis=axis)
+    return int(n) if axis is None else np.asarray(n, dtype=np.int64)
 
 
 def round_shift(q: np.ndarray, shift: int, out_bits: int) -> np.ndarray:

@@ -47,9 +47,11 @@ import scipy.sparse as sp
 
 from ..config import ArchConfig
 from ..errors import ActivationError, ConfigError, EncodingError, PointerOverflowError, describe
-from .fixedpoint import QFormat, choose_frac, choose_frac_int, quantize_fixed, round_shift
+from .fixedpoint import (QFormat, choose_frac, choose_frac_int, count_quantize_saturated, count_shift_saturated,
+                         quantize_fixed, round_shift)
 from .format import CompressedLayer, decode
 from .model import ACTIVATIONS, Model, ModelLayer
+from .saturation import POINTS, Saturation
 
 __all__ = [
     "SpmvResult",
@@ -72,7 +74,8 @@ class SpmvResult:
 
     output_fixed: int64 outputs in ``out_format``; output: their float view;
     acc: int64 accumulators before rounding, in Q(acc_bits, act_format.frac + w_format.frac);
-    acc_saturated: True if any accumulator saturated during accumulation.
+    acc_saturated: True if any accumulator saturated during accumulation;
+    saturation: the counts of every quantisation point (:mod:`eie_sim.contract.saturation`).
     """
 
     output_fixed: np.ndarray
@@ -83,6 +86,7 @@ class SpmvResult:
     acc: np.ndarray
     acc_saturated: bool
     activation: str
+    saturation: Saturation = Saturation()
 
     @property
     def acc_frac(self) -> int:
@@ -102,6 +106,11 @@ class ForwardResult:
     @property
     def output_fixed(self) -> np.ndarray:
         return self.layers[-1].output_fixed
+
+    @property
+    def saturation(self) -> Saturation:
+        """The counts summed over the layers."""
+        return Saturation.sum(r.saturation for r in self.layers)
 
 
 def check_activations(activations, n: int, name: str = "activations") -> np.ndarray:
@@ -146,23 +155,23 @@ def _weights_csc(enc, qc: np.ndarray) -> sp.csc_matrix:
     return cache[key]
 
 
-def _accumulate(w: sp.csc_matrix, qa: np.ndarray, acc0: np.ndarray, acc_bits: int) -> tuple[np.ndarray, bool]:
+def _accumulate(w: sp.csc_matrix, qa: np.ndarray, acc0: np.ndarray, acc_bits: int) -> tuple[np.ndarray, int]:
     """Step 3 of the contract. Exact integer sum when no partial sum can leave the accumulator
-    range; otherwise the sequential saturating sum in ascending column order."""
+    range; otherwise the sequential saturating sum in ascending column order. Returns the
+    accumulators and the number of additions that saturated."""
     lim = (1 << (acc_bits - 1)) - 1
     absw = abs(w).astype(np.float64)
     worst = np.abs(acc0).astype(np.float64) + absw @ np.abs(qa).astype(np.float64)
     if worst.size == 0 or float(worst.max()) < lim / 2:  # float error << margin: provably exact
-        return acc0 + w @ qa, False
+        return acc0 + w @ qa, 0
     acc = acc0.copy()
     lo, hi = -lim - 1, lim
-    saturated = False
+    saturated = 0
     for j in np.flatnonzero(qa):
         s, e = w.indptr[j], w.indptr[j + 1]
         rows = w.indices[s:e]
         t = acc[rows] + w.data[s:e] * qa[j]
-        if np.any((t < lo) | (t > hi)):
-            saturated = True
+        saturated += int(np.count_nonzero((t < lo) | (t > hi)))
         acc[rows] = np.clip(t, lo, hi)
     return acc, saturated
 
@@ -221,6 +230,7 @@ class Prepared:
     out_frac: int | None
     activation: str
     acc_bits: int
+    saturation: Saturation = Saturation()  # steps 1-3 so far: inputs, weights, bias
 
     @property
     def acc_frac(self) -> int:
@@ -277,16 +287,18 @@ def prepare(
         a = check_activations(activations, n_cols)
         fa = QFormat(B, choose_frac(a, B) if act_frac is None else act_frac)
         qa = quantize_fixed(a, fa)
+        sat_in = count_quantize_saturated(a, fa)
     key = ("qc", B, w_frac)
     cached = enc._cache.get(key)
     if cached is None:
         fw = QFormat(B, choose_frac(enc.codebook, B) if w_frac is None else w_frac)
-        cached = enc._cache[key] = (fw, quantize_fixed(enc.codebook, fw))
-    fw, qc = cached
+        cached = enc._cache[key] = (fw, quantize_fixed(enc.codebook, fw), count_quantize_saturated(enc.codebook, fw))
+    fw, qc, sat_w = cached
     acc_frac = fa.frac + fw.frac
     if out_frac is not None:
         QFormat(B, out_frac)  # validates the value
 
+    sat_b = 0
     if bias is None:
         acc0 = np.zeros(n_rows, dtype=np.int64)
     else:
@@ -296,20 +308,31 @@ def prepare(
         lim = 1 << (A - 1)
         scaled = np.clip(np.ldexp(b.astype(np.float64), acc_frac), -float(lim), float(lim - 1))
         acc0 = np.clip(np.floor(scaled + 0.5), -lim, lim - 1).astype(np.int64)
-    return Prepared(enc, qa, qc, acc0, fa, fw, out_frac, activation, A)
+        sat_b = count_quantize_saturated(b, QFormat(A, acc_frac)) if A <= 62 else 0
+    if fixed_input:
+        sat_in = 0  # integers in range (checked above): the previous layer counted its outputs
+    sat = Saturation(inputs=sat_in, weights=sat_w, bias=sat_b,
+                     formats=(("inputs", B, fa.frac), ("weights", B, fw.frac), ("bias", A, acc_frac), ("acc", A, acc_frac)))
+    return Prepared(enc, qa, qc, acc0, fa, fw, out_frac, activation, A, sat)
 
 
-def finish(prep: Prepared, acc: np.ndarray, saturated: bool) -> SpmvResult:
-    """Step 4 of the contract: choose the output format if needed, round, saturate, ReLU."""
+def finish(prep: Prepared, acc: np.ndarray, saturated: int) -> SpmvResult:
+    """Step 4 of the contract: choose the output format if needed, round, saturate, ReLU.
+    ``saturated``: the number of accumulations that saturated in step 3."""
     B = prep.act_format.bits
     out_frac = prep.out_frac
     if out_frac is None:
         basis = np.maximum(acc, 0) if prep.activation == "relu" else acc
         out_frac = choose_frac_int(basis, prep.acc_frac, B)
     fo = QFormat(B, out_frac)
-    y = round_shift(acc, prep.acc_frac - fo.frac, B)
-    if prep.activation == "relu":
+    shift = prep.acc_frac - fo.frac
+    y = round_shift(acc, shift, B)
+    relu = prep.activation == "relu"
+    if relu:
         y = np.maximum(y, 0)
+    sat_out = count_shift_saturated(acc, shift, B, positive_only=relu)
+    sat = prep.saturation.with_counts(acc=int(saturated), outputs=sat_out,
+                                      formats=prep.saturation.formats + (("outputs", B, fo.frac),))
     return SpmvResult(
         output_fixed=y,
         output=np.ldexp(y.astype(np.float64), -fo.frac),
@@ -319,6 +342,7 @@ def finish(prep: Prepared, acc: np.ndarray, saturated: bool) -> SpmvResult:
         acc=acc,
         acc_saturated=bool(saturated),
         activation=prep.activation,
+        saturation=sat,
     )
 
 
@@ -392,20 +416,25 @@ def error_bound(layer, activations, result: SpmvResult) -> np.ndarray:
     return abs(wf) @ np.full(enc.shape[1], e_a) + mask @ (np.abs(a) * e_w + e_a * e_w) + e_b + e_o
 
 
-def reference_forward_batch(model: Model, x: np.ndarray, config: ArchConfig | None = None) -> np.ndarray:
+def reference_forward_batch(model: Model, x: np.ndarray, config: ArchConfig | None = None, *,
+                            saturation: bool = False):
     """Golden fixed-point outputs (int64, samples x outputs) of a calibrated model on many inputs.
 
     Every layer must store its formats (in_frac, w_frac, out_frac), so that all samples share
     them; the result equals :func:`reference_forward` sample by sample (tested). Exact integer
     arithmetic: a layer whose accumulators provably cannot saturate is one sparse integer
     matrix product; otherwise each sample runs the sequential saturating sum.
+
+    ``saturation=True`` returns ``(outputs, counts)``, counts an int64 array (samples, layers,
+    len(POINTS)) of each sample's saturation counts per layer and point
+    (:data:`eie_sim.contract.saturation.POINTS`; equal to :func:`reference_forward`'s, tested).
     """
     if not isinstance(model, Model):
         raise EncodingError(f"model={describe(model)}: expected a Model")
     if model.is_sequence:
         from .lstm import reference_sequence_batch  # x: (samples, T * X) or (samples, T, X)
 
-        return reference_sequence_batch(model, x, config)
+        return reference_sequence_batch(model, x, config, saturation=saturation)
     if config is not None and not isinstance(config, ArchConfig):
         raise ConfigError(f"config={describe(config)}: expected an ArchConfig")
     x = np.asarray(x, dtype=np.float64)
@@ -418,8 +447,13 @@ def reference_forward_batch(model: Model, x: np.ndarray, config: ArchConfig | No
             raise ConfigError(f"layer {lay.name!r}: reference_forward_batch needs stored in_frac, w_frac and out_frac")
     arith = config_of(model.layers[0]) if config is None else config  # None: each layer as stored
     B, A = arith.act_bits, arith.acc_bits
-    q = quantize_fixed(x, QFormat(B, model.layers[0].in_frac))
-    for lay in model.layers:
+    fa0 = QFormat(B, model.layers[0].in_frac)
+    q = quantize_fixed(x, fa0)
+    counts = np.zeros((x.shape[0], len(model.layers), len(POINTS)), dtype=np.int64)
+    if saturation:
+        s = np.ldexp(x, fa0.frac)
+        counts[:, 0, POINTS.index("inputs")] = (s >= fa0.qmax + 0.5).sum(axis=1) + (s < fa0.qmin - 0.5).sum(axis=1)
+    for li, lay in enumerate(model.layers):
         prep = prepare(lay, np.zeros(lay.shape[1], dtype=np.int64), config, fixed_input=True, act_frac=lay.in_frac)
         w = _weights_csc(prep.source, prep.qc)
         lim = (1 << (A - 1)) - 1
@@ -427,7 +461,15 @@ def reference_forward_batch(model: Model, x: np.ndarray, config: ArchConfig | No
         if worst.size == 0 or float(worst.max()) < lim / 2:
             acc = (w @ q.T).T + prep.acc0[None, :]
         else:
-            acc = np.stack([_accumulate(w, q[i], prep.acc0, A)[0] for i in range(q.shape[0])])
-        y = round_shift(acc, prep.acc_frac - lay.out_frac, B)
-        q = np.maximum(y, 0) if lay.activation == "relu" else y
-    return q
+            runs = [_accumulate(w, q[i], prep.acc0, A) for i in range(q.shape[0])]
+            acc = np.stack([r[0] for r in runs])
+            counts[:, li, POINTS.index("acc")] = [r[1] for r in runs]
+        shift = prep.acc_frac - lay.out_frac
+        y = round_shift(acc, shift, B)
+        relu = lay.activation == "relu"
+        if saturation:
+            counts[:, li, POINTS.index("weights")] = prep.saturation.weights
+            counts[:, li, POINTS.index("bias")] = prep.saturation.bias
+            counts[:, li, POINTS.index("outputs")] = count_shift_saturated(acc, shift, B, positive_only=relu, axis=1)
+        q = np.maximum(y, 0) if relu else y
+    return (q, counts) if saturation else q

@@ -69,9 +69,10 @@ import scipy.sparse as sp
 
 from ..config import ArchConfig
 from ..errors import ActivationError, ConfigError, EncodingError, describe
-from .fixedpoint import QFormat, choose_frac, quantize_fixed, round_shift
+from .fixedpoint import QFormat, choose_frac, count_quantize_saturated, count_shift_saturated, quantize_fixed, round_shift
 from .golden import SpmvResult, _dense_codes, _weights_csc, config_of, prepare, reference_spmv, spmv_prepared
 from .model import Model, ModelLayer
+from .saturation import POINTS, Saturation
 
 __all__ = [
     "LUT_STEP_BITS", "LUT_RANGE", "LstmFormats", "LstmResult", "SequenceResult", "lstm_formats", "tanh_table",
@@ -179,18 +180,27 @@ def lstm_formats(layer: ModelLayer, seq: np.ndarray | None = None) -> LstmFormat
     return LstmFormats(B, fa, fw, fg, fc)
 
 
-def cell_update(z: np.ndarray, c_prev: np.ndarray, fm: LstmFormats):
+def cell_update(z: np.ndarray, c_prev: np.ndarray, fm: LstmFormats, counts: bool = False):
     """Steps 2-4 on gate pre-activations ``z`` (..., 4H) in Q(B, fg) and c_{t-1}:
-    returns (gates (..., 4H) i f g o in Q(B, fs), c_t in Q(B, fc), h_t in Q(B, fa))."""
+    returns (gates (..., 4H) i f g o in Q(B, fs), c_t in Q(B, fc), h_t in Q(B, fa)); with
+    ``counts`` also (cell-state values clipped, hidden values clipped), per row of ``z``'s
+    leading axes (a plain int for one step)."""
     H = z.shape[-1] // 4
     B, fs = fm.bits, fm.fs
     i = sigmoid_q(z[..., :H], fm.fg, B)
     f = sigmoid_q(z[..., H : 2 * H], fm.fg, B)
     g = tanh_q(z[..., 2 * H : 3 * H], fm.fg, B)
     o = sigmoid_q(z[..., 3 * H :], fm.fg, B)
-    c = round_shift((f * c_prev << fs) + (i * g << fm.fc), 2 * fs, B)
-    h = round_shift(o * tanh_q(c, fm.fc, B), 2 * fs - fm.fa, B)
-    return np.concatenate([i, f, g, o], axis=-1), c, h
+    c_wide = (f * c_prev << fs) + (i * g << fm.fc)
+    c = round_shift(c_wide, 2 * fs, B)
+    h_wide = o * tanh_q(c, fm.fc, B)
+    h = round_shift(h_wide, 2 * fs - fm.fa, B)
+    gates = np.concatenate([i, f, g, o], axis=-1)
+    if not counts:
+        return gates, c, h
+    axis = None if z.ndim == 1 else -1
+    return (gates, c, h, count_shift_saturated(c_wide, 2 * fs, B, axis=axis),
+            count_shift_saturated(h_wide, 2 * fs - fm.fa, B, axis=axis))
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,6 +214,7 @@ class LstmResult:
     formats: LstmFormats
     steps: tuple  # one SpmvResult per step (the gate matrix-vector product)
     saturated: bool  # any accumulator, gate pre-activation or cell state reached its bounds
+    saturation: Saturation = Saturation()  # counts over all steps (eie_sim.contract.saturation)
 
     @property
     def out_format(self) -> QFormat:
@@ -237,6 +248,11 @@ class SequenceResult:
     def output(self) -> np.ndarray:
         return self.layers[-1].output if self.layers else self.lstm.output
 
+    @property
+    def saturation(self) -> Saturation:
+        """The counts summed over the lstm layer and the FC layers."""
+        return Saturation.sum([self.lstm.saturation] + [r.saturation for r in self.layers])
+
 
 def _saturates(q: np.ndarray, bits: int) -> bool:
     return bool(q.size and (q.min() <= -(1 << (bits - 1)) or q.max() >= (1 << (bits - 1)) - 1))
@@ -258,15 +274,22 @@ def reference_lstm(layer: ModelLayer, seq, config: ArchConfig | None = None) -> 
     c = np.zeros(H, np.int64)
     out = {k: [] for k in ("z", "g", "c", "h", "s")}
     sat = False
+    n = dict(inputs=count_quantize_saturated(seq, QFormat(fm.bits, fm.fa)), acc=0, gates=0, state=0, hidden=0)
     for t in range(len(seq)):
         res = spmv_prepared(prepare(lay, step_activations(qx[t], h, fm.fa), config, act_frac=fm.fa, w_frac=fm.fw,
                                     out_frac=fm.fg, fixed_input=True))
-        gates, c, h = cell_update(res.output_fixed, c, fm)
+        gates, c, h, n_c, n_h = cell_update(res.output_fixed, c, fm, counts=True)
         sat = sat or res.acc_saturated or _saturates(res.output_fixed, fm.bits) or _saturates(c, fm.bits)
+        for k, v in (("acc", res.saturation.acc), ("gates", res.saturation.outputs), ("state", n_c), ("hidden", n_h)):
+            n[k] += v
         for k, v in zip("zgchs", (res.output_fixed, gates, c, h, res)):
             out[k].append(v)
+    A = {p: b for p, b, _ in out["s"][0].saturation.formats}["acc"]  # the accumulator's bits, as the steps ran
+    fmts = (("inputs", fm.bits, fm.fa), ("weights", fm.bits, fm.fw), ("acc", A, fm.fa + fm.fw), ("gates", fm.bits, fm.fg),
+            ("state", fm.bits, fm.fc), ("hidden", fm.bits, fm.fa))
+    counts = Saturation(weights=out["s"][0].saturation.weights, formats=fmts, **n)
     return LstmResult(np.array(out["z"]), np.array(out["g"]), np.array(out["c"]), np.array(out["h"]), fm,
-                      tuple(out["s"]), sat)
+                      tuple(out["s"]), sat, counts)
 
 
 def reference_sequence(model, seq, config: ArchConfig | None = None) -> SequenceResult:
@@ -283,11 +306,13 @@ def reference_sequence(model, seq, config: ArchConfig | None = None) -> Sequence
     return SequenceResult(lres, tuple(layers))
 
 
-def reference_sequence_batch(model: Model, xs, config: ArchConfig | None = None) -> np.ndarray:
+def reference_sequence_batch(model: Model, xs, config: ArchConfig | None = None, *, saturation: bool = False):
     """Golden fixed-point outputs (int64, samples x outputs) of a sequence model on many
     sequences ``xs`` (samples, T, X) or (samples, T * X); every format must be stored. Equal to
     :func:`reference_sequence` sample by sample (tested): the gate products are exact integer
-    sparse products, checked not to saturate the accumulator (else ConfigError)."""
+    sparse products, checked not to saturate the accumulator (else ConfigError).
+    ``saturation=True``: ``(outputs, counts)`` as :func:`eie_sim.contract.golden.reference_forward_batch`
+    (layer 0 the lstm layer, its counts summed over the steps)."""
     from .golden import reference_forward_batch
 
     if not isinstance(model, Model) or not model.is_sequence:
@@ -315,14 +340,32 @@ def reference_sequence_batch(model: Model, xs, config: ArchConfig | None = None)
     h = np.zeros((n, lay.hidden), np.int64)
     c = np.zeros_like(h)
     ones = np.full((n, 1), 1 << fm.fa, np.int64)
+    counts = np.zeros((n, len(model.layers), len(POINTS)), dtype=np.int64)
+    P = {p: POINTS.index(p) for p in POINTS}
+    if saturation:
+        s = np.ldexp(xs.reshape(n, -1), fm.fa)
+        counts[:, 0, P["inputs"]] = ((s >= (1 << (fm.bits - 1)) - 0.5).sum(axis=1)
+                                     + (s < -(1 << (fm.bits - 1)) - 0.5).sum(axis=1))
+        counts[:, 0, P["weights"]] = prep.saturation.weights
+    shift = fm.fa + fm.fw - fm.fg
     for t in range(T):
-        acc = (w @ np.concatenate([qx[:, t], h, ones], axis=1).T).T
-        z = round_shift(np.ascontiguousarray(acc), fm.fa + fm.fw - fm.fg, fm.bits)
-        _, c, h = cell_update(z, c, fm)
+        acc = np.ascontiguousarray((w @ np.concatenate([qx[:, t], h, ones], axis=1).T).T)
+        z = round_shift(acc, shift, fm.bits)
+        _, c, h, n_c, n_h = cell_update(z, c, fm, counts=True)
+        if saturation:
+            counts[:, 0, P["gates"]] += count_shift_saturated(acc, shift, fm.bits, axis=1)
+            counts[:, 0, P["state"]] += n_c
+            counts[:, 0, P["hidden"]] += n_h
     if len(model.layers) == 1:
-        return h
+        return (h, counts) if saturation else h
     rest = Model(layers=model.layers[1:], meta=model.meta)
-    return reference_forward_batch(rest, np.ldexp(h.astype(np.float64), -fm.fa), config)
+    out = reference_forward_batch(rest, np.ldexp(h.astype(np.float64), -fm.fa), config, saturation=saturation)
+    if not saturation:
+        return out
+    q, rest_counts = out
+    rest_counts[:, 0, P["inputs"]] = 0  # h_T handed on: its clipping is counted as the lstm's hidden
+    counts[:, 1:] = rest_counts
+    return q, counts
 
 
 def _dsig(z):

@@ -258,10 +258,10 @@ def _simulate_pass(ptr_t, real_p, col_rs, real_rows, real_codes, nzcols, qa, qc,
 
     col_rs: (n_cols + 1) offsets of each column's real entries (all PEs) in ``real_rows`` (row
     in the sub-layer) and ``real_codes`` (uint8). Returns (the cycle the last PE is free,
-    saturated)."""
+    the number of additions that saturated)."""
     t_end = _dense_pass(ptr_t, real_p, nzcols, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked,
                         real, pad, sram_reads, dram_words)
-    saturated = False
+    saturated = 0  # additions that saturated
     prod = np.empty(qc.size, dtype=np.int64)  # qc[v] * a for the column's activation a
     acc_b = acc[row0:]  # the row batch's accumulators
     one = np.uint64(1)
@@ -275,7 +275,7 @@ def _simulate_pass(ptr_t, real_p, col_rs, real_rows, real_codes, nzcols, qa, qc,
             while x < e:
                 r = real_rows[x]
                 acc_b[r], hit = _sat(acc_b[r] + qc[real_codes[x]] * a, acc_lo, acc_hi)
-                saturated |= hit
+                saturated += hit
                 x += one
         else:
             for v in range(qc.size):
@@ -358,7 +358,7 @@ def _accumulate_rows(row_ptr, row_ent, shift, qa, qc, acc, row0, acc_lo, acc_hi,
     ``row_ent`` holding ``(j << shift) | v`` (see :func:`_build_row_major`). Zero activations
     add zero, which changes nothing even under saturation, so this equals the column sweep of
     :func:`_simulate_pass` and is faster when most activations are non-zero. Returns the
-    saturated flag. Indices are unsigned, so Numba emits no negative-index wraparound.
+    number of additions that saturated. Indices are unsigned, so Numba emits no negative-index wraparound.
 
     ``mode`` ACC_SATURATING: the ordered saturating sum of the contract. The other modes are
     for callers that have shown that no partial sum can saturate
@@ -374,7 +374,7 @@ def _accumulate_rows(row_ptr, row_ent, shift, qa, qc, acc, row0, acc_lo, acc_hi,
       exactly representable and every float64 multiply and add is exact; the float result
       is the exact integer sum, converted back exactly, and ``acc0 + sum`` is the int64 sum.
     """
-    saturated = False
+    saturated = 0  # additions that saturated
     n_rows = row_ptr.size - 1
     s = np.uint64(shift)
     m = (np.uint64(1) << s) - np.uint64(1)
@@ -387,7 +387,7 @@ def _accumulate_rows(row_ptr, row_ent, shift, qa, qc, acc, row0, acc_lo, acc_hi,
             while x < e:
                 p = np.uint64(row_ent[x])
                 t, hit = _sat(t + qc[p & m] * qa[p >> s], acc_lo, acc_hi)
-                saturated |= hit
+                saturated += hit
                 x += one
             acc[row0 + r] = t
         return saturated

@@ -41,7 +41,7 @@ import math
 import numpy as np
 
 from ..config import ArchConfig
-from ..contract.fixedpoint import QFormat, quantize_fixed
+from ..contract.fixedpoint import QFormat, count_quantize_saturated, quantize_fixed
 from ..contract.lstm import cell_update, check_sequence, lstm_formats, step_activations
 from ..contract.model import Model, ModelLayer
 from ..errors import EncodingError, describe
@@ -113,7 +113,12 @@ def simulate_lstm(layer: ModelLayer, seq, config: ArchConfig, interleaved: bool 
                             act_frac=fm.fa, w_frac=fm.fw, out_frac=fm.fg, fixed_input=True)
         z = np.empty(4 * H, np.int64)
         z[order[order >= 0]] = r.output_fixed[order >= 0]
-        _, c, h = cell_update(z, c, fm)
+        _, c, h, n_c, n_h = cell_update(z, c, fm, counts=True)
+        sat = r.saturation
+        sat = sat.with_counts(inputs=count_quantize_saturated(seq[t], QFormat(fm.bits, fm.fa)), outputs=0,
+                              gates=sat.outputs, state=n_c, hidden=n_h, bias=0,
+                              formats=sat.formats + (("gates", fm.bits, fm.fg), ("state", fm.bits, fm.fc),
+                                                     ("hidden", fm.bits, fm.fa)))
         counters = dict(r.counters)
         counters["act_sram_reads"] += X
         counters["act_reg_writes"] += X + H
@@ -125,7 +130,7 @@ def simulate_lstm(layer: ModelLayer, seq, config: ArchConfig, interleaved: bool 
         per_pe["busy_cycles"] = per_pe["busy_cycles"] + ELEM_CYCLES_PER_UNIT * units_per_pe
         steps.append(replace(r, cycles=r.cycles + load + elem, counters=counters, per_pe_arrays=per_pe,
                              output_fixed=h, output=np.ldexp(h.astype(np.float64), -fm.fa),
-                             out_format=QFormat(fm.bits, fm.fa), shape=(4 * H, X + H + 1)))
+                             out_format=QFormat(fm.bits, fm.fa), shape=(4 * H, X + H + 1), saturation=sat))
     return steps, h, fm
 
 

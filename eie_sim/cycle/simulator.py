@@ -34,6 +34,7 @@ from ..contract.fixedpoint import QFormat
 from ..contract.format import CompressedLayer
 from ..contract.golden import finish, prepare
 from ..contract.model import Model, ModelLayer, load_model
+from ..contract.saturation import Saturation
 from .layers import ROW_MAJOR_DENSITY, _encoded_for, _row_batches, _row_major
 
 __all__ = ["SimResult", "simulate", "COUNTERS"]
@@ -82,6 +83,8 @@ class SimResult:
     (built on first access from ``per_pe_arrays``).
     entries / padding_entries: entries stored in the layout simulated (padding included / only).
     notes: warnings a user must read, such as DRAM traffic for SRAM overflow.
+    saturation: values clipped at each quantisation point (:mod:`eie_sim.contract.saturation`),
+    equal to the golden model's; for a model, the sum over its layers.
     """
 
     name: str
@@ -98,6 +101,7 @@ class SimResult:
     notes: tuple[str, ...] = ()
     layers: tuple["SimResult", ...] = ()
     acc_saturated: bool = False
+    saturation: Saturation = Saturation()
 
     @cached_property
     def per_pe(self) -> pd.DataFrame:
@@ -145,6 +149,7 @@ class SimResult:
             "counters": {k: int(v) for k, v in self.counters.items()},
             "out_format": [self.out_format.bits, self.out_format.frac],
             "notes": list(self.notes),
+            **self.saturation.to_dict(),
         }
         if per_layer and self.layers:
             d["layers"] = [r.to_dict(per_layer=False) for r in self.layers]
@@ -307,7 +312,7 @@ def _run_passes(lay: _Layout, nz_all: np.ndarray, arith) -> tuple[_Timing, bool]
 
     ``arith``: None when the arithmetic is done row by row (:func:`~.kernels._accumulate_rows`,
     dense activations), else (acc, qa, qc, check_sat) for the passes to accumulate column by
-    column. Returns the timing and the saturated flag of that arithmetic."""
+    column. Returns the timing and the number of additions of that arithmetic that saturated."""
     config = lay.config
     N, fifo, epw, cap = config.n_pe, config.fifo_depth, lay.entries_per_word, lay.cap_words
     st = np.zeros((6, N), dtype=np.int64)
@@ -316,7 +321,7 @@ def _run_passes(lay: _Layout, nz_all: np.ndarray, arith) -> tuple[_Timing, bool]
     held = np.empty(N, dtype=np.int64)
     nz_batches = _input_batches(nz_all, lay.rows_per_batch, lay.n_in_batches)
     t = issue = 0
-    saturated = False
+    saturated = 0
     for b, (row0, arr) in enumerate(lay.row_batches):
         held[:] = -1
         ptr_t, real_p = arr["ptr_t"], arr["real_p"]
@@ -331,7 +336,7 @@ def _run_passes(lay: _Layout, nz_all: np.ndarray, arith) -> tuple[_Timing, bool]
                                         acc, lay.acc_lo, lay.acc_hi, check_sat, row0, fifo, t_start, epw, entry_base,
                                         cap, held, busy, blocked, real, pad, sram, dram)
                 t = int(t)
-                saturated |= bool(sat)
+                saturated += int(sat)
             issue += t - t_start
         entry_base += arr["entries"]
         t += DRAIN_CYCLES + lay.write_cycles[b]
@@ -406,13 +411,13 @@ def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kw
     check_sat = not bound < lay.acc_hi / 2
     acc = prep.acc0.copy()
     by_rows = n_nz > ROW_MAJOR_DENSITY * K  # arithmetic row by row (dense activations), not in the passes
-    saturated = False
+    saturated = 0
     if by_rows:
         # float64 is exact while every product and partial sum stays within 2**53 (_accumulate_rows)
         mode = ACC_SATURATING if check_sat else ACC_FLOAT if qc_max * int(sum_abs) <= 1 << 53 else ACC_INT
         for (row0, arr), rows in zip(lay.row_batches, lay.batch_rows):
             _row_major(arr, rows)
-            saturated |= bool(_accumulate_rows(arr["row_ptr"], arr["row_ent"], arr["row_shift"], qa, qc, acc, row0,
+            saturated += int(_accumulate_rows(arr["row_ptr"], arr["row_ent"], arr["row_shift"], qa, qc, acc, row0,
                                                lay.acc_lo, lay.acc_hi, mode))
     if by_rows and n_nz == K:
         timing = lay.full
@@ -422,14 +427,14 @@ def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kw
         counters = dict(timing.counters)
     else:
         timing, sat = _run_passes(lay, np.flatnonzero(qa).astype(np.int64, copy=False), None if by_rows else (acc, qa, qc, check_sat))
-        saturated |= sat
+        saturated += sat
         per_pe, counters = timing.per_pe, timing.counters
     res = finish(prep, acc, saturated)
     return SimResult(
         name=name, config=config, shape=(lay.n_rows, K), cycles=timing.cycles, output=res.output,
         output_fixed=res.output_fixed, out_format=res.out_format, counters=counters, per_pe_arrays=per_pe,
         entries=timing.entries, padding_entries=lay.padding_entries, notes=timing.notes,
-        acc_saturated=res.acc_saturated,
+        acc_saturated=res.acc_saturated, saturation=res.saturation,
     )
 
 
@@ -488,4 +493,5 @@ def simulate(layer_or_model, activations, config: ArchConfig | None = None) -> S
         notes=tuple(f"{r.name}: {n}" for r in results for n in r.notes),
         layers=tuple(results),
         acc_saturated=any(r.acc_saturated for r in results),
+        saturation=Saturation.sum(r.saturation for r in results),
     )
