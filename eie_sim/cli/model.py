@@ -12,6 +12,7 @@ from ..contract.examples import example_model
 from ..contract.golden import reference_forward
 from ..contract.info import format_info, model_info
 from ..contract.model import Model, ModelLayer, load_model, save_model
+from . import saturation as sat_report
 from .common import PES, SEED, int_in, load_npy, strict_json
 
 
@@ -66,9 +67,13 @@ def _golden_sequence(model, res, as_json: bool) -> int:
            "lstm": {"name": model.layers[0].name, "steps": int(len(res.lstm.h_fixed)),
                     "formats": {"x_h": [fm.bits, fm.fa], "weights": [fm.bits, fm.fw], "gates_pre": [fm.bits, fm.fg],
                                 "cell": [fm.bits, fm.fc], "gates": [fm.bits, fm.fs]},
-                    "saturated": res.lstm.saturated, "h_fixed": res.lstm.h_fixed.tolist()},
+                    "saturated": res.lstm.saturated, **res.lstm.saturation.to_dict(), "h_fixed": res.lstm.h_fixed.tolist()},
            "layers": [{"name": lay.name, "out_format": [r.out_format.bits, r.out_format.frac],
-                       "acc_saturated": r.acc_saturated} for lay, r in zip(model.layers[1:], res.layers)]}
+                       "acc_saturated": r.acc_saturated, **r.saturation.to_dict()}
+                      for lay, r in zip(model.layers[1:], res.layers)],
+           **res.saturation.to_dict()}
+    sat_report.warn([(model.layers[0].name, res.lstm.saturation)]
+                    + [(lay.name, r.saturation) for lay, r in zip(model.layers[1:], res.layers)])
     if as_json:
         print(strict_json(out))
         return 0
@@ -105,10 +110,13 @@ def _cmd_golden(args) -> int:
                 "w_format": [r.w_format.bits, r.w_format.frac],
                 "out_format": [r.out_format.bits, r.out_format.frac],
                 "acc_saturated": r.acc_saturated,
+                **r.saturation.to_dict(),
             }
             for lay, r in zip(model.layers, res.layers)
         ],
+        **res.saturation.to_dict(),
     }
+    sat_report.warn((lay.name, r.saturation) for lay, r in zip(model.layers, res.layers))
     if args.json:
         print(strict_json(out))
     else:
@@ -116,7 +124,9 @@ def _cmd_golden(args) -> int:
             print(
                 f"{l['name']:<10} in Q{l['act_format'][0]}.{l['act_format'][1]}  weights Q{l['w_format'][0]}.{l['w_format'][1]}"
                 f"  out Q{l['out_format'][0]}.{l['out_format'][1]}"
-                + ("  (accumulator saturated)" if l["acc_saturated"] else "")
+                + ("  saturated: " + ", ".join(f"{k.removeprefix('saturated_')} {l[k]:,}" for k in l
+                                                if k.startswith("saturated_") and k != "saturated_total" and l[k])
+                   if l["saturated_total"] else "")
             )
         print("output:", np.array2string(res.output, precision=4, max_line_width=100))
         print("argmax:", int(np.argmax(res.output)))

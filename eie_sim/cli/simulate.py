@@ -13,6 +13,7 @@ from ..cost.report import EnergyReport, energy_report
 from ..cycle import suite as benchmarks
 from ..cycle.simulator import SimResult, simulate
 from ..errors import ConfigError, EIEError, EncodingError
+from . import saturation as sat_report
 from .common import (NODE_NM, VDD, add_arch_args, check_writable, config_from_args, load_npy, simulate_widening,
                      strict_json, table_from_args)
 
@@ -57,6 +58,9 @@ def _format_run(res: SimResult) -> str:
         lines.append("  " + "   ".join(f"{k:<17} {c[k]:>13,}" for k in names[i : i + 3]))
     for n in res.notes:
         lines.append(f"  ! {n}")
+    if res.saturation:
+        lines.append("  ! saturated: " + ", ".join(f"{k} {v:,}" for k, v in res.saturation.counts().items() if v)
+                     + " (warnings on stderr)")
     return "\n".join(lines)
 
 
@@ -109,6 +113,7 @@ def _cmd_run(args) -> int:
         reports = list(total_report.layers)
     if args.out:
         np.save(args.out, res.output)
+    sat_report.warn((r.name, r.saturation) for r in results)
     docs = [{**r.to_dict(), **rep.to_dict()} for r, rep in zip(results, reports)]
     if args.json:
         print(strict_json(docs[0] if len(docs) == 1 else docs))
@@ -180,6 +185,7 @@ def _cmd_bench(args) -> int:
         runs = [dataclasses.replace(res, name=name)]
         if name == "ntlstm":
             runs.append(_ntlstm_cell_step(b, used))
+        sat_report.warn((r.name, r.saturation) for r in runs)
         for res in runs:
             rep = energy_report(res, table)
             rows.append((res, rep))

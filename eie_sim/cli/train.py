@@ -8,11 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import ArchConfig
 from ..contract.model import load_model, save_model
 from ..cost.presets import get_table
 from ..cost.report import energy_report
 from ..cycle.simulator import simulate
 from ..errors import ConfigError, EncodingError
+from . import saturation as sat_report
 from .common import SEED, add_config_args, check_writable, config_from_args, float_in, int_in, simulate_widening, strict_json
 
 
@@ -147,12 +149,14 @@ def _cmd_eval(args) -> int:
                             f"images have {x.shape[1]} pixels")
     if not model.is_sequence and x.shape[1] != model.n_inputs:
         raise EncodingError(f"{args.model} has {model.n_inputs} inputs but {args.dataset} images have {x.shape[1]} pixels")
-    out = reference_forward_batch(model, x)
+    out, counts = reference_forward_batch(model, x, saturation=True)
     acc = float((out.argmax(axis=1) == y).mean())
     facc = float_accuracy(model, x, y)
+    sat_doc, sat_pairs = sat_report.batch_summary(model, counts, ArchConfig().acc_bits)
     res = {"accuracy": acc, "n_samples": int(len(y)), "float_accuracy": facc,
            "dataset": args.dataset + (" (sequential: rows as steps)" if model.is_sequence else ""),
-           "model": str(args.model), "arithmetic": "bit-exact fixed-point golden model"}
+           "model": str(args.model), "arithmetic": "bit-exact fixed-point golden model", **sat_doc}
+    sat_report.warn(sat_pairs, f" (summed over {len(y):,} test inputs)")
     if args.simulate:
         wb = model.layers[0].weight_bits
         cfg, explicit_ptr = config_from_args(args, weight_bits=wb, index_bits=model.layers[0].index_bits)
@@ -163,6 +167,9 @@ def _cmd_eval(args) -> int:
         sims = [first] + [simulate(model, x[i].reshape(shape), cfg) for i in range(1, k)]
         reps = [energy_report(r, table) for r in sims]
         res["simulator_matches"] = bool(all(np.array_equal(r.output_fixed, out[i]) for i, r in enumerate(sims)))
+        res["simulator_saturation_matches"] = bool(all(  # the cycle model's counts, per layer, equal the golden model's
+            [s.total for _, s in sat_report.by_layer((l.name, l.saturation) for l in (r.layers or (r,)))]
+            == counts[i].sum(axis=1).tolist() for i, r in enumerate(sims)))
         res["simulated_images"] = k
         res["n_pe"] = cfg.n_pe
         res["cycles_mean"] = float(np.mean([r.cycles for r in sims]))
@@ -177,6 +184,9 @@ def _cmd_eval(args) -> int:
     else:
         print(f"{args.model} on {args.dataset} test ({len(y)} images): accuracy {100 * acc:.2f}% (fixed-point golden model), "
               f"{100 * facc:.2f}% float compressed model ({100 * (acc - facc):+.2f} points)")
+        print(f"saturation: {res['saturated_samples']:,} of {len(y):,} test inputs "
+              f"({100 * res['saturated_input_fraction']:.2f}%) clip somewhere"
+              + ("" if not res["saturated_total"] else " (warnings on stderr)"))
         if "simulator_matches" in res:
             print(f"cycle model on {res['n_pe']} PEs, first {res['simulated_images']} images: outputs equal the golden "
                   f"model's: {res['simulator_matches']}; per inference {res['cycles_mean']:,.0f} cycles, "

@@ -29,14 +29,14 @@ __all__ = ["POINTS", "Saturation", "format_range"]
 POINTS = ("inputs", "weights", "bias", "acc", "outputs", "gates", "state", "hidden")
 
 _WHAT = {
-    "inputs": "input value(s) clipped to",
-    "weights": "codebook entr(ies) clipped to",
-    "bias": "bias value(s) clipped to the accumulator",
-    "acc": "accumulation(s) clipped to the accumulator",
-    "outputs": "output(s) clipped to",
-    "gates": "gate pre-activation(s) clipped to",
-    "state": "cell-state value(s) clipped to",
-    "hidden": "hidden value(s) clipped to",
+    "inputs": "input value(s)",
+    "weights": "codebook entr(ies)",
+    "bias": "bias value(s) (accumulator format)",
+    "acc": "accumulation(s)",
+    "outputs": "output(s)",
+    "gates": "gate pre-activation(s)",
+    "state": "cell-state value(s)",
+    "hidden": "hidden value(s)",
 }
 
 _FIX = {
@@ -119,6 +119,6 @@ class Saturation:
             n = getattr(self, p)
             if not n:
                 continue
-            fmt = f" {format_range(*fmts[p])}" if p in fmts else ""
-            out.append(f"warning: layer {layer}: {n:,} {_WHAT[p]}{fmt}; {_FIX[p]}")
+            fmt = f" in {format_range(*fmts[p])}" if p in fmts else ""
+            out.append(f"warning: layer {layer}: {n:,} {_WHAT[p]} saturated{fmt}; {_FIX[p]}")
         return out

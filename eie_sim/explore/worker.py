@@ -164,6 +164,7 @@ def _rows(res, table: EnergyTable) -> list[dict]:
             "gops": float(r.gops), "entries": int(r.entries), "padding_entries": int(r.padding_entries),
             "padding_pct": 100.0 * r.padding_entries / max(1, r.entries),  # entries include the padding
             **{c: int(r.counters[c]) for c in COUNTERS},
+            **r.saturation.to_dict(),  # values clipped per quantisation point (eie_sim.contract.saturation)
             "pe_work_max": int(work.max()), "pe_work_mean": float(work.mean()),
             "pe_imbalance": float(work.max() / work.mean()) if work.mean() > 0 else 1.0,
             "pe_starved_frac_mean": float(np.mean(pp["starved_cycles"]) / cyc) if cyc else 0.0,
