@@ -205,15 +205,42 @@ NODE_NM = float_in(1, 1000)
 VDD = float_in(0, 10, lo_open=True)
 
 
+BENCH_ONLY = {"scale": 1.0, "row_cv": suite.DEFAULT_ROW_CV, "col_cv": suite.DEFAULT_COL_CV}
+
+
+def bench_options(args, target: str | None = None) -> None:
+    """Fill the benchmark-only options' defaults; with ``target`` (a model file) refuse any of
+    them the user gave, since they shape generated benchmark layers only."""
+    for name, default in BENCH_ONLY.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, default)
+        elif target is not None:
+            raise ConfigError(f"--{name.replace('_', '-')}={getattr(args, name):g}: applies to the generated Table III "
+                              f"layers only, not to the model file {target}")
+
+
+def refuse_given(args, names, why: str) -> None:
+    """One ConfigError line for the first of the ``cfg_*``-style or plain options in ``names``
+    that the user set (not None, not False, not an empty list)."""
+    for name in names:
+        val = getattr(args, name, None)
+        if val is not None and val is not False and val != []:
+            flag = arch_flag(name[4:]) if name.startswith("cfg_") and name != "cfg_set" else (
+                "--set" if name == "cfg_set" else "--" + name.replace("_", "-"))
+            shown = val if not isinstance(val, list) else ",".join(val)
+            raise ConfigError(f"{flag}={shown}: {why}")
+
+
 def add_arch_args(p) -> None:
     """The architecture, benchmark and energy-table options of the commands that simulate."""
     add_config_args(p)
     p.add_argument("--seed", type=SEED, default=0, help="seed of the generated benchmark layers and inputs")
-    p.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=1.0, help="shrink benchmark layers by this factor (0, 1]")
-    p.add_argument("--row-cv", type=float_in(0, 4), default=suite.DEFAULT_ROW_CV,
+    p.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=None,
+                   help="shrink benchmark layers by this factor (0, 1] (default 1)")
+    p.add_argument("--row-cv", type=float_in(0, 4), default=None,
                    help=f"benchmark layers: coefficient of variation of per-row density (default {suite.DEFAULT_ROW_CV:g}; "
                         "0 with --col-cv 0 is the uniform generator)")
-    p.add_argument("--col-cv", type=float_in(0, 4), default=suite.DEFAULT_COL_CV,
+    p.add_argument("--col-cv", type=float_in(0, 4), default=None,
                    help=f"benchmark layers: coefficient of variation of per-column density (default {suite.DEFAULT_COL_CV:g})")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON document (an object, or a list for several layers)")

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..contract.codebook import recluster
 from ..contract.model import ModelLayer, load_model
 from ..cost.report import EnergyReport, energy_report
 from ..cycle import suite as benchmarks
 from ..cycle.simulator import SimResult, simulate
 from ..errors import ConfigError, EIEError, EncodingError
 from . import saturation as sat_report
-from .common import (NODE_NM, VDD, add_arch_args, check_writable, config_from_args, load_npy, simulate_widening,
+from .common import (NODE_NM, VDD, add_arch_args, bench_options, check_writable, config_from_args, load_npy, simulate_widening,
                      strict_json, table_from_args)
 
 
@@ -79,16 +80,25 @@ def _format_sequence(res: SimResult, results, reports, total) -> str:
     return "\n".join(lines)
 
 
+def _shared_at(b, weight_bits: int) -> tuple:
+    """A benchmark layer's (codes, codebook) at ``weight_bits``: re-clustered (k-means over the
+    values in use, as the sweep does) when the width differs from the generated codebook's."""
+    if b.codebook.size == 1 << weight_bits:
+        return b.codes, b.codebook
+    return recluster(b.codes, b.codebook, weight_bits)
+
+
 def _cmd_run(args) -> int:
     target = args.target
     table = table_from_args(args)
     if args.out:
         check_writable(args.out, "-o", (".npy",))
+    bench_options(args, None if target in benchmarks.NAMES else target)
     if target in benchmarks.NAMES:
         b = benchmarks.get(target, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
         x = load_npy(args.input, "--input") if args.input else b.activations
         cfg, explicit_ptr = config_from_args(args)
-        res, cfg = simulate_widening((b.codes, b.codebook), x, cfg, explicit_ptr, target)
+        res, cfg = simulate_widening(_shared_at(b, cfg.weight_bits), x, cfg, explicit_ptr, target)
         res = dataclasses.replace(res, name=target)
         results = [res]
         reports = [energy_report(res, table)]
@@ -148,7 +158,8 @@ def _ntlstm_cell_step(b, cfg):
     (:mod:`eie_sim.cycle.lstm`)."""
     hidden = b.n_out // 4
     x_in = b.n_in - hidden - 1
-    lay = ModelLayer(name="ntlstm-cell", kind="lstm", hidden=hidden, codebook=b.codebook, codes=b.codes)
+    codes, cb = _shared_at(b, cfg.weight_bits)
+    lay = ModelLayer(name="ntlstm-cell", kind="lstm", hidden=hidden, codebook=cb, codes=codes)
     seq = np.stack([b.activations[:x_in], b.activations[x_in: 2 * x_in]])
     step = simulate(lay, seq, cfg).layers[1]
     return dataclasses.replace(step, name="ntlstm-cell")
@@ -165,6 +176,7 @@ def _bench_line(r, rep) -> str:
 
 
 def _cmd_bench(args) -> int:
+    bench_options(args)
     names = [n.strip() for n in args.layers.split(",")] if args.layers else list(benchmarks.NAMES)
     for n in names:
         if n not in benchmarks.TABLE_III:
@@ -177,7 +189,7 @@ def _cmd_bench(args) -> int:
     for name in names:
         b = benchmarks.get(name, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
         try:  # a layer that cannot run on this configuration is marked, and the suite goes on
-            res, used = simulate_widening((b.codes, b.codebook), b.activations, cfg, explicit_ptr, name)
+            res, used = simulate_widening(_shared_at(b, cfg.weight_bits), b.activations, cfg, explicit_ptr, name)
         except EIEError as exc:
             failed.append((name, str(exc)))
             docs.append({"layer": name, "error": str(exc)})

@@ -15,7 +15,7 @@ from ..cost.report import energy_report
 from ..cycle.simulator import simulate
 from ..errors import ConfigError, EncodingError
 from . import saturation as sat_report
-from .common import SEED, add_config_args, check_writable, config_from_args, float_in, int_in, simulate_widening, strict_json
+from .common import SEED, add_config_args, refuse_given, check_writable, config_from_args, float_in, int_in, simulate_widening, strict_json
 
 
 def add_balance_args(p) -> None:
@@ -132,6 +132,13 @@ def _cmd_eval(args) -> int:
     from ..train.data import load_dataset
     from ..contract.golden import reference_forward_batch
 
+    if not args.simulate:
+        refuse_given(args, [f"cfg_{n}" for n in ArchConfig.field_names()] + ["cfg_set"],
+                     "architecture options apply to the cycle model only; add --simulate K")
+        if args.energy_table is not None:
+            raise ConfigError(f"--energy-table={args.energy_table}: the energy table applies to --simulate only; "
+                              "add --simulate K")
+    args.energy_table = args.energy_table or "eie45"
     model = load_model(args.model)
     recorded = model.meta.get("dataset")
     dataset = args.dataset or recorded or "fashion-mnist"
@@ -275,6 +282,7 @@ def add_parsers(sub) -> None:
                    help="also run the first K images on the cycle model: check outputs, report cycles, load efficiency "
                         "and energy (means over the K images, also per layer)")
     add_config_args(p)
-    p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml", help="energy table for --simulate")
+    p.add_argument("--energy-table", default=None, metavar="eie45|horowitz45|FILE.toml",
+                   help="energy table for --simulate (default eie45)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_eval)

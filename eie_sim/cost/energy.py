@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -264,7 +265,37 @@ def srams(config: ArchConfig) -> dict[str, tuple[float, float, int]]:
            "ptr": (config.ptr_sram_kb * 512.0, float(config.ptr_bits), 2)}
     if config.act_sram_kb:
         out["act"] = (config.act_sram_kb * 1024.0, float(config.act_bits), 1)
+    for name, (cap, width, _) in out.items():
+        _check_sram(name, cap, width, config)
     return out
+
+
+_SRAM_FIELDS = {"spmat": ("spmat_sram_kb", "sram_width"), "ptr": ("ptr_sram_kb", "ptr_bits"),
+                "act": ("act_sram_kb", "act_bits")}
+
+
+@lru_cache(maxsize=1024)
+def _sram_ok(cap: float, width: float, cell_type: str) -> str:
+    """'' if the CACTI table covers the geometry, else its message."""
+    try:
+        sram_figures(cap, width, cell_type)
+    except ConfigError as exc:
+        return str(exc)
+    return ""
+
+
+def _check_sram(name: str, cap: float, width: float, config: ArchConfig) -> None:
+    """Refuse an SRAM the energy model does not cover, naming the ArchConfig field that sets it
+    (the activation SRAM's word is ``act_bits`` wide, the pointer SRAM's ``ptr_bits``)."""
+    msg = _sram_ok(cap, width, DEFAULT_CELL)
+    if msg:
+        cap_f, width_f = _SRAM_FIELDS[name]
+        head, _, expected = msg.partition(": ")
+        what = width_f if "width" in head else cap_f
+        label = {"spmat": "sparse-matrix", "ptr": "pointer", "act": "activation"}[name]
+        part = "word width" if what == width_f else "capacity"
+        raise ConfigError(f"{what}={getattr(config, what)}: sets the {label} SRAM's {part}, which the SRAM energy "
+                          f"model covers only within {expected.removeprefix('expected ')}")
 
 
 def sram_leakage_mw(config: ArchConfig, cell_type: str = DEFAULT_CELL) -> dict[str, float]:
