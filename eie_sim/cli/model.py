@@ -95,8 +95,7 @@ def _cmd_golden(args) -> int:
         steps = int(model.meta.get("sequence", {}).get("steps", 8))
         x = np.random.default_rng(args.seed).random((steps, model.n_inputs))
     else:
-        rng = np.random.default_rng(args.seed)
-        x = np.maximum(rng.normal(size=model.n_inputs), 0.0)
+        x = np.random.default_rng(args.seed).random(model.n_inputs)  # [0, 1), like the sequences
     res = reference_forward(model, x)
     if model.is_sequence:
         return _golden_sequence(model, res, args.json)
@@ -158,7 +157,7 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("golden", help="run the bit-exact fixed-point golden model on one input")
     p.add_argument("model", metavar="MODEL_FILE", help="an eie-sim model file (.npz)")
-    p.add_argument("--input", metavar="ACTS.npy", help="input vector, or a T x X sequence for an LSTM model (default: seeded random)")
+    p.add_argument("--input", metavar="ACTS.npy", help="input vector, or a T x X sequence for an LSTM model (default: seeded uniform [0, 1))")
     p.add_argument("--seed", type=SEED, default=0, help="seed of the random weights or input")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_golden)

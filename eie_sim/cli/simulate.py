@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import FIELD_RANGES
 from ..contract.codebook import recluster
 from ..contract.model import ModelLayer, load_model
 from ..cost.report import EnergyReport, energy_report
@@ -88,6 +89,33 @@ def _shared_at(b, weight_bits: int) -> tuple:
     return recluster(b.codes, b.codebook, weight_bits)
 
 
+_CODESIGN_HW = ("n_pe", "fifo_depth", "sram_width")
+
+
+def _codesign_hardware(model, target: str, args) -> dict:
+    """The PE array a ``codesign`` model records in ``meta["codesign"]`` (n_pe, fifo_depth,
+    sram_width), checked, for the fields the user set no flag for; says on stderr which it used."""
+    rec = model.meta.get("codesign")
+    if rec is None:
+        return {}
+    if not isinstance(rec, dict):
+        raise EncodingError(f"{target}: meta['codesign']={rec!r:.60}: expected a mapping of the chosen hardware")
+    hw = {}
+    for name in _CODESIGN_HW:
+        if name not in rec:
+            continue
+        v = rec[name]
+        lo, hi = FIELD_RANGES[name]
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise EncodingError(f"{target}: meta['codesign'][{name!r}]={v!r:.40}: expected an integer in {lo}..{hi}")
+        if getattr(args, f"cfg_{name}", None) is None and not any(s.startswith(name + "=") for s in args.cfg_set):
+            hw[name] = v
+    if hw:
+        print(f"note: {target} records its co-design hardware; running on "
+              + ", ".join(f"{k}={v}" for k, v in hw.items()) + " (flags override it)", file=sys.stderr)
+    return hw
+
+
 def _cmd_run(args) -> int:
     target = args.target
     table = table_from_args(args)
@@ -109,14 +137,15 @@ def _cmd_run(args) -> int:
         wbits = {l.weight_bits for l in model.layers}
         if len(wbits) > 1:
             raise EncodingError(f"{target}: layers use weight_bits {sorted(wbits)}; the array has one codebook width")
-        cfg, explicit_ptr = config_from_args(args, weight_bits=wbits.pop(), index_bits=model.layers[0].index_bits)
+        hw = _codesign_hardware(model, target, args)
+        cfg, explicit_ptr = config_from_args(args, weight_bits=wbits.pop(), index_bits=model.layers[0].index_bits, **hw)
         if args.input:
             x = load_npy(args.input, "--input")
         elif model.is_sequence:  # a T x X sequence, T from the model's metadata (else 8)
             steps = int(model.meta.get("sequence", {}).get("steps", 8))
             x = np.random.default_rng(args.seed).random((steps, model.n_inputs))
         else:
-            x = np.maximum(np.random.default_rng(args.seed).normal(size=model.n_inputs), 0.0)
+            x = np.random.default_rng(args.seed).random(model.n_inputs)  # [0, 1): pixels as the data sets give them
         res, cfg = simulate_widening(model, x, cfg, explicit_ptr, target)
         results = list(res.layers)
         total_report = energy_report(res, table)
@@ -255,7 +284,7 @@ def _cmd_energy_table(args) -> int:
 def add_parsers(sub) -> None:
     p = sub.add_parser("run", help="simulate a model file or a Table III layer on the PE array")
     p.add_argument("target", metavar="MODEL_FILE|BENCH_NAME", help=f"a model file or one of {', '.join(benchmarks.NAMES)}")
-    p.add_argument("--input", metavar="ACTS.npy", help="input activations (default: the benchmark's, or seeded random)")
+    p.add_argument("--input", metavar="ACTS.npy", help="input activations (default: the benchmark's, or seeded uniform [0, 1) for a model)")
     p.add_argument("-o", "--out", metavar="OUT.npy", default=None, help="save the output vector (float view) as .npy")
     add_arch_args(p)
     p.set_defaults(func=_cmd_run)
