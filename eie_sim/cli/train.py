@@ -74,6 +74,8 @@ def _cmd_compress(args) -> int:
         data = dataclasses.replace(data, x_train=data.x_train[: args.limit_train], y_train=data.y_train[: args.limit_train])
     if args.limit_test:
         data = dataclasses.replace(data, x_test=data.x_test[: args.limit_test], y_test=data.y_test[: args.limit_test])
+    if args.limit_train or args.limit_test:
+        data = dataclasses.replace(data, note=f"{data.note}; used: {len(data.x_train):,} train / {len(data.x_test):,} test")
     rng = np.random.default_rng(args.seed)
     net = build(args.arch, rng, data.n_features, data.n_classes, data.side, dropout=args.dropout)
     base = dc.TrainSettings(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, weight_decay=args.weight_decay)
