@@ -56,11 +56,63 @@ def _summary(io, net, res, args) -> str:
     return "\n".join(lines)
 
 
+_TRAINING_ONLY = {"epochs": 3, "lr": 0.005, "prune_rounds": 3, "batch_size": 128, "limit_train": None, "data_dir": None}
+
+
+def _calibration_args(args, net) -> tuple:
+    """(input range, calibration inputs) of import: refuses the training options without data
+    and the calibration options with it, and says on stderr which range it assumes without any."""
+    has_data = bool(args.finetune or args.data)
+    for name, default in _TRAINING_ONLY.items():
+        val = getattr(args, name)
+        if val is not None and not has_data:
+            raise ConfigError(f"--{name.replace('_', '-')}={val}: applies to retraining, which needs data "
+                              "(--finetune DATASET or --data FILE.npz); without data import only calibrates")
+        if val is None:
+            setattr(args, name, default)
+    if has_data and (args.input_range or args.calibrate):
+        opt = "--input-range" if args.input_range else "--calibrate"
+        raise ConfigError(f"{opt}: the formats are calibrated on the training data given; drop {opt} or the data")
+    samples = None
+    if args.calibrate:
+        path = Path(args.calibrate)
+        if not path.is_file():
+            raise ConfigError(f"--calibrate={args.calibrate}: no such file")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "x" not in z.files:
+                    raise ConfigError(f"--calibrate={args.calibrate}: no array 'x' (sample inputs, one per row); "
+                                      f"the file holds {', '.join(z.files) or 'nothing'}")
+                samples = np.asarray(z["x"], dtype=np.float64)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"--calibrate={args.calibrate}: not a readable .npz of numbers ({exc})") from None
+    if not (has_data or args.input_range or args.calibrate):
+        lo, hi = io_default_range()
+        print(f"note: no data, --input-range or --calibrate: fixed-point formats calibrated for inputs in "
+              f"[{lo:g}, {hi:g}]; inputs outside it saturate (give --input-range LO HI, e.g. 0 255 for raw pixels)",
+              file=sys.stderr)
+    if args.input_range:
+        from ..io.pipeline import check_input_range
+
+        try:
+            check_input_range(args.input_range)
+        except ConfigError:
+            raise ConfigError(f"--input-range={args.input_range[0]:g} {args.input_range[1]:g}: expected finite LO < HI") from None
+    return (tuple(args.input_range) if args.input_range else None), samples
+
+
+def io_default_range() -> tuple[float, float]:
+    from ..io.pipeline import DEFAULT_INPUT_RANGE
+
+    return DEFAULT_INPUT_RANGE
+
+
 def _cmd_import(args) -> int:
     io = _io()
     check_writable(args.out, "--out", (".npz",))
     t0 = time.perf_counter()
     net = io.import_onnx(args.onnx_file, name=Path(args.out).stem)
+    input_range, samples = _calibration_args(args, net)
     settings = io.ImportSettings(
         weight_bits=args.weight_bits, sparsity=args.sparsity, quality=args.prune_quality, prune_rounds=args.prune_rounds,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, index_bits=args.index_bits, seed=args.seed,
@@ -68,9 +120,16 @@ def _cmd_import(args) -> int:
     )
     data = _training_data(io, args, net)
     command = "eie-sim " + " ".join(shlex.quote(a) for a in getattr(args, "argv", []))
-    res = io.compress_imported(net, settings, data, meta={"command": command}, progress=not args.quiet)
+    res = io.compress_imported(net, settings, data, meta={"command": command}, progress=not args.quiet,
+                               input_range=input_range, calibration=samples)
     save_model(res.model, args.out)
     print(_summary(io, net, res, args))
+    chance = 1.0 / max(net.n_outputs, 1)
+    imported = (res.accuracy or {}).get("imported")
+    if imported is not None and net.n_outputs > 1 and imported <= 1.5 * chance:
+        print(f"warning: the imported network scores {100 * imported:.2f}% on the test data before any fine-tuning, "
+              f"chance level for {net.n_outputs} classes ({100 * chance:.1f}%): its inputs are probably scaled "
+              "differently from what it was trained on (e.g. 0..255 pixels against 0..1)", file=sys.stderr)
     print(f"import, compression and calibration took {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 
@@ -80,8 +139,15 @@ def _cmd_export(args) -> int:
     check_writable(args.out, "--out", (".onnx",))
     model = load_model(args.model)
     io.save_onnx(io.model_to_onnx(model), args.out)
-    sizes = " -> ".join(str(s) for s in [model.n_inputs] + [l.shape[0] for l in model.layers])
-    print(f"wrote {args.out}: {len(model.layers)} Gemm layer(s) {sizes}, float32 shared weights, "
+    if model.is_sequence:
+        lstm = model.layers[0]
+        fcs = " -> ".join(str(s) for s in [lstm.hidden] + [l.shape[0] for l in model.layers[1:]])
+        what = f"1 LSTM layer ({lstm.n_in} inputs per step, {lstm.hidden} units)" + (
+            f" and {len(model.layers) - 1} Gemm layer(s) {fcs}" if len(model.layers) > 1 else "")
+    else:
+        sizes = " -> ".join(str(s) for s in [model.n_inputs] + [l.shape[0] for l in model.layers])
+        what = f"{len(model.layers)} Gemm layer(s) {sizes}"
+    print(f"wrote {args.out}: {what}, float32 shared weights, "
           f"output function {model.meta.get('output_function') or 'none'}, opset {io.onnx_export.OPSET}")
     if args.check:
         try:
@@ -113,16 +179,21 @@ def add_parsers(sub) -> None:
                    help=f"retrain after pruning and fine-tune the codebooks on a built-in data set ({', '.join(DATASETS)})")
     d.add_argument("--data", metavar="FILE.npz", default=None,
                    help="retrain and fine-tune on arrays x, y (optionally x_test, y_test) of an .npz file")
-    p.add_argument("--epochs", type=int_in(0, 10000), default=3, metavar="E",
+    c = p.add_mutually_exclusive_group()
+    c.add_argument("--input-range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                   help="without data: calibrate the fixed-point formats for inputs in [LO, HI] (default 0 1)")
+    c.add_argument("--calibrate", metavar="FILE.npz", default=None,
+                   help="without data: calibrate the formats on the sample inputs in array x of FILE.npz (one per row)")
+    p.add_argument("--epochs", type=int_in(0, 10000), default=None, metavar="E",
                    help="with data: epochs per pruning round and of codebook fine-tuning (0: only calibrate; default 3)")
-    p.add_argument("--prune-rounds", type=int_in(1, 100), default=3, metavar="R", help="with data: prune -> retrain rounds (default 3)")
-    p.add_argument("--lr", type=float_in(0, 100, lo_open=True), default=0.005, metavar="LR",
-                   help="learning rate of retraining and fine-tuning (default 0.005)")
-    p.add_argument("--batch-size", type=int_in(1), default=128, metavar="N", help="training batch size (default 128)")
+    p.add_argument("--prune-rounds", type=int_in(1, 100), default=None, metavar="R", help="with data: prune -> retrain rounds (default 3)")
+    p.add_argument("--lr", type=float_in(0, 100, lo_open=True), default=None, metavar="LR",
+                   help="with data: learning rate of retraining and fine-tuning (default 0.005)")
+    p.add_argument("--batch-size", type=int_in(1), default=None, metavar="N", help="with data: training batch size (default 128)")
     p.add_argument("--index-bits", type=int_in(1, 8), default=4, metavar="I", help="relative-index width of the EIE format (default 4)")
     add_balance_args(p)
     p.add_argument("--seed", type=SEED, default=0, metavar="S", help="seed of k-means, training order and calibration (default 0)")
-    p.add_argument("--limit-train", type=int_in(1), default=None, metavar="N", help="use only the first N training samples")
+    p.add_argument("--limit-train", type=int_in(1), default=None, metavar="N", help="with data: use only the first N training samples")
     p.add_argument("--data-dir", default=None, metavar="DIR", help="folder of the Fashion-MNIST IDX files")
     p.add_argument("--quiet", action="store_true", help="no training progress output")
     p.set_defaults(func=_cmd_import)

@@ -189,12 +189,38 @@ def limit_train(data: Dataset, n: int | None) -> Dataset:
     return dataclasses.replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n]) if n else data
 
 
-def _calibration(net: ImportedNetwork, data: Dataset | None, seed: int) -> tuple[np.ndarray, str]:
+DEFAULT_INPUT_RANGE = (0.0, 1.0)
+
+
+def check_input_range(input_range) -> tuple[float, float]:
+    """(lo, hi) finite with lo < hi, or one ConfigError line."""
+    try:
+        lo, hi = (float(v) for v in input_range)
+    except (TypeError, ValueError):
+        raise ConfigError(f"input_range={describe(input_range)}: expected two numbers LO HI") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ConfigError(f"input_range=({lo:g}, {hi:g}): expected finite LO < HI")
+    return lo, hi
+
+
+def _calibration(net: ImportedNetwork, data: Dataset | None, seed: int, input_range=None,
+                 samples: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """The inputs the fixed-point formats are calibrated on: ``samples`` (the user's), else the
+    training data, else seeded uniform inputs over ``input_range`` (default [0, 1], the built-in
+    image data sets' range) with an all-LO and an all-HI input, so that both ends fit."""
+    if samples is not None:
+        x = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
+        if x.shape[1] != net.n_inputs or not len(x) or not np.all(np.isfinite(x)):
+            raise ConfigError(f"calibration inputs: shape {np.shape(samples)}; expected finite (samples, {net.n_inputs})")
+        return x[:CALIBRATION_SAMPLES], f"{min(len(x), CALIBRATION_SAMPLES)} given calibration inputs"
     if data is not None:
         x = data.x_train[:CALIBRATION_SAMPLES]
         return x, f"{len(x)} training inputs of {data.name}"
-    x = np.random.default_rng(seed).random((SYNTHETIC_SAMPLES, net.n_inputs))
-    return x, f"{SYNTHETIC_SAMPLES} uniform [0, 1) inputs (no data given)"
+    lo, hi = check_input_range(DEFAULT_INPUT_RANGE if input_range is None else input_range)
+    x = lo + (hi - lo) * np.random.default_rng(seed).random((SYNTHETIC_SAMPLES, net.n_inputs))
+    x = np.vstack([x, np.full((1, net.n_inputs), lo), np.full((1, net.n_inputs), hi)])
+    given = "" if input_range is not None else ", assumed: no data or input range given"
+    return x, f"{SYNTHETIC_SAMPLES} uniform [{lo:g}, {hi:g}] inputs{given}"
 
 
 def _export_sequence(net, calibration: np.ndarray, *, name: str, index_bits: int, meta: dict) -> Model:
@@ -214,8 +240,11 @@ def _export_sequence(net, calibration: np.ndarray, *, name: str, index_bits: int
 
 
 def compress_imported(net_in: ImportedNetwork, settings: ImportSettings | None = None, data: Dataset | None = None,
-                      *, name: str | None = None, meta: dict | None = None, progress: bool = False) -> ImportResult:
-    """Prune (if asked), share, fine-tune (with data) and export ``net_in`` as an eie-sim Model."""
+                      *, name: str | None = None, meta: dict | None = None, progress: bool = False,
+                      input_range=None, calibration: np.ndarray | None = None) -> ImportResult:
+    """Prune (if asked), share, fine-tune (with data) and export ``net_in`` as an eie-sim Model.
+    The formats are calibrated on ``calibration`` inputs, else the data's, else uniform inputs
+    over ``input_range`` (LO, HI) (default [0, 1]; inputs outside it saturate and are counted)."""
     s = settings or ImportSettings()
     net = net_in.to_network()
     trains = data is not None and s.epochs > 0
@@ -234,7 +263,7 @@ def compress_imported(net_in: ImportedNetwork, settings: ImportSettings | None =
     nan = float("nan")
     report = dc.compression_report(net, s.index_bits, accuracy["imported"] if data else nan,
                                    accuracy["compressed"] if data else nan)
-    calib, how = _calibration(net_in, data, s.seed)
+    calib, how = _calibration(net_in, data, s.seed, input_range, calibration)
     total = {k: v for k, v in report.total.items() if data is not None or not k.startswith("accuracy")}
     info = {"imported_from": net_in.source, "report": total, "calibration": how}
     if net_in.output_function:

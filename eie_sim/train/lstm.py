@@ -166,7 +166,7 @@ def export_lstm_model(net: Network, calibration: np.ndarray, *, name: str, act_b
     cb = p.codebook.astype(np.float64)
     cb[0] = 0.0
     w = cb[p.codes.astype(np.int64)]
-    in_frac = min(choose_frac(xs, act_bits), act_bits - 2)
+    in_frac = max(0, min(choose_frac(xs, act_bits), act_bits - 2))  # the cell's legal range (contract.lstm)
     zmax = cmax = 0.0
     h = np.zeros((len(xs), H))
     c = np.zeros((len(xs), H))
@@ -179,8 +179,8 @@ def export_lstm_model(net: Network, calibration: np.ndarray, *, name: str, act_b
         h = o * np.tanh(c)
     layers = [ModelLayer(
         name=lstm.name, codebook=cb, codes=p.codes.astype(np.uint8), kind="lstm", hidden=H, act_bits=act_bits,
-        in_frac=in_frac, w_frac=choose_frac(cb, act_bits), out_frac=choose_frac(np.array([headroom * zmax]), act_bits),
-        state_frac=choose_frac(np.array([headroom * cmax]), act_bits), index_bits=index_bits,
+        in_frac=in_frac, w_frac=choose_frac(cb, act_bits), out_frac=_cell_frac(headroom * zmax, act_bits),
+        state_frac=_cell_frac(headroom * cmax, act_bits), index_bits=index_bits,
         meta={"kept_pct": float(100 * np.count_nonzero(p.codes) / p.codes.size)},
     )]
     frac = in_frac
@@ -199,3 +199,10 @@ def export_lstm_model(net: Network, calibration: np.ndarray, *, name: str, act_b
         ))
         frac = out_frac
     return Model(layers=tuple(layers), meta=dict(meta or {}, name=name, sequence={"steps": T, "features": X}))
+
+
+def _cell_frac(peak: float, act_bits: int) -> int:
+    """Fractional bits of a gate pre-activation or cell-state format that hold ``peak``, capped
+    to the LSTM cell's legal range 0..act_bits - 1 (:func:`eie_sim.contract.lstm.lstm_formats`):
+    a cell whose values are all tiny (an untrained or zero layer) would otherwise get act_bits."""
+    return max(0, min(choose_frac(np.array([peak]), act_bits), act_bits - 1))
