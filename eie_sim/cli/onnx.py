@@ -60,7 +60,7 @@ _TRAINING_ONLY = {"epochs": 3, "lr": 0.005, "prune_rounds": 3, "batch_size": 128
 
 
 def _calibration_args(args, net) -> tuple:
-    """(input range, calibration inputs) of import: refuses the training options without data
+    """(input range, calibration inputs, the note to print on success) of import: refuses the training options without data
     and the calibration options with it, and says on stderr which range it assumes without any."""
     has_data = bool(args.finetune or args.data)
     for name, default in _TRAINING_ONLY.items():
@@ -86,11 +86,11 @@ def _calibration_args(args, net) -> tuple:
                 samples = np.asarray(z["x"], dtype=np.float64)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"--calibrate={args.calibrate}: not a readable .npz of numbers ({exc})") from None
+    note = None
     if not (has_data or args.input_range or args.calibrate):
         lo, hi = io_default_range()
-        print(f"note: no data, --input-range or --calibrate: fixed-point formats calibrated for inputs in "
-              f"[{lo:g}, {hi:g}]; inputs outside it saturate (give --input-range LO HI, e.g. 0 255 for raw pixels)",
-              file=sys.stderr)
+        note = (f"note: no data, --input-range or --calibrate: fixed-point formats calibrated for inputs in "
+                f"[{lo:g}, {hi:g}]; inputs outside it saturate (give --input-range LO HI, e.g. 0 255 for raw pixels)")
     if args.input_range:
         from ..io.pipeline import check_input_range
 
@@ -98,7 +98,7 @@ def _calibration_args(args, net) -> tuple:
             check_input_range(args.input_range)
         except ConfigError:
             raise ConfigError(f"--input-range={args.input_range[0]:g} {args.input_range[1]:g}: expected finite LO < HI") from None
-    return (tuple(args.input_range) if args.input_range else None), samples
+    return (tuple(args.input_range) if args.input_range else None), samples, note
 
 
 def io_default_range() -> tuple[float, float]:
@@ -112,7 +112,7 @@ def _cmd_import(args) -> int:
     check_writable(args.out, "--out", (".npz",))
     t0 = time.perf_counter()
     net = io.import_onnx(args.onnx_file, name=Path(args.out).stem)
-    input_range, samples = _calibration_args(args, net)
+    input_range, samples, note = _calibration_args(args, net)
     settings = io.ImportSettings(
         weight_bits=args.weight_bits, sparsity=args.sparsity, quality=args.prune_quality, prune_rounds=args.prune_rounds,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, index_bits=args.index_bits, seed=args.seed,
@@ -124,6 +124,8 @@ def _cmd_import(args) -> int:
                                input_range=input_range, calibration=samples)
     save_model(res.model, args.out)
     print(_summary(io, net, res, args))
+    if note:
+        print(note, file=sys.stderr)
     chance = 1.0 / max(net.n_outputs, 1)
     imported = (res.accuracy or {}).get("imported")
     if imported is not None and net.n_outputs > 1 and imported <= 1.5 * chance:
