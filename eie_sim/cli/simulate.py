@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import FIELD_RANGES
 from ..contract.codebook import recluster
 from ..contract.model import ModelLayer, load_model
 from ..cost.report import EnergyReport, energy_report
@@ -94,22 +93,10 @@ _CODESIGN_HW = ("n_pe", "fifo_depth", "sram_width")
 
 def _codesign_hardware(model, target: str, args) -> dict:
     """The PE array a ``codesign`` model records in ``meta["codesign"]`` (n_pe, fifo_depth,
-    sram_width), checked, for the fields the user set no flag for; says on stderr which it used."""
-    rec = model.meta.get("codesign")
-    if rec is None:
-        return {}
-    if not isinstance(rec, dict):
-        raise EncodingError(f"{target}: meta['codesign']={rec!r:.60}: expected a mapping of the chosen hardware")
-    hw = {}
-    for name in _CODESIGN_HW:
-        if name not in rec:
-            continue
-        v = rec[name]
-        lo, hi = FIELD_RANGES[name]
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise EncodingError(f"{target}: meta['codesign'][{name!r}]={v!r:.40}: expected an integer in {lo}..{hi}")
-        if getattr(args, f"cfg_{name}", None) is None and not any(s.startswith(name + "=") for s in args.cfg_set):
-            hw[name] = v
+    sram_width), for the fields the user set no flag for; says on stderr which it used."""
+    rec = model.meta.get("codesign") or {}  # checked when the file was loaded (contract.meta_checks)
+    hw = {name: rec[name] for name in _CODESIGN_HW if name in rec and getattr(args, f"cfg_{name}", None) is None
+          and not any(s.startswith(name + "=") for s in args.cfg_set)}
     if hw:
         print(f"note: {target} records its co-design hardware; running on "
               + ", ".join(f"{k}={v}" for k, v in hw.items()) + " (flags override it)", file=sys.stderr)

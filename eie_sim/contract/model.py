@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .meta_checks import check_meta
 from .codebook import check_codebook
 from ..budget import check_budget
 from ..config import check_int
@@ -592,8 +593,7 @@ def _load_model(path: Path) -> Model:
         if extra:
             raise ModelFileError(f"{where}: unexpected field(s) {sorted(extra)}")
     try:
-        return Model(layers=tuple(layers), meta=meta)
+        model = Model(layers=tuple(layers), meta=meta)
     except EIEError as exc:
         raise ModelFileError(f"{where}: {exc}") from None
-
-
+    return check_meta(model, where)  # the meta fields that commands act on

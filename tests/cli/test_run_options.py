@@ -59,7 +59,7 @@ def test_a_codesign_model_runs_on_its_recorded_hardware(tmp_path, capsys):
     bad = tmp_path / "bad.npz"
     save_model(Model(layers=m.layers, meta=dict(m.meta, codesign={"n_pe": "x"})), bad)
     assert main(["run", str(bad)]) == 2
-    assert "meta['codesign']['n_pe']='x': expected an integer in 1..65536" in capsys.readouterr().err
+    assert "meta['codesign']['n_pe']='x'; expected an integer in 1..65536" in capsys.readouterr().err
 
 
 def test_compress_says_how_many_training_images_it_used(tmp_path, capsys):
