@@ -2,11 +2,14 @@
 
 Corruptions: truncation, byte flips, a member replaced (random bytes, another array, a huge
 declared shape), metadata edits (fields deleted, retyped, enlarged, nested deep) and oversized
-declarations. A file that still loads must also survive ``info``, the golden model and a save.
+declarations. A file that still loads must also survive ``info``, the golden model and a save,
+and the commands ``info``, ``golden``, ``run`` and ``export`` on it must succeed or fail with one
+``eie-sim: error:`` line (an LSTM model file is mutated too).
 Cases per test: ``EIE_FUZZ_EXAMPLES`` (default 400: five tests, about two thousand files in CI;
 set it to 20000 for the long run).
 """
 
+import contextlib
 import io
 import json
 import os
@@ -18,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eie_sim import EIEError, Model, ModelLayer, encode, load_model, reference_forward, save_model
+from eie_sim.cli import main
 from eie_sim.contract.info import model_info
 
 FUZZ = int(os.environ.get("EIE_FUZZ_EXAMPLES", "400"))
@@ -45,8 +49,42 @@ def _valid_file() -> bytes:
     return buf.getvalue()
 
 
+def _valid_lstm_file() -> bytes:
+    """A sequence model: an lstm layer (3 inputs, 2 units, 4 steps) and an FC layer."""
+    rng = np.random.default_rng(1)
+    cb = np.r_[0.0, np.linspace(-1, 1, 15)]
+    c1 = np.where(rng.random((8, 6)) < 0.6, rng.integers(1, 16, (8, 6)), 0).astype(np.uint8)
+    c2 = np.where(rng.random((3, 2)) < 0.8, rng.integers(1, 16, (3, 2)), 0).astype(np.uint8)
+    model = Model(layers=(
+        ModelLayer(name="lstm", codebook=cb, codes=c1, kind="lstm", hidden=2, in_frac=12, w_frac=14, out_frac=10,
+                   state_frac=11),
+        ModelLayer(name="fc", codebook=cb, codes=c2, bias=rng.normal(size=3), in_frac=12, w_frac=14, out_frac=10),
+    ), meta={"name": "fuzz-lstm", "sequence": {"steps": 4, "features": 3}})
+    path = "/tmp/_eie_fuzz_valid_lstm.npz"
+    save_model(model, path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
 VALID = _valid_file()
-TALLY = {"refused": 0, "loaded": 0}  # printed at the end of the module (pytest -s)
+VALID_LSTM = _valid_lstm_file()
+TALLY = {"refused": 0, "loaded": 0, "commands_ok": 0, "commands_eie_error": 0}  # printed at the end (pytest -s)
+COMMANDS = (["info"], ["golden"], ["run", "--pes", "2"], ["export", "--check", "0", "-o"])
+
+
+def _commands(tmp_path, path) -> None:
+    """Every command on a file that loads: exit 0, or exit 2 with one ``eie-sim: error:`` line."""
+    for cmd in COMMANDS:
+        argv = [cmd[0], str(path), *cmd[1:]] + ([str(tmp_path / "out.onnx")] if cmd[0] == "export" else [])
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            code = main(argv)
+        lines = [l for l in err.getvalue().splitlines() if not l.startswith(("warning: layer", "note: "))]
+        if code == 0:
+            TALLY["commands_ok"] += 1
+        else:
+            assert code == 2 and len(lines) == 1 and lines[0].startswith("eie-sim: error:"), (argv, err.getvalue())
+            TALLY["commands_eie_error"] += 1
 
 
 def _members(data: bytes) -> dict:
@@ -85,6 +123,7 @@ def _outcome(tmp_path, data: bytes) -> str:
         save_model(model, tmp_path / "again.npz")
     except EIEError:
         pass
+    _commands(tmp_path, p)
     return "loaded"
 
 
@@ -134,8 +173,8 @@ _JSON_VALUE = st.recursive(
 )
 
 
-def _header() -> dict:
-    raw = np.load(io.BytesIO(_members(VALID)["meta.json.npy"]))
+def _header(valid: bytes = VALID) -> dict:
+    raw = np.load(io.BytesIO(_members(valid)["meta.json.npy"]))
     return json.loads(raw.tobytes())
 
 
@@ -150,13 +189,22 @@ def _paths(obj, prefix=()):
 
 
 PATHS = [p for p in _paths(_header()) if p]
+PATHS_LSTM = [p for p in _paths(_header(VALID_LSTM)) if p]
 
 
 @fuzz
-@given(edits=st.lists(st.tuples(st.sampled_from(PATHS), st.one_of(_JSON_VALUE, st.just("DELETE"))), min_size=1, max_size=4),
-       depth=st.sampled_from([0, 0, 0, 40, 5000]))
-def test_metadata_edited(tmp_path_factory, edits, depth):
-    h = _header()
+@given(edits=st.lists(st.tuples(st.sampled_from(PATHS_LSTM), st.one_of(_JSON_VALUE, st.just("DELETE"))), min_size=1,
+                      max_size=3))
+def test_lstm_metadata_edited(tmp_path_factory, edits):
+    _outcome(tmp_path_factory.mktemp("t"), _edited(VALID_LSTM, edits, 0))
+
+
+def test_the_valid_lstm_file_loads(tmp_path):
+    assert _outcome(tmp_path, VALID_LSTM) == "loaded"
+
+
+def _edited(valid: bytes, edits, depth: int) -> bytes:
+    h = _header(valid)
     for path, value in edits:
         node = h
         try:
@@ -171,9 +219,16 @@ def test_metadata_edited(tmp_path_factory, edits, depth):
     text = json.dumps(h)
     if depth:
         text = text[:-1] + ', "deep": ' + "[" * depth + "]" * depth + "}"
-    m = _members(VALID)
+    m = _members(valid)
     m["meta.json.npy"] = _npy(np.frombuffer(text.encode(), dtype=np.uint8))
-    _outcome(tmp_path_factory.mktemp("t"), _zip(m))
+    return _zip(m)
+
+
+@fuzz
+@given(edits=st.lists(st.tuples(st.sampled_from(PATHS), st.one_of(_JSON_VALUE, st.just("DELETE"))), min_size=1, max_size=4),
+       depth=st.sampled_from([0, 0, 0, 40, 5000]))
+def test_metadata_edited(tmp_path_factory, edits, depth):
+    _outcome(tmp_path_factory.mktemp("t"), _edited(VALID, edits, depth))
 
 
 @fuzz
@@ -205,4 +260,5 @@ def _write(tmp_path):
 def teardown_module(module):
     total = TALLY["refused"] + TALLY["loaded"]
     print(f"\nmodel-file fuzzing: {total} cases, {TALLY['refused']} clean refusals (EIEError), "
-          f"{TALLY['loaded']} valid loads, 0 other outcomes")
+          f"{TALLY['loaded']} valid loads; on those, info/golden/run/export: {TALLY['commands_ok']} ran, "
+          f"{TALLY['commands_eie_error']} one-line EIEError, 0 other outcomes")
