@@ -59,6 +59,13 @@ class _Progress:
     def __call__(self, done: int, total: int, elapsed_s: float) -> None:
         if self.start_done is None:
             self.start_done = done
+            if done and done >= total:
+                self.stream.write(f"nothing to do: all {total} points are already in the results file\n")
+                return
+            if done:
+                self.stream.write(f"resuming: {done} of {total} points already done\n")
+        elif done >= total and self.start_done >= total:
+            return
         now = time.perf_counter()
         if done < total and now - self.last < (0.2 if self.tty else 10.0):
             return
@@ -86,6 +93,10 @@ def _cmd_sweep(args) -> int:
             layers.append(name + (f"@{args.scale:g}" if args.scale != 1.0 and name in benchmarks.TABLE_III else ""))
     if not layers and not args.model:
         raise ConfigError("give --layers (Table III names, 'all', or model files) and/or --model FILE")
+    for opt in ("accuracy_samples", "dataset"):
+        if getattr(args, opt) is not None and not args.model:
+            raise ConfigError(f"--{opt.replace('_', '-')}={getattr(args, opt)}: applies to the accuracy of --model, "
+                              "which is not given")
     prog = None if args.no_progress else _Progress()
     t0 = time.perf_counter()
     try:
@@ -111,6 +122,9 @@ def _cmd_sweep(args) -> int:
         if errors:
             first = df.loc[df["error"].notna(), ["layer", "error"]].iloc[0]
             print(f"first error: {first['layer']}: {first['error']}")
+    if len(df) and errors == len(df):
+        print(f"eie-sim: error: every point failed ({errors} rows with errors in {args.out})", file=sys.stderr)
+        return 1
     return 0
 
 

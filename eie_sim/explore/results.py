@@ -424,6 +424,9 @@ def _saved_accuracy(finished: _Finished, accuracy: "_ModelAccuracy") -> dict:
         keep = df["point_id"].isin(finished.trusted) & df["accuracy"].notna()
         for c, want in (("accuracy_model", accuracy.name), ("accuracy_dataset", accuracy.dataset)):
             keep &= df[c] == want if c in df else False
+        want_n = np.nan if accuracy.samples is None else float(accuracy.samples)  # the same test images only
+        got_n = df["accuracy_samples"] if "accuracy_samples" in df else pd.Series(np.nan, index=df.index)
+        keep &= (got_n == want_n) | (got_n.isna() & (want_n != want_n))
         for (wb, ab), v in df[keep].groupby(["weight_bits", "act_bits"])["accuracy"].first().items():
             acc[(int(wb), int(ab))] = float(v)
     return acc
@@ -483,6 +486,7 @@ class _ResultsFile:
             df["accuracy"] = [a.known.get((r["weight_bits"], r["act_bits"]), np.nan) for r in rows]
             df["accuracy_model"] = a.name
             df["accuracy_dataset"] = a.dataset
+            df["accuracy_samples"] = np.nan if a.samples is None else float(a.samples)  # NaN: every test image
         df["energy_table"] = self._energy_table
         return _tidy(df)
 

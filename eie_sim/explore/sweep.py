@@ -214,6 +214,9 @@ def _check_inputs(layers, model, seed: int, input_index: int, dataset: str | Non
         raise ConfigError(f"model {str(model)!r} names no dataset in its metadata: give dataset=")
     if acc_ds not in DATASETS:
         raise ConfigError(f"dataset={acc_ds!r}: expected one of {', '.join(DATASETS)}")
+    if accuracy_samples is not None:  # accuracy over other test images: other point ids, never a stale accuracy
+        sources = [replace(s, key=s.key + f":acc{accuracy_samples}") if s.kind == "model" and s.detail[0] == mpath
+                   else s for s in sources]
     return sources, arrays, _ModelAccuracy(mpath, Path(model).name, acc_ds, accuracy_samples)
 
 

@@ -210,7 +210,8 @@ def _run_batch(src: _Source, user, cfgs: list[dict], ids: list[str], table: Ener
             for r in _rows(res, table):
                 if src.kind != "model":
                     r["layer"] = src.name
-                rows.append({"point_id": pid, **used, "source": src.kind, "source_name": src.name, **r, "error": None})
+                rows.append({"point_id": pid, **used, "source": src.kind, "source_name": src.name, "seed": seed, **r,
+                             "error": None})
         except Exception as exc:  # noqa: BLE001 - recorded per point, the sweep goes on
             err = f"{type(exc).__name__}: {exc}"
             names = [src.name]
@@ -220,7 +221,8 @@ def _run_batch(src: _Source, user, cfgs: list[dict], ids: list[str], table: Ener
                 except Exception:  # noqa: BLE001
                     pass
             for nm in names:
-                rows.append({"point_id": pid, **cfg, "source": src.kind, "source_name": src.name, "layer": nm, "error": err})
+                rows.append({"point_id": pid, **cfg, "source": src.kind, "source_name": src.name, "seed": seed, "layer": nm,
+                             "error": err})
     return rows
 
 
