@@ -119,7 +119,9 @@ def model_to_onnx(model: Model) -> onnx.ModelProto:
         lstm = (lay.name, lay.codebook[lay.dense_codes().astype(np.int64)], lay.hidden, steps)
     bits = ", ".join(f"{lay.name} {lay.weight_bits}-bit" for lay in model.layers)
     doc = f"eie-sim model {model.meta.get('name', '')!s}: weights are the shared codebook values ({bits})"
-    return _graph(str(model.meta.get("name", "eie-sim")), layers, model.meta.get("output_function"), doc, lstm)
+    name = model.meta.get("name")
+    name = name if isinstance(name, str) and name.strip() else "eie-sim"  # ONNX requires a non-empty graph name
+    return _graph(name, layers, model.meta.get("output_function"), doc, lstm)
 
 
 def network_to_onnx(net: Network, output_function: str | None = None) -> onnx.ModelProto:
