@@ -13,6 +13,11 @@ SRAM that holds vectors longer than the registers.
 * Read-out (golden contract, step 4): y = sat_B(round(acc >> s)) for s >= 0, sat_B(acc << -s)
   for s < 0, then ReLU. Outputs longer than the registers are written to the activation SRAM at
   the end of each row batch, one per cycle (``write_step``: slot ``out_base + br + step``).
+* Saturation counters (with ``p.counters``; :mod:`eie_sim.contract.saturation`): ``sat_acc``
+  counts the additions the saturating adder clipped; ``sat_out`` the outputs the read-out
+  clipped (after ReLU only the positive side), each once per layer: at the write to the
+  activation SRAM (outputs longer than the registers), else at the first acknowledgement
+  (``out_ack``, while ``count_reads``) of a read of that local row by the bench.
 """
 
 from __future__ import annotations
@@ -29,14 +34,16 @@ __all__ = ["ActivationRW", "requantize", "EVENTS"]
 
 #: counter increments of the unit (see :data:`eie_rtl.params.PE_COUNTERS`)
 EVENTS = ("dest_reg_reads", "dest_reg_writes", "src_reg_writes", "act_sram_reads", "act_dram_reads",
-          "act_sram_writes", "act_dram_writes")
+          "act_sram_writes", "act_dram_writes", "sat_acc", "sat_out")
 
 
-def requantize(m: Module, a, shift, relu, acc_bits: int, act_bits: int):
+def requantize(m: Module, a, shift, relu, acc_bits: int, act_bits: int, clipped=None):
     """Signal: accumulator ``a`` (signed ``acc_bits``) rescaled by 2**-shift (``shift`` signed
     8 bits; round half up for shift > 0, left shift for shift < 0), saturated to ``act_bits``,
     ReLU'd if ``relu``. As :func:`eie_sim.contract.fixedpoint.round_shift`; shifts below
-    -act_bits saturate every non-zero value, as -act_bits does."""
+    -act_bits saturate every non-zero value, as -act_bits does. ``clipped`` (a 1-bit signal, if
+    given) is driven high when the value saturated and ReLU does not zero it (as
+    :func:`eie_sim.contract.fixedpoint.count_shift_saturated` with ``positive_only=relu``)."""
     B = act_bits
     neg = Signal()
     sp = Signal(7)
@@ -60,6 +67,8 @@ def requantize(m: Module, a, shift, relu, acc_bits: int, act_bits: int):
     m.d.comb += y.eq(Mux(val > ymax, ymax, Mux(val < ymin, ymin, val)))
     out = Signal(signed(B))
     m.d.comb += out.eq(Mux(relu & (y < 0), 0, y))
+    if clipped is not None:
+        m.d.comb += clipped.eq((val > ymax) | ((val < ymin) & ~relu))
     return out
 
 
@@ -79,6 +88,7 @@ class ActivationRW(wiring.Component):
             "add_valid": In(1), "add_row": In(p.row_bits), "add_prod": In(signed(2 * p.act_bits)),
             "out_sel": In(1), "out_addr": In(A), "out_data": Out(signed(p.act_bits)),  # out_sel 1: SRAM slot out_base + out_addr
             "out_shift": In(signed(8)), "relu": In(1), "saturated": Out(1), "act_cap": In(32),
+            "out_ack": In(1), "count_reads": In(1),  # a read-out of local row out_addr acknowledged (sat_out)
             "load_en": In(1), "load_target": In(3), "load_addr": In(p.load_addr_bits), "load_data": In(p.data_bits),
             **{f"ev_{name}": Out(2 if name == "dest_reg_reads" else 1) for name in EVENTS},
         })
@@ -125,11 +135,13 @@ class ActivationRW(wiring.Component):
         cur = Mux(valid.bit_select(self.add_row, 1), acc_rd.data, bias.r0_data)
         total = Signal(signed(p.acc_bits + 1))
         sat = Signal(signed(p.acc_bits))
-        m.d.comb += [total.eq(cur + self.add_prod), sat.eq(Mux(total > hi, hi, Mux(total < lo, lo, total)))]
+        add_clipped = Signal()
+        m.d.comb += [total.eq(cur + self.add_prod), sat.eq(Mux(total > hi, hi, Mux(total < lo, lo, total))),
+                     add_clipped.eq(self.add_valid & ((total > hi) | (total < lo)))]
         m.d.comb += [acc_wr.addr.eq(self.add_row), acc_wr.data.eq(sat), acc_wr.en.eq(self.add_valid)]
         with m.If(self.layer_start):
             m.d.sync += self.saturated.eq(0)
-        with m.Elif(self.add_valid & ((total > hi) | (total < lo))):
+        with m.Elif(add_clipped):
             m.d.sync += self.saturated.eq(1)
         with m.If(self.batch_start):
             m.d.sync += valid.eq(0)
@@ -140,7 +152,8 @@ class ActivationRW(wiring.Component):
         m.d.comb += rd_row.eq(Mux(self.write_step, self.step, self.out_addr))
         m.d.comb += [acc_out.addr.eq(rd_row), bias.r1_addr.eq(self.br + rd_row)]
         value = Mux(valid.bit_select(rd_row, 1), acc_out.data, bias.r1_data)
-        y = requantize(m, value, self.out_shift, self.relu, p.acc_bits, p.act_bits)
+        y_clipped = Signal()
+        y = requantize(m, value, self.out_shift, self.relu, p.acc_bits, p.act_bits, y_clipped)
         row_out = Signal(A + 1)
         writing = Signal()
         slot_out = Signal(A + 2)
@@ -159,5 +172,18 @@ class ActivationRW(wiring.Component):
             self.ev_src_reg_writes.eq(loading),
             self.ev_act_sram_reads.eq(loading & (slot_in < cap)), self.ev_act_dram_reads.eq(loading & (slot_in >= cap)),
             self.ev_act_sram_writes.eq(writing & (slot_out < cap)), self.ev_act_dram_writes.eq(writing & (slot_out >= cap)),
+            self.ev_sat_acc.eq(add_clipped),
         ]
+        if p.counters:
+            # sat_out: each output once, when written to the activation SRAM, or else at the
+            # first acknowledged read of its row (a row read again, or held high, counts once)
+            counted = Signal(p.max_rows)
+            ack = Signal()
+            m.d.comb += ack.eq(self.out_ack & self.count_reads & ~self.out_sel & ~self.write_step & (self.out_addr < n_out)
+                               & (self.out_addr < p.max_rows) & ~counted.bit_select(rd_row, 1))
+            with m.If(self.layer_start):
+                m.d.sync += counted.eq(0)
+            with m.Elif(ack):
+                m.d.sync += counted.bit_select(rd_row, 1).eq(1)
+            m.d.comb += self.ev_sat_out.eq((writing | ack) & y_clipped)
         return m

@@ -75,7 +75,14 @@ class PEArray(wiring.Component):
     ``out_sel`` 0: the destination registers, 1: the outputs written to the activation SRAM),
     or all PEs' at once on ``out_wide``. ``cycles`` counts from the cycle after ``start`` to the
     cycle ``done`` rises, inclusive; ``ctr_sel`` reads the event counters of PE ``ctr_pe`` on
-    ``ctr_value`` (all PEs' on ``ctr_wide``; ``ctr_sel`` >= ARRAY_COUNTER_BASE: the array's)."""
+    ``ctr_value`` (all PEs' on ``ctr_wide``; ``ctr_sel`` >= ARRAY_COUNTER_BASE: the array's).
+
+    Saturated outputs (counter ``sat_out``) are counted where outputs leave the array: at the
+    write to the activation SRAM (layers with more outputs than registers), or else when the
+    bench acknowledges a read-out: ``out_ack`` high for a clock cycle, once ``done``, with
+    ``out_addr`` = r counts the saturated outputs of local row r of every PE. Each row counts
+    once per layer however often it is acknowledged, so read every row (``out_wide``, or
+    ``out_data`` of each PE) and acknowledge each before reading the counters."""
 
     def __init__(self, n_pe: int, p: PEParams, max_inputs: int | None = None):
         if not isinstance(n_pe, int) or not 1 <= n_pe <= 256:
@@ -90,6 +97,7 @@ class PEArray(wiring.Component):
             "load_addr": In(p.load_addr_bits), "load_data": In(p.data_bits), "load_wide": In(n_pe * p.act_bits),
             "out_pe": In(range(max(2, n_pe))), "out_sel": In(1), "out_addr": In(p.act_addr_bits),
             "out_data": Out(signed(p.act_bits)), "out_wide": Out(n_pe * p.act_bits), "saturated": Out(1),
+            "out_ack": In(1),
         }
         if p.counters:
             sig.update(ctr_pe=In(range(max(2, n_pe))), ctr_sel=In(6), ctr_value=Out(32), ctr_wide=Out(32 * n_pe))
@@ -155,6 +163,7 @@ class PEArray(wiring.Component):
                 pe.ptr_base.eq(ptr_base), pe.batch.eq(b), pe.br.eq(br), pe.ibr.eq(ibr), pe.step.eq(step),
                 pe.load_step.eq(state == LOAD), pe.write_step.eq(state == WRITE),
                 pe.batch_start.eq(batch_start), pe.layer_start.eq(layer_start),
+                pe.out_ack.eq(self.out_ack), pe.count_reads.eq(self.done & ~long_out),
             ]
         with m.Switch(self.out_pe):
             for k, pe in enumerate(pes):

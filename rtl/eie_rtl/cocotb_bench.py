@@ -1,6 +1,7 @@
 """cocotb bench of the PE array: a driver for the load port, a monitor of ``done``, a checker
-of the read-out and of the event counters. The job (writes to make, where to read each output)
-comes from the file named by EIE_JOB, written by :func:`eie_rtl.verilator.run_cosim` from
+of the read-out (each row acknowledged, for the saturated-output counter) and of the event
+counters. The job (writes to make, where to read each output, the rows to acknowledge) comes
+from the file named by EIE_JOB, written by :func:`eie_rtl.verilator.run_cosim` from
 :func:`eie_rtl.driver.make_job`; the large memories were preloaded from files at time 0
 (``+EIE_PRELOAD``). The result goes to EIE_RESULT."""
 
@@ -56,6 +57,7 @@ async def run_layer(dut):
     dut.rst.value = 1
     dut.start.value = 0
     dut.load_en.value = 0
+    dut.out_ack.value = 0
     await RisingEdge(dut.clk)
     await RisingEdge(dut.clk)
     dut.rst.value = 0
@@ -81,6 +83,15 @@ async def run_layer(dut):
         v = await read_port(dut, (("out_sel", sel), ("out_addr", r)), "out_wide")
         outputs += _slices(v, n_pe, job["act_bits"], True)
     outputs = outputs[:n_rows]
+    # acknowledge each row read from the destination registers, one a clock cycle: the
+    # saturated-output counter counts a row at its first acknowledgement
+    for r in job.get("acks", []):
+        await FallingEdge(dut.clk)
+        dut.out_sel.value = 0
+        dut.out_addr.value = r
+        dut.out_ack.value = 1
+    await FallingEdge(dut.clk)
+    dut.out_ack.value = 0
     by_sel = [_slices(await read_port(dut, (("ctr_sel", i),), "ctr_wide"), n_pe, 32, False)
               for i in range(job["n_pe_counters"])]
     pe_counters = [[by_sel[i][k] for i in range(job["n_pe_counters"])] for k in range(n_pe)]

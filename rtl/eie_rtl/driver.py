@@ -90,7 +90,8 @@ class LayerJob:
     words) of the large memories, preloaded from files or written through the load port
     (:meth:`load_port_writes`); where to read each output (``out``: pe, sel, addr); and the
     golden outputs, the cycle model's cycles and counters to check against. Output i is local
-    row i // N of PE i % N (``sel`` 1: in the activation SRAM)."""
+    row i // N of PE i % N (``sel`` 1: in the activation SRAM). ``saturation``: the golden
+    model's counts (:class:`eie_sim.contract.saturation.Saturation`)."""
 
     writes: list
     images: dict
@@ -101,6 +102,15 @@ class LayerJob:
     broadcasts_model: int
     sim: object = None
     limits: dict = field(default_factory=dict)
+    saturation: object = None
+
+    @property
+    def ack_rows(self) -> list:
+        """The local rows whose read-out the bench acknowledges (``out_ack``) once read, so that
+        ``sat_out`` counts their saturated outputs: every row read from the destination
+        registers (none when the outputs were written to the activation SRAM, where they were
+        counted)."""
+        return sorted({addr for _, sel, addr in self.out if sel == 0})
 
     def load_port_writes(self) -> list:
         """Every image as load-port writes, then ``writes``."""
@@ -173,7 +183,7 @@ def make_job(layer: CompressedLayer, activations, config: ArchConfig, source=Non
     writes += [(LOAD_CONFIG, 0, CFG[name], value) for name, value in cfg.items()]
     out = [(i % N, int(long_out), i // N) for i in range(M)]
     return LayerJob(writes, images, out, N, gold.output_fixed, sim.cycles if sim is not None else -1,
-                    sim.counters["broadcasts"] if sim is not None else -1, sim, layer_limits(layer, config))
+                    sim.counters["broadcasts"] if sim is not None else -1, sim, layer_limits(layer, config), gold.saturation)
 
 
 # ----------------------------------------------------------------------------- counters
@@ -204,6 +214,7 @@ def rtl_counters(pe_counts: list, array_counts: list, cycles: int, config: ArchC
         "dram_bytes_spmat": _bytes(bits_spmat), "dram_bytes_act": _bytes(bits_act),
         "row_batches": arr["row_batches"], "input_batches": arr["passes"] // max(1, arr["row_batches"]),
         "overhead_cycles": int(cycles) - arr["issue_cycles"],
+        "saturated_acc": tot["sat_acc"], "saturated_outputs": tot["sat_out"],
         "per_pe": {"entries_real": pe["macs_real"].tolist(), "entries_padding": pe["macs_padding"].tolist(),
                    "busy_cycles": pe["busy_cycles"].tolist(), "blocked_cycles": pe["blocked_cycles"].tolist(),
                    "spmat_sram_reads": pe["spmat_sram_reads"].tolist()},
@@ -211,9 +222,11 @@ def rtl_counters(pe_counts: list, array_counts: list, cycles: int, config: ArchC
 
 
 def model_counters(sim) -> dict:
-    """The cycle model's counters that the RTL also counts (same keys as :func:`rtl_counters`)."""
+    """The cycle model's counters that the RTL also counts (same keys as :func:`rtl_counters`;
+    ``saturated_acc`` and ``saturated_outputs`` from ``sim.saturation``)."""
     keys = [k for k in rtl_counters([[0] * len(PE_COUNTERS)], [0] * len(ARRAY_COUNTERS), 0, sim.config) if k != "per_pe"]
-    out = {k: int(sim.counters[k]) for k in keys}
+    sat = sim.saturation.to_dict()
+    out = {k: int(sat[k] if k.startswith("saturated_") else sim.counters[k]) for k in keys}
     out["per_pe"] = {k: np.asarray(sim.per_pe_arrays[k]).astype(np.int64).tolist()
                      for k in ("entries_real", "entries_padding", "busy_cycles", "blocked_cycles", "spmat_sram_reads")}
     return out

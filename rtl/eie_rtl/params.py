@@ -23,11 +23,14 @@ CFG = {"out_shift": 0, "relu": 1, "n_cols": 2, "n_rows": 3, "row_batches": 4, "i
 #: outputs this PE holds, and the activation SRAM slot of its first output
 PE_CFG = {"n_in": 16, "n_out": 17, "out_base": 18}
 
-#: hardware event counters of each PE, in read-out order (``ctr_sel`` 0, 1, ...)
+#: hardware event counters of each PE, in read-out order (``ctr_sel`` 0, 1, ...); ``sat_acc`` and
+#: ``sat_out`` count saturations (:mod:`eie_sim.contract.saturation` points acc and outputs;
+#: ``sat_out`` needs the bench to acknowledge its read-outs, see :class:`eie_rtl.array.PEArray`)
 PE_COUNTERS = (
     "queue_pushes", "queue_pops", "ptr_sram_reads", "ptr_dram_reads", "spmat_sram_reads", "spmat_dram_reads",
     "macs_real", "macs_padding", "busy_cycles", "blocked_cycles", "dest_reg_reads", "dest_reg_writes",
     "src_reg_writes", "act_sram_reads", "act_dram_reads", "act_sram_writes", "act_dram_writes",
+    "sat_acc", "sat_out",
 )
 #: event counters of the array (``ctr_sel`` ARRAY_COUNTER_BASE + i)
 ARRAY_COUNTER_BASE = 32

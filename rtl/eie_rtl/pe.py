@@ -187,7 +187,7 @@ def pe_signature(p: PEParams) -> dict:
         "load_step": In(1), "write_step": In(1),
         "src_addr": In(p.slot_bits), "src_data": Out(signed(p.act_bits)), "nz": Out(p.max_src),
         "out_sel": In(1), "out_addr": In(p.act_addr_bits), "out_data": Out(signed(p.act_bits)),
-        "out_shift": In(signed(8)), "relu": In(1), "saturated": Out(1),
+        "out_shift": In(signed(8)), "relu": In(1), "saturated": Out(1), "out_ack": In(1), "count_reads": In(1),
         "ptr_cap": In(32), "spmat_cap_words": In(32), "act_cap": In(32),
         "load_pe_sel": In(1),
         **load_signature(p),
@@ -251,7 +251,7 @@ class ProcessingElement(wiring.Component):
         m.d.comb += [ar.valid.eq(s1_valid), ar.first.eq(s1_first), ar.v.eq(sp.v), ar.z.eq(sp.z), ar.act.eq(s1_act)]
         m.d.comb += [act.add_valid.eq(ar.out_valid), act.add_row.eq(ar.out_row), act.add_prod.eq(ar.out_prod)]
         for name in ("layer_start", "batch_start", "br", "ibr", "step", "load_step", "write_step", "src_addr", "out_sel", "out_addr",
-                     "out_shift", "relu", "act_cap"):
+                     "out_shift", "relu", "act_cap", "out_ack", "count_reads"):
             m.d.comb += getattr(act, name).eq(getattr(self, name))
         m.d.comb += [self.src_data.eq(act.src_data), self.nz.eq(act.nz), self.out_data.eq(act.out_data),
                      self.saturated.eq(act.saturated)]

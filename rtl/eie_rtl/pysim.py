@@ -57,6 +57,12 @@ def run_pysim(layer: CompressedLayer, activations, config: ArchConfig, max_cycle
             ctx.set(dut.out_addr, addr)
             out.append(ctx.get(dut.out_data))
         res["out"] = np.array(out, dtype=np.int64)
+        ctx.set(dut.out_sel, 0)
+        for addr in job.ack_rows:  # acknowledge each read-out: sat_out counts the row's saturated outputs
+            ctx.set(dut.out_addr, addr)
+            ctx.set(dut.out_ack, 1)
+            await ctx.tick()
+        ctx.set(dut.out_ack, 0)
         pe_counts = []
         for k in range(config.n_pe):
             ctx.set(dut.ctr_pe, k)

@@ -236,7 +236,7 @@ def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: Bui
             _write_images(job, tmp)
         jpath, rpath = tmp / "job.json", tmp / "result.json"
         jpath.write_text(json.dumps({"writes": [[t, pe, a, hex(d)] for t, pe, a, d in writes], "out": job.out,
-                                     "n_pe": job.n_pe, "n_pe_counters": len(PE_COUNTERS), "act_bits": config.act_bits,
+                                     "acks": job.ack_rows, "n_pe": job.n_pe, "n_pe_counters": len(PE_COUNTERS), "act_bits": config.act_bits,
                                      "wide_target": LOAD_SRC,
                                      "n_array_counters": len(ARRAY_COUNTERS), "array_counter_base": ARRAY_COUNTER_BASE}))
         t_files = time.perf_counter() - t0
