@@ -191,11 +191,12 @@ def add_parsers(sub) -> None:
 
     def layer_args(q):
         add_config_args(q)  # every ArchConfig flag; the RTL takes n_pe (default 4 here), FIFO depth and the widths
-        q.add_argument("--bench", choices=benchmarks.NAMES, default=None, help="a Table III layer (scaled by --scale)")
+        src = q.add_mutually_exclusive_group()  # one layer source: --bench, --model or --random
+        src.add_argument("--bench", choices=benchmarks.NAMES, default=None, help="a Table III layer (scaled by --scale)")
         q.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=0.03, help="shrink the --bench layer by this factor")
-        q.add_argument("--model", default=None, metavar="FILE.npz", help="a model file; with --layer, one of its layers")
+        src.add_argument("--model", default=None, metavar="FILE.npz", help="a model file; with --layer, one of its layers")
         q.add_argument("--layer", default=None, metavar="NAME", help="layer of --model (default: the first)")
-        q.add_argument("--random", default=None, metavar="ROWSxCOLS", help="a random layer of this shape (outputs x inputs)")
+        src.add_argument("--random", default=None, metavar="ROWSxCOLS", help="a random layer of this shape (outputs x inputs)")
         q.add_argument("--density", type=float_in(0, 1, lo_open=True), default=0.2, help="weight density of --random")
         q.add_argument("--seed", type=SEED, default=0, help="seed of the generated layer and input")
 

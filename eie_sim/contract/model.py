@@ -554,7 +554,8 @@ def _load_model(path: Path) -> Model:
     try:
         npz = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise ModelFileError(f"{where}: not an eie-sim model file (cannot be opened as .npz: {exc})") from None
+        why = "not a zip archive of .npy arrays; eie-sim never unpickles" if "pickle" in str(exc) else str(exc)
+        raise ModelFileError(f"{where}: not an eie-sim model file (cannot be opened as .npz: {why})") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ModelFileError(f"{where}: not an eie-sim model file (a bare .npy array, not an .npz archive)")
     with npz:

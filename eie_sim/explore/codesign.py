@@ -119,7 +119,7 @@ def _check(network, dataset, out, workdir, reference, save_best, figures, max_lo
     if workdir.exists() and not workdir.is_dir():
         raise ConfigError(f"workdir={str(workdir)!r} exists and is not a folder")
     if reference is not None and not Path(reference).is_file():
-        raise ConfigError(f"reference={describe(reference)}: expected the path of a model file (.npz)")
+        raise ConfigError(f"reference={str(reference)!r}: no such file; expected the path of a model file (.npz)")
     if save_best is not None and (Path(save_best).suffix != ".npz" or not Path(save_best).parent.is_dir()):
         raise ConfigError(f"save_best={str(save_best)!r}: expected a .npz path in an existing folder")
     if figures is not None and Path(figures).exists() and not Path(figures).is_dir():

@@ -67,3 +67,17 @@ def test_compress_says_how_many_training_images_it_used(tmp_path, capsys):
                  "--retrain-epochs", "0", "--limit-train", "100", "--limit-test", "50", "--out", str(tmp_path / "m.npz")]) == 0
     out, err = capsys.readouterr()
     assert "used: 100 train / 50 test" in out + err
+
+
+@pytest.mark.parametrize("args, match", [
+    (["info", "{d}/bench.json"], "not an eie-sim model file (cannot be opened as .npz: not a zip archive of .npy arrays"),
+    (["rtl", "cosim", "--bench", "alex7", "--random", "3x3"], "argument --random: not allowed with argument --bench"),
+    (["rtl", "cosim", "--bench", "alex7", "--model", "{d}/m.npz"], "argument --model: not allowed with argument --bench"),
+    (["codesign", "lenet300", "--dataset", "digits", "--out", "{d}/cd.parquet", "--reference", "{d}/missing.npz"],
+     "missing.npz': no such file"),
+])
+def test_small_messages(tmp_path, capsys, args, match):
+    (tmp_path / "bench.json").write_text('{"layers": []}')
+    assert main([a.format(d=tmp_path) for a in args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and match in err[0] and "allow_pickle" not in err[0], err
