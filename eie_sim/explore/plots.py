@@ -78,13 +78,27 @@ def reference_slice(df: pd.DataFrame, keep: tuple[str, ...]) -> tuple[pd.DataFra
         if df.groupby(others, dropna=False)[f].nunique().max() < 2:
             continue  # follows from the other fields (ptr_bits widened for few PEs): not a swept axis
         ref = _DEFAULTS[f] if _DEFAULTS[f] in vals else vals[len(vals) // 2]
-        fixed[f] = ref
+        fixed[f] = _plain(ref)
         df = df[df[f] == ref]
+    for f in _RUN_FIELDS:  # runs of other settings in one file: one of them, named in the title
+        if f in df.columns and df[f].nunique() > 1:
+            ref = sorted(df[f].dropna().unique())[0]
+            fixed[f] = _plain(ref)
+            df = df[df[f] == ref]
     return df, fixed
 
 
+#: the run settings a results file may hold several of (each gives other rows, see explore.sweep)
+_RUN_FIELDS = ("seed", "accuracy_samples")
+
+
+def _plain(v):
+    """A NumPy scalar as the Python number it holds (messages read 4, not np.int64(4))."""
+    return v.item() if hasattr(v, "item") else v
+
+
 def _need(df: pd.DataFrame, field: str, kind: str) -> list:
-    vals = sorted(df[field].dropna().unique()) if field in df.columns else []
+    vals = [_plain(v) for v in sorted(df[field].dropna().unique())] if field in df.columns else []
     if len(vals) < 2:
         raise ConfigError(f"plot kind {kind!r} needs at least two values of {field}; the sweep has {vals}")
     return vals

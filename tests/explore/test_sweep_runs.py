@@ -69,3 +69,21 @@ def test_accuracy_samples_without_a_model_is_refused(tmp_path, capsys):
                  "--out", str(tmp_path / "x.parquet")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--accuracy-samples=100: applies to the accuracy of --model, which is not given" in err[0]
+
+
+def test_plot_holds_one_seed_and_prints_plain_numbers(tmp_path):
+    pytest.importorskip("matplotlib")
+    from eie_sim import ConfigError
+    from eie_sim.explore.plots import plot, reference_slice
+
+    out = tmp_path / "p.parquet"
+    for seed in (0, 1):
+        sweep({"n_pe": [1, 2, 4]}, ["alex7@0.05"], workers=1, out=out, seed=seed)
+    df = load_sweep(out)
+    rows, fixed = reference_slice(df, ("n_pe",))
+    assert fixed == {"seed": 0} and type(fixed["seed"]) is int
+    assert sorted(rows["n_pe"].tolist()) == [1, 2, 4]  # one row per PE count
+    fig = plot(df, "speedup")
+    assert fig.eie_fixed["seed"] == 0
+    with pytest.raises(ConfigError, match=r"the sweep has \[4\]$"):
+        plot(df[df["n_pe"] == 4], "speedup")
