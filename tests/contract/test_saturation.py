@@ -62,22 +62,29 @@ CASES = [  # seed, rows, cols, density, B, A, fa, fw, fo, relu, input scale, bia
 ]
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_counts_match_the_slow_reference(case):
+def _case(case):
+    """(codes, codebook, activations, bias, slow_counts keywords) of a CASES row, seeded."""
     seed, rows, cols, density, B, A, fa, fw, fo, relu, scale, with_bias = case
     rng = np.random.default_rng(seed)
     codes = random_codes(rng, rows, cols, density, 4)
     cb = random_codebook(rng, 4)
     a = rng.normal(0, scale, cols) * (rng.random(cols) < 0.7)
     bias = rng.normal(0, 2 ** (A - fa - fw - 1) * 1.5, rows) if with_bias else None
-    lay = ModelLayer(name="fc", codebook=cb, codes=codes, act_bits=B, bias=bias, activation="relu" if relu else "none")
-    cfg = ArchConfig(n_pe=4, act_bits=B, acc_bits=A)
-    r = reference_spmv(lay, a, cfg, act_frac=fa, w_frac=fw, out_frac=fo)
-    want = slow_counts(codes, cb, a, B=B, A=A, fa=fa, fw=fw, fo=fo, bias=bias, relu=relu)
+    return codes, cb, a, bias, dict(B=B, A=A, fa=fa, fw=fw, fo=fo, relu=relu)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_counts_match_the_slow_reference(case):
+    codes, cb, a, bias, k = _case(case)
+    act = "relu" if k["relu"] else "none"
+    lay = ModelLayer(name="fc", codebook=cb, codes=codes, act_bits=k["B"], bias=bias, activation=act)
+    cfg = ArchConfig(n_pe=4, act_bits=k["B"], acc_bits=k["A"])
+    r = reference_spmv(lay, a, cfg, act_frac=k["fa"], w_frac=k["fw"], out_frac=k["fo"])
+    want = slow_counts(codes, cb, a, bias=bias, **k)
     assert r.saturation.counts() == want
     assert r.acc_saturated == (want["acc"] > 0)
-    lay_f = ModelLayer(name="fc", codebook=cb, codes=codes, act_bits=B, bias=bias, activation=lay.activation,
-                       in_frac=fa, w_frac=fw, out_frac=fo)
+    lay_f = ModelLayer(name="fc", codebook=cb, codes=codes, act_bits=k["B"], bias=bias, activation=act,
+                       in_frac=k["fa"], w_frac=k["fw"], out_frac=k["fo"])
     sim = simulate(lay_f, a, cfg)
     assert sim.saturation.counts() == want
     assert np.array_equal(sim.output_fixed, r.output_fixed)
@@ -86,15 +93,10 @@ def test_counts_match_the_slow_reference(case):
 def test_the_cases_exercise_every_fc_point():
     seen = dict.fromkeys(("inputs", "weights", "bias", "acc", "outputs"), 0)
     for case in CASES:
-        seed, rows, cols, density, B, A, fa, fw, fo, relu, scale, with_bias = case
-        rng = np.random.default_rng(seed)
-        codes = random_codes(rng, rows, cols, density, 4)
-        cb = random_codebook(rng, 4)
-        a = rng.normal(0, scale, cols) * (rng.random(cols) < 0.7)
-        bias = rng.normal(0, 2 ** (A - fa - fw - 1) * 1.5, rows) if with_bias else None
-        for k, v in slow_counts(codes, cb, a, B=B, A=A, fa=fa, fw=fw, fo=fo, bias=bias, relu=relu).items():
-            if k in seen:
-                seen[k] += v
+        codes, cb, a, bias, k = _case(case)
+        for p, v in slow_counts(codes, cb, a, bias=bias, **k).items():
+            if p in seen:
+                seen[p] += v
     assert all(v > 0 for v in seen.values()), seen
 
 
