@@ -152,7 +152,7 @@ class ActivationRW(wiring.Component):
         m.d.comb += rd_row.eq(Mux(self.write_step, self.step, self.out_addr))
         m.d.comb += [acc_out.addr.eq(rd_row), bias.r1_addr.eq(self.br + rd_row)]
         value = Mux(valid.bit_select(rd_row, 1), acc_out.data, bias.r1_data)
-        y_clipped = Signal()
+        y_clipped = Signal() if p.counters else None
         y = requantize(m, value, self.out_shift, self.relu, p.acc_bits, p.act_bits, y_clipped)
         row_out = Signal(A + 1)
         writing = Signal()
@@ -172,9 +172,9 @@ class ActivationRW(wiring.Component):
             self.ev_src_reg_writes.eq(loading),
             self.ev_act_sram_reads.eq(loading & (slot_in < cap)), self.ev_act_dram_reads.eq(loading & (slot_in >= cap)),
             self.ev_act_sram_writes.eq(writing & (slot_out < cap)), self.ev_act_dram_writes.eq(writing & (slot_out >= cap)),
-            self.ev_sat_acc.eq(add_clipped),
         ]
-        if p.counters:
+        if p.counters:  # the saturation counters only where counters are built (not for synthesis)
+            m.d.comb += self.ev_sat_acc.eq(add_clipped)
             # sat_out: each output once, when written to the activation SRAM, or else at the
             # first acknowledged read of its row (a row read again, or held high, counts once)
             counted = Signal(p.max_rows)
