@@ -119,6 +119,12 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _saturated_text(counters) -> str:
+    """``, saturated (RTL): acc 12, outputs 3``: the RTL's non-zero saturation counts."""
+    sat = {k.removeprefix("saturated_"): v for k, v in (counters or {}).items() if k.startswith("saturated_") and v}
+    return ", saturated (RTL): " + ", ".join(f"{k} {v:,}" for k, v in sat.items()) if sat else ""
+
+
 def _cmd_cosim(args) -> int:
     _rtl()
     layer, acts, cfg, src = _layer_from_args(args)
@@ -147,6 +153,7 @@ def _cmd_cosim(args) -> int:
               f"cycles_model {res['cycles_model']}, outputs_match {res['outputs_match']}, "
               f"counters_match {res['counters_match']}"
               + (f" (differ: {', '.join(res['counters_differ'])})" if res.get("counters_differ") else "")
+              + _saturated_text(res.get("counters_rtl"))
               + (f", first mismatch {res['first_mismatch']}" if res.get("first_mismatch") else ""))
     ok = res["outputs_match"] and res["cycles_rtl"] == res["cycles_model"] and res["counters_match"] is not False
     return 0 if ok else 1

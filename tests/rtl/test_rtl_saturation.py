@@ -180,18 +180,22 @@ def test_activation_rw_sat_out_events():
 
 
 def test_cli_cosim_compares_saturation_counters(capsys):
-    """``rtl cosim --json``: the 8-bit accumulators of a random layer saturate; the RTL's count
-    is among the counters compared with the cycle model's."""
+    """``rtl cosim``: the 8-bit accumulators of a random layer saturate; the RTL's count is
+    among the counters compared with the cycle model's (--json) and printed (text)."""
     import json
 
     from eie_sim.cli import main
 
-    assert main(["rtl", "cosim", "--pes", "2", "--random", "10x40", "--density", "0.5", "--act-bits", "4",
-                 "--acc-bits", "8", "--engine", "amaranth", "--json"]) == 0
+    args = ["rtl", "cosim", "--pes", "2", "--random", "10x40", "--density", "0.5", "--act-bits", "4", "--acc-bits", "8",
+            "--engine", "amaranth"]
+    assert main(args + ["--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["counters_match"] and res["outputs_match"]
-    assert res["counters_rtl"]["saturated_acc"] == res["counters_model"]["saturated_acc"] > 0
+    n = res["counters_rtl"]["saturated_acc"]
+    assert n == res["counters_model"]["saturated_acc"] > 0
     assert res["counters_rtl"]["saturated_outputs"] == res["counters_model"]["saturated_outputs"]
+    assert main(args) == 0
+    assert f"counters_match True, saturated (RTL): acc {n:,}" in capsys.readouterr().out
 
 
 def test_verilator_saturation_counters():
