@@ -45,6 +45,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from .onnx_fold import NORMALISING_OPS, InputAffine
 from .onnx_lstm import LstmOps, attrs as _attrs
 from ..errors import EIEError
 from ..train.compress import apply_output_function
@@ -59,7 +60,7 @@ _SEQ_OPS = {"LSTM", "Squeeze", "Gather", "Slice"}
 _PASS = {"Identity", "Dropout"}
 _OUTPUT_FUNCTIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax"}
 _OPS = ({"Gemm", "MatMul", "Add", "Relu", "Flatten", "Reshape", "Constant", "Transpose"} | _PASS | set(_OUTPUT_FUNCTIONS)
-        | _SEQ_OPS)
+        | _SEQ_OPS | NORMALISING_OPS)
 _QUANTISED = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "QLinearMatMul", "QLinearConv",
               "MatMulInteger", "ConvInteger", "QGemm", "QLinearAdd", "DynamicQuantizeMatMul", "MatMulIntegerToFloat"}
 _FLOAT_TYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.DOUBLE: "float64", onnx.TensorProto.FLOAT16: "float16"}
@@ -263,7 +264,7 @@ def _input_shape(graph, init_names: set, where: str) -> tuple[str, tuple[int, ..
 # ----------------------------------------------------------------------------- walking the chain
 
 
-class _Chain(LstmOps):
+class _Chain(InputAffine, LstmOps):
     """The walk along the graph's chain, one node at a time, building the layers."""
 
     def __init__(self, graph, opset: int, where: str):
@@ -360,6 +361,7 @@ class _Chain(LstmOps):
         self.consts[node.output[0]] = arr
 
     def add_layer(self, node, w: np.ndarray, b: np.ndarray) -> None:
+        w, b = self.fold_into(w, b)  # input normalisation in front of the first layer (onnx_fold)
         self.layers.append({"name": self.layer_name(node), "w": w, "b": b, "activation": "none"})
         self.shape = (w.shape[0],)
         self.after_linear = True
@@ -392,6 +394,8 @@ class _Chain(LstmOps):
         self.add_layer(node, wmat.T, np.zeros(wmat.shape[1]))
 
     def op_add(self, node, k: int) -> None:
+        if not self.layers and self.lstm is None:  # before any layer: input normalisation (onnx_fold)
+            return self.normalise(node, k)
         if not self.after_linear:
             raise self.fail(node, "does not follow a Gemm or MatMul; Add is read only as a layer's bias")
         layer = self.layers[-1]
