@@ -9,7 +9,7 @@ from pathlib import Path
 from ..cycle import suite as benchmarks
 from ..config import ArchConfig
 from ..errors import ConfigError
-from .common import SEED, check_writable, comma_list, float_in, int_in, strict_json
+from .common import NODE_NM, SEED, VDD, check_writable, comma_list, float_in, int_in, strict_json, table_from_args
 
 __all__ = ["add_parsers"]
 
@@ -50,10 +50,11 @@ def _space_from_args(args) -> dict:
 
 
 class _Progress:
-    """points done / total, rate, ETA on one stderr line."""
+    """What a resume skips ("resuming: K of N points already done", "nothing to do: ..."), then,
+    unless ``bar`` is False, points done / total, rate and ETA on one stderr line."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream, self.start_done, self.last = stream, None, 0.0
+    def __init__(self, stream=sys.stderr, bar: bool = True):
+        self.stream, self.start_done, self.last, self.bar = stream, None, 0.0, bar
         self.tty = hasattr(stream, "isatty") and stream.isatty()
 
     def __call__(self, done: int, total: int, elapsed_s: float) -> None:
@@ -64,7 +65,10 @@ class _Progress:
                 return
             if done:
                 self.stream.write(f"resuming: {done} of {total} points already done\n")
+            self.stream.flush()
         elif done >= total and self.start_done >= total:
+            return
+        if not self.bar:
             return
         now = time.perf_counter()
         if done < total and now - self.last < (0.2 if self.tty else 10.0):
@@ -93,18 +97,20 @@ def _cmd_sweep(args) -> int:
             layers.append(name + (f"@{args.scale:g}" if args.scale != 1.0 and name in benchmarks.TABLE_III else ""))
     if not layers and not args.model:
         raise ConfigError("give --layers (Table III names, 'all', or model files) and/or --model FILE")
-    for opt in ("accuracy_samples", "dataset"):
-        if getattr(args, opt) is not None and not args.model:
-            raise ConfigError(f"--{opt.replace('_', '-')}={getattr(args, opt)}: applies to the accuracy of --model, "
-                              "which is not given")
-    prog = None if args.no_progress else _Progress()
+    model_files = [x for x in layers if x.endswith(".npz") or Path(x).is_file()]
+    for opt, ok, what in (("accuracy_samples", args.model, "the accuracy of --model, which is not given"),
+                          ("retrain_epochs", args.model, "the accuracy of --model, which is not given"),
+                          ("dataset", args.model or model_files,
+                           "a model (its accuracy and input), and neither --model nor a model file in --layers is given")):
+        if getattr(args, opt) is not None and not ok:
+            raise ConfigError(f"--{opt.replace('_', '-')}={getattr(args, opt)}: applies to {what}")
+    prog = _Progress(bar=not args.no_progress)
     t0 = time.perf_counter()
     try:
-        df = sweep(space, layers, model=args.model, energy_table=args.energy_table, scheduler=args.scheduler,
+        df = sweep(space, layers, model=args.model, energy_table=table_from_args(args), scheduler=args.scheduler,
                    workers=args.workers, out=args.out, seed=args.seed, dataset=args.dataset,
                    accuracy_samples=args.accuracy_samples, batch_size=args.batch_size, retry_errors=args.retry_errors,
-                   flush_s=args.flush_seconds,
-                   progress=prog, retrain_epochs=args.retrain_epochs)
+                   flush_s=args.flush_seconds, progress=prog, retrain_epochs=args.retrain_epochs, append=args.append)
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished points are saved in {args.out}; rerun the same command to resume", file=sys.stderr)
         return 130
@@ -114,11 +120,13 @@ def _cmd_sweep(args) -> int:
     wall = time.perf_counter() - t0
     errors = int(df["error"].notna().sum()) if "error" in df.columns else 0
     summary = {"out": str(args.out), "rows": int(len(df)), "points": int(df["point_id"].nunique()),
-               "errors": errors, "wall_s": round(wall, 2)}
+               "already_done": int(prog.start_done or 0), "errors": errors, "wall_s": round(wall, 2)}
     if args.json:
         print(strict_json(summary))
     else:
-        print(f"{summary['points']} points, {summary['rows']} rows ({errors} with errors) in {args.out}; {wall:.1f} s")
+        done = f" ({summary['already_done']} already done)" if summary["already_done"] else ""
+        print(f"{summary['points']} points{done}, {summary['rows']} rows ({errors} with errors) in {args.out}; "
+              f"{wall:.1f} s")
         if errors:
             first = df.loc[df["error"].notna(), ["layer", "error"]].iloc[0]
             print(f"first error: {first['layer']}: {first['error']}")
@@ -141,6 +149,12 @@ def _cmd_plot(args) -> int:
                               "give a folder, or --kind K for one figure")
     else:
         check_writable(out, "-o", FIGURE_SUFFIXES)
+    where = {}
+    for item in args.where or []:
+        field, eq, value = item.partition("=")
+        if not eq or not field:
+            raise ConfigError(f"--where {item!r}: expected COLUMN=VALUE, e.g. --where energy_table=eie45")
+        where[field] = value
     df = load_sweep(args.sweep)
     if args.layers:
         df = select_layers(df, args.layers)
@@ -150,7 +164,7 @@ def _cmd_plot(args) -> int:
     for k in kinds:
         path = out / f"{k}.png" if args.kind == "all" else out
         try:
-            fig = plot(df, k, path, accuracy_samples=args.accuracy_samples)
+            fig = plot(df, k, path, accuracy_samples=args.accuracy_samples, seed=args.seed, where=where)
         except ConfigError as exc:
             if args.kind != "all":
                 raise
@@ -159,6 +173,11 @@ def _cmd_plot(args) -> int:
         fixed = ", ".join(f"{f}={v:g}" if isinstance(v, float) else f"{f}={v}" for f, v in fig.eie_fixed.items())
         print(f"wrote {path}" + (f" (held fixed: {fixed})" if fixed else ""))
     return 0
+
+
+def _samples(text: str):
+    """--accuracy-samples of plot: a count >= 1 or 'all'."""
+    return "all" if text == "all" else int_in(1)(text)
 
 
 def add_parsers(sub) -> None:
@@ -185,7 +204,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--workers", type=int_in(1, 1024), default=None, help="local worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="use an existing Dask cluster")
     p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml")
+    p.add_argument("--node-nm", type=NODE_NM, default=None, help="rescale the energy table to this node (nm)")
+    p.add_argument("--vdd", type=VDD, default=None, help="rescale the energy table to this supply (V)")
     p.add_argument("--seed", type=SEED, default=0, help="seed of the Table III layers and of a fallback model input")
+    p.add_argument("--append", action="store_true",
+                   help="add this run's rows to a results file that holds another run (other seed, layers, energy "
+                        "table, accuracy samples, ...); without it such a file is refused")
     p.add_argument("--batch-size", type=int_in(1), default=None, help="points per Dask task (default: automatic)")
     p.add_argument("--flush-seconds", type=float_in(0, 1e6), default=2.0, help="rewrite --out at most this often (default 2)")
     p.add_argument("--retry-errors", action="store_true", help="rerun points whose earlier run recorded an error")
@@ -206,6 +230,10 @@ def add_parsers(sub) -> None:
                    help="output folder (--kind all, the default) or file (one --kind)")
     p.add_argument("--layers", default=None, metavar="NAMES",
                    help="comma-separated layers to plot (as in the sweep's layer column; alex7 matches alex7@0.25)")
-    p.add_argument("--accuracy-samples", type=int_in(1), default=None, metavar="N",
-                   help="test images behind the sweep's accuracy (the Pareto label; the rows do not record it)")
+    p.add_argument("--accuracy-samples", type=_samples, default=None, metavar="N|all",
+                   help="the rows whose accuracy is over N test images (or all), when the file holds several counts; "
+                        "for files that do not record it, the count named in the Pareto label")
+    p.add_argument("--seed", type=SEED, default=None, help="the rows of this sweep seed, when the file holds several")
+    p.add_argument("--where", action="append", metavar="COLUMN=VALUE",
+                   help="only rows with this value (repeatable), e.g. to choose one energy_table of several")
     p.set_defaults(func=_cmd_plot)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..config import ArchConfig
 from ..errors import ConfigError, describe
+from .run_key import select_run
 
 __all__ = ["KINDS", "plot", "reference_slice", "pareto_front", "select_layers"]
 
@@ -65,7 +66,9 @@ def select_layers(df: pd.DataFrame, layers) -> pd.DataFrame:
 
 def reference_slice(df: pd.DataFrame, keep: tuple[str, ...]) -> tuple[pd.DataFrame, dict]:
     """Rows where every swept config field not in ``keep`` is at its reference value; returns
-    (rows, {field: reference value})."""
+    (rows, {field: reference value}). Rows of several runs (seeds, sample counts, ...; see
+    :func:`.run_key.select_run`) are refused: choose one first."""
+    df, _ = select_run(df)
     fixed = {}
     present = [f for f in _FIELDS if f in df.columns]
     for f in present:
@@ -80,16 +83,7 @@ def reference_slice(df: pd.DataFrame, keep: tuple[str, ...]) -> tuple[pd.DataFra
         ref = _DEFAULTS[f] if _DEFAULTS[f] in vals else vals[len(vals) // 2]
         fixed[f] = _plain(ref)
         df = df[df[f] == ref]
-    for f in _RUN_FIELDS:  # runs of other settings in one file: one of them, named in the title
-        if f in df.columns and df[f].nunique() > 1:
-            ref = sorted(df[f].dropna().unique())[0]
-            fixed[f] = _plain(ref)
-            df = df[df[f] == ref]
     return df, fixed
-
-
-#: the run settings a results file may hold several of (each gives other rows, see explore.sweep)
-_RUN_FIELDS = ("seed", "accuracy_samples")
 
 
 def _plain(v):
@@ -109,6 +103,7 @@ def _fmt(v) -> str:
 
 
 def _title(ax, text: str, fixed: dict) -> None:
+    fixed = {**fixed, **getattr(ax.figure, "eie_run", {})}  # the run chosen (seed=, ...) is held fixed too
     sub = ", ".join(f"{k}={_fmt(v)}" for k, v in fixed.items())
     ax.set_title(text + (f"\n(held fixed: {sub})" if sub else "\n(no other field swept)"), fontsize=10)
     ax.figure.eie_fixed = dict(fixed)
@@ -314,10 +309,16 @@ def pareto_front(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _accuracy_label(df, samples) -> str:
+    """The Pareto y label: the test images behind the accuracy, from the rows when they record it
+    (``accuracy_samples``, null: every test image), else ``samples`` (files of earlier versions)."""
     ds = df["accuracy_dataset"].dropna() if "accuracy_dataset" in df.columns else pd.Series([], dtype=object)
     ds = f"{ds.iloc[0]} " if len(ds) else ""
-    if samples is None and "accuracy_samples" in df.columns and df["accuracy_samples"].notna().any():
-        samples = int(df["accuracy_samples"].dropna().iloc[0])
+    rec = df.loc[df["accuracy_model"].notna(), "accuracy_samples"] if {"accuracy_samples", "accuracy_model"} <= set(
+        df.columns) else pd.Series([], dtype=float)
+    if len(rec):
+        samples = int(rec.iloc[0]) if pd.notna(rec.iloc[0]) else None
+        if samples is None:
+            return f"accuracy on every {ds}test image, %\n(bit-exact golden model)"
     if samples:
         return f"accuracy on {int(samples):,} {ds}test images, %\n(bit-exact golden model)"
     return f"accuracy on the {ds}test images, % (golden model;\nthe sweep does not record how many)"
@@ -400,7 +401,10 @@ def _pareto(df, fig, accuracy_samples=None):
     ax.set_ylim(lo - pad, hi + pad)
     model = df["accuracy_model"].dropna().iloc[0] if "accuracy_model" in df.columns and df["accuracy_model"].notna().any() else "model"
     ax.set_title(f"Accuracy against energy: {model} ({len(g)} configurations, {len(f)} on the front)", fontsize=10)
-    fig.eie_fixed = {}
+    fig.eie_fixed = dict(fig.eie_run)
+    if fig.eie_run:
+        ax.set_title(ax.get_title() + "\n(" + ", ".join(f"{k}={_fmt(v)}" for k, v in fig.eie_run.items()) + ")",
+                     fontsize=10)
     _legend_beside(ax, title="PE count", title_fontsize=7)
     fig.eie_after_layout = lambda: _place_labels(fig, ax, fig.eie_front_points, fig.eie_front_labels)
 
@@ -409,12 +413,17 @@ _PLOTS = {"speedup": _speedup, "fifo": _fifo, "padding": _padding, "balance": _b
           "energy": _energy, "pareto": _pareto}
 
 
-def plot(df: pd.DataFrame, kind: str, path=None, *, layers=None, accuracy_samples: int | None = None, dpi: int = 120):
+def plot(df: pd.DataFrame, kind: str, path=None, *, layers=None, accuracy_samples=None, seed=None,
+         where: dict | None = None, dpi: int = 120):
     """Draw ``kind`` (one of :data:`KINDS`) from a sweep DataFrame; write a PNG to ``path``
     (atomically) when given. ``layers``: only these layers (names or a comma-separated string).
-    ``accuracy_samples``: the number of test images behind ``accuracy`` when the rows do not
-    record it (Pareto label). Returns the matplotlib Figure (displayed inline in Jupyter), with
-    ``eie_fixed`` (the fields held fixed) and, where there is one, ``eie_caption``."""
+    A file holding several runs (seeds, accuracy sample counts, energy tables, ...) is drawn for
+    the one chosen by ``seed``, ``accuracy_samples`` (a count or 'all') and ``where`` ({column:
+    value}), and refused, naming the column that varies, when no choice makes it one run
+    (:func:`.run_key.select_run`). ``accuracy_samples`` on rows that do not record it (earlier
+    versions) is only the Pareto label. Returns the matplotlib Figure (displayed inline in
+    Jupyter), with ``eie_fixed`` (the fields held fixed, the chosen run's among them) and, where
+    there is one, ``eie_caption``."""
     if kind not in _PLOTS:
         raise ConfigError(f"kind={describe(kind)}: expected one of {', '.join(KINDS)}")
     try:
@@ -424,9 +433,10 @@ def plot(df: pd.DataFrame, kind: str, path=None, *, layers=None, accuracy_sample
         raise ConfigError(f"plots need matplotlib: pip install 'eie-sim[plot]' ({exc})") from None
     if layers:
         df = select_layers(df, layers)
+    df, run = select_run(df, seed=seed, accuracy_samples=accuracy_samples, where=where)
     fig = Figure(figsize=(10, 4.5) if kind == "padding" else (7.5, 4.5), dpi=dpi)
     FigureCanvasAgg(fig)
-    fig.eie_fixed, fig.eie_caption, fig.eie_caption_lines = {}, "", 0
+    fig.eie_fixed, fig.eie_caption, fig.eie_caption_lines, fig.eie_run = {}, "", 0, run
     if kind == "pareto":
         _pareto(df, fig, accuracy_samples)
     else:

@@ -60,7 +60,7 @@ from pandas.api.types import infer_dtype, is_bool_dtype, is_integer_dtype, is_nu
 from ..config import ArchConfig
 from ..cycle.simulator import COUNTERS
 from ..errors import ConfigError, describe
-from .tables import null_errors, read_results, write_results
+from .tables import TEXT_COLUMNS, null_errors, read_results, write_results
 from .space import SWEEP_FIELDS, _plan_mismatches
 
 
@@ -237,8 +237,7 @@ def _write_rescue(out: Path, make_frame, records) -> tuple[Path | None, list[str
 # ----------------------------------------------------------------------------- checking what a rerun resumes from
 
 _INT_FIELDS = tuple(f for f in SWEEP_FIELDS if isinstance(getattr(ArchConfig(), f), int))
-_TEXT_COLS = ("point_id", "layer", "source", "source_name", "error", "notes", "energy_table", "accuracy_model",
-              "accuracy_dataset")
+_TEXT_COLS = TEXT_COLUMNS
 _REQUIRED = ("point_id", "layer", "source", "source_name", "error", *SWEEP_FIELDS)
 _POS_INT = ("cycles", "rows", "cols")
 _NONNEG = ("latency_us", "energy_pj", "power_mw", "area_mm2", "load_efficiency", "gops", "padding_pct",
@@ -452,13 +451,13 @@ class _ModelAccuracy:
 
 class _ResultsFile:
     """Every row of one sweep: the finished ones it resumes from and the new ones, written to
-    ``path`` (when not None) atomically. New rows get the ``energy_table`` name and, when
-    ``accuracy`` is given, its columns (as known when they are first turned into a frame).
+    ``path`` (when not None) atomically. New rows get the ``energy_table`` name, the ``run``
+    columns (:func:`.run_key.run_columns`) and, when ``accuracy`` is given, its columns (as known when they are first turned into a frame).
     A failed write saves this run's rows to a rescue file and raises :class:`SweepWriteError`;
     rescue files merged into ``finished`` are deleted once ``path`` holds their rows."""
 
     def __init__(self, path: Path | None, finished: _Finished, flush_s: float, energy_table: str,
-                 accuracy: _ModelAccuracy | None = None):
+                 accuracy: _ModelAccuracy | None = None, run: dict | None = None):
         self.path = path
         self.rows: list[dict] = []  # new rows, in the order they arrived
         self._finished = [] if finished.rows is None else [finished.rows]
@@ -472,6 +471,7 @@ class _ResultsFile:
         self._n_converted = 0
         self._energy_table = energy_table
         self._accuracy = accuracy
+        self._run = dict(run or {})  # the run's settings, on every new row (explore.run_key)
         self._flush_s = flush_s
         self._interval = flush_s
         self._last_flush = time.perf_counter()
@@ -488,6 +488,8 @@ class _ResultsFile:
             df["accuracy_dataset"] = a.dataset
             df["accuracy_samples"] = np.nan if a.samples is None else float(a.samples)  # NaN: every test image
         df["energy_table"] = self._energy_table
+        for c, v in self._run.items():
+            df[c] = v
         return _tidy(df)
 
     def frame(self) -> pd.DataFrame:

@@ -18,7 +18,8 @@ import numpy as np
 from ..config import ArchConfig
 from ..contract.codebook import check_codebook
 from ..contract.model import load_model
-from ..cost.energy import EnergyTable
+from ..cost.energy import REFERENCE, EnergyTable
+from ..cost.sram import DEFAULT_CELL
 from ..cycle import suite as benchmarks
 from ..errors import ConfigError, EIEError, describe
 
@@ -153,7 +154,7 @@ def _resolve_layers(layers, model, seed: int, input_index: int, dataset: str | N
             sources.append(_Source("user", it.name, key, (it.weight_bits, it.index_bits, it.act_bits)))
             arrays[key] = it
         elif isinstance(it, (str, Path)) and (str(it).endswith(".npz") or Path(it).is_file()):
-            sources.append(_model_source(it, input_index, dataset, model_paths))
+            sources.append(_model_source(it, input_index, dataset, model_paths, seed))
         elif isinstance(it, str):
             sources.append(_table3_source(it, seed))
         else:
@@ -164,8 +165,9 @@ def _resolve_layers(layers, model, seed: int, input_index: int, dataset: str | N
     return sources, arrays
 
 
-def _model_source(it, input_index: int, dataset: str | None, model_paths: set) -> _Source:
-    """The source for model file ``it`` (every layer of the model); adds its path to ``model_paths``."""
+def _model_source(it, input_index: int, dataset: str | None, model_paths: set, seed: int = 0) -> _Source:
+    """The source for model file ``it`` (every layer of the model); adds its path to ``model_paths``.
+    ``seed`` draws the input when the dataset's test image cannot be used: part of the key."""
     path = Path(it).resolve()
     if not path.is_file():
         raise ConfigError(f"layers: model file {str(it)!r} does not exist")
@@ -175,7 +177,7 @@ def _model_source(it, input_index: int, dataset: str | None, model_paths: set) -
     m = load_model(path)
     ds = dataset or m.meta.get("dataset")
     lay0 = m.layers[0]
-    key = f"model:{path.name}:{_file_digest(path)}:in{input_index}:{ds}"
+    key = f"model:{path.name}:{_file_digest(path)}:in{input_index}:{ds}" + (f":seed{seed}" if seed else "")
     return _Source("model", str(m.meta.get("name", path.stem)), key,
                    (lay0.weight_bits, lay0.index_bits, lay0.act_bits), (str(path), input_index, ds),
                    tuple(lay.name for lay in m.layers))
@@ -202,9 +204,16 @@ def _table3_source(it: str, seed: int) -> _Source:
 
 
 def _table_key(table: EnergyTable) -> str:
-    blob = json.dumps({"name": table.name, "e": {k: repr(v) for k, v in sorted(table.energy_pj.items())},
-                       "s": {k: repr(v) for k, v in sorted(table.static_mw.items())}, "node": table.node_nm,
-                       "vdd": table.vdd}, sort_keys=True)
+    """A digest of everything in ``table`` that the energy, power and area of a row depend on
+    (the reference configuration and SRAM cell only when they are not the defaults, so the keys
+    of the tables that use them are those of earlier versions)."""
+    d = {"name": table.name, "e": {k: repr(v) for k, v in sorted(table.energy_pj.items())},
+         "s": {k: repr(v) for k, v in sorted(table.static_mw.items())}, "node": table.node_nm, "vdd": table.vdd}
+    if table.reference != REFERENCE:
+        d["ref"] = {k: repr(v) for k, v in sorted(asdict(table.reference).items())}
+    if table.sram_cell != DEFAULT_CELL:
+        d["cell"] = table.sram_cell
+    blob = json.dumps(d, sort_keys=True)
     return hashlib.blake2b(blob.encode(), digest_size=6).hexdigest()
 
 

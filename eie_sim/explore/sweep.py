@@ -56,7 +56,9 @@ from ..errors import ConfigError, EIEError, describe
 from .tables import FORMATS
 from .results import (SweepWriteError, _load_finished, _Lock, _ModelAccuracy, _ResultsFile, _saved_accuracy,
                       load_sweep)
-from .space import ENCODING_FIELDS, SWEEP_FIELDS, SweepLayer, _plan, _resolve_layers, _table_key, expand_space
+from .run_key import check_run, run_columns
+from .space import (ENCODING_FIELDS, SWEEP_FIELDS, SweepLayer, _file_digest, _plan, _resolve_layers, _table_key,
+                    expand_space)
 from .worker import _accuracy, _run_batch
 
 __all__ = ["sweep", "SweepLayer", "SweepIncomplete", "SweepWriteError", "load_sweep", "expand_space", "SWEEP_FIELDS"]
@@ -79,7 +81,7 @@ class SweepIncomplete(EIEError):
 def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", scheduler=None, workers=None, out=None,
           seed: int = 0, input_index: int = 0, dataset: str | None = None, accuracy_samples: int | None = None,
           batch_size: int | None = None, retry_errors: bool = False, flush_s: float = 2.0,
-          progress=None, retrain_epochs: int | None = None) -> pd.DataFrame:
+          progress=None, retrain_epochs: int | None = None, append: bool = False) -> pd.DataFrame:
     """Run ``space`` x ``layers`` on Dask; returns the tidy DataFrame (module docstring).
 
     ``space``: {ArchConfig field: list of values}. ``layers``: Table III names (``"vgg6"``,
@@ -96,12 +98,17 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     model's training set (:func:`eie_sim.train.refit.refit_at_width`, on the workers, once per
     width and worker), not from re-clustering the shared weights; its rows get other point ids
     and ``accuracy_model`` says so. ``progress(done, total, elapsed_s)`` is called as points
-    finish. ``seed``: Table III generator seed and the fallback model input. Rows are sorted by
+    finish. ``seed``: Table III generator seed and the fallback model input. Every row carries
+    the run's settings (:data:`.run_key.RUN_COLUMNS`: seed, layers, energy table, accuracy sample
+    count, ...); ``out`` holding rows of another run (other settings, another layer list, a
+    codesign file) is refused naming what differs, unless ``append``. Rows are sorted by
     layer order, then by the space in the order given. Bad arguments raise ConfigError before
     any work; a failed write of ``out`` raises :class:`SweepWriteError` naming the rescue file.
     """
     # what to run: every (point, layer) with its full configuration and id, in output order
     _check_options(energy_table, scheduler, workers, seed, input_index, dataset, retry_errors, flush_s, progress)
+    if not isinstance(append, bool):
+        raise ConfigError(f"append={describe(append)}: expected True or False")
     points = expand_space(space)
     table = get_table(energy_table)
     tkey = _table_key(table)
@@ -111,13 +118,16 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     todo = _plan(points, sources, tkey)
     auto_ptr = "ptr_bits" not in space
     out_path = _check_out(out)
+    run = run_columns(sources, table, tkey, seed, input_index, accuracy,
+                      _file_digest(Path(accuracy.path)) if accuracy is not None else None)
 
     with _Lock(out_path) if out_path is not None else contextlib.nullcontext():
         # what is already done: the checked rows in ``out`` (and the accuracies they hold) are not run again
         finished = _load_finished(out_path, todo, auto_ptr, table.name, retry_errors)
+        check_run(finished.rows, run, append, out_path)  # before any work
         if accuracy is not None:
             accuracy.known = _saved_accuracy(finished, accuracy)
-        results = _ResultsFile(out_path, finished, flush_s, table.name, accuracy)
+        results = _ResultsFile(out_path, finished, flush_s, table.name, accuracy, run)
         pending = [t for t in todo if t[2] not in results.done_ids]
         groups = _group_by_encoding(pending)
 
@@ -205,6 +215,12 @@ def _check_inputs(layers, model, seed: int, input_index: int, dataset: str | Non
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ConfigError(f"{nm}={describe(v)}: expected an integer >= 1 or None")
     if model is None:
+        if accuracy_samples is not None:
+            raise ConfigError(f"accuracy_samples={accuracy_samples}: applies to the accuracy of model=, which is not "
+                              "given (give model=, or leave accuracy_samples out)")
+        if dataset is not None and not any(s.kind == "model" for s in sources):
+            raise ConfigError(f"dataset={dataset!r}: applies to a model (its accuracy and input), and neither model= "
+                              "nor a model file in layers is given")
         return sources, arrays, None
     mpath = str(Path(model).resolve())
     acc_ds = next(s.detail[2] for s in sources if s.kind == "model" and s.detail[0] == mpath)
