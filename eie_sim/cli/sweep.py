@@ -222,7 +222,10 @@ def add_parsers(sub) -> None:
                                    "value (the ArchConfig default when swept, else the middle value); the title and "
                                    "the printed line say which. The speedup figure's caption says whether the "
                                    "activation registers were fixed (super-linear) or sized to the layer (sweep with "
-                                   "--set act_regs_per_pe=R, R x PEs >= rows: near-linear, as the paper's Fig. 11).")
+                                   "--set act_regs_per_pe=R, R x PEs >= rows: near-linear, as the paper's Fig. 11). "
+                                   "A file holding several runs (sweep --append: other seeds, sample counts, energy "
+                                   "tables) is drawn for the one chosen by --seed, --accuracy-samples or --where, and "
+                                   "refused, naming the column that varies, when none is chosen.")
     p.add_argument("sweep", metavar="SWEEP.parquet")
     p.add_argument("--kind", default="all", choices=[*KINDS, "all"],
                    help="figure to draw (default all: one PNG per kind into the -o folder)")

@@ -56,13 +56,13 @@ def run_columns(sources, table, table_key: str, seed: int, input_index: int, acc
     kinds = {s.kind for s in sources}
     cols = {"run_command": "sweep", "run_layers": json.dumps([s.name for s in sources]), "seed": int(seed),
             "table3_cv": f"{benchmarks.DEFAULT_ROW_CV:g}/{benchmarks.DEFAULT_COL_CV:g}" if "table3" in kinds else None,
-            "input_index": int(input_index) if "model" in kinds else None,
+            "input_index": int(input_index) if "model" in kinds else np.nan,  # numbers: NaN for none (CSV reads so)
             "energy_table": table.name, "energy_table_digest": table_key,
             "energy_node_nm": float(table.node_nm), "energy_vdd": float(table.vdd)}
     if accuracy is not None:
         cols.update(accuracy_model=accuracy.name, model_digest=model_digest, accuracy_dataset=accuracy.dataset,
                     accuracy_samples=np.nan if accuracy.samples is None else float(accuracy.samples),  # NaN: all
-                    retrain_epochs=None if accuracy.retrain_epochs is None else int(accuracy.retrain_epochs))
+                    retrain_epochs=np.nan if accuracy.retrain_epochs is None else int(accuracy.retrain_epochs))
     return cols
 
 
@@ -173,14 +173,19 @@ def check_run(old: pd.DataFrame | None, now: dict, append: bool, out: Path) -> N
 
 def _values(df: pd.DataFrame, field: str) -> pd.Series:
     """``field`` normalised, on the rows where it means something (a model's columns: its rows)."""
-    s = df[field].map(_norm)
+    s = _objects(df[field])
     if field in _MODEL_COLUMNS and "accuracy_model" in df.columns:
         s = s[df["accuracy_model"].notna()]
         if field == "accuracy_samples":
-            s = s.map(lambda v: "all" if v is None else v)
+            s = pd.Series(["all" if v is None else v for v in s], index=s.index, dtype=object)
     elif field in _MODEL_COLUMNS:
         s = s.iloc[0:0]
     return s.dropna()
+
+
+def _objects(s: pd.Series) -> pd.Series:
+    """``s`` normalised (:func:`_norm`) as Python objects: 45.0 reads 45, a missing value None."""
+    return pd.Series([_norm(v) for v in s], index=s.index, dtype=object)
 
 
 def _matches(s: pd.Series, value) -> pd.Series:
@@ -209,7 +214,7 @@ def select_run(df: pd.DataFrame, *, seed=None, accuracy_samples=None, where: dic
     for f, v in want.items():
         if f not in df.columns:
             raise ConfigError(f"{f}={v}: the sweep has no column {f!r}")
-        s = _values(df, f) if f in RUN_COLUMNS else df[f].map(_norm).dropna()
+        s = _values(df, f) if f in RUN_COLUMNS else _objects(df[f]).dropna()
         hit = _matches(s, "all" if f == "accuracy_samples" and str(v) == "all" else v)
         if not hit.any():
             have = ", ".join(_show(f, x) for x in _sorted(set(s)))

@@ -198,3 +198,27 @@ def test_cli_plot_defaults_to_all_filters_layers_and_says_what_is_fixed(df, tmp_
     assert "--kind all (the default)" in capsys.readouterr().err
     assert main(["plot", str(sweep_file), "--kind", "fifo", "--layers", "nope", "-o", str(tmp_path / "f.png")]) == 2
     assert "not in the sweep" in capsys.readouterr().err
+
+
+def test_pareto_reads_the_sample_count_from_the_rows_and_never_mixes_counts(df):
+    rec = df.assign(accuracy_samples=100.0)
+    fig = plot(rec, "pareto")  # no option needed: the rows say how many test images
+    assert "accuracy on 100 digits test images" in fig.axes[0].get_ylabel()
+    assert "every digits test image" in plot(df.assign(accuracy_samples=np.nan), "pareto").axes[0].get_ylabel()
+    both = pd.concat([rec, df.assign(accuracy_samples=np.nan, accuracy=df["accuracy"] - 0.1)], ignore_index=True)
+    with pytest.raises(ConfigError, match=r"^the rows hold 2 values of accuracy_samples \(100, all\): .*"
+                                          r"--accuracy-samples N\|all"):
+        plot(both, "pareto")
+    fig = plot(both, "pareto", accuracy_samples="all")
+    g = pareto_front(df.assign(accuracy=df["accuracy"] - 0.1))
+    np.testing.assert_allclose(sorted(fig.axes[0].collections[0].get_offsets()[:, 1]),
+                               sorted(100 * g[g["n_pe"] == 1]["accuracy"]))
+    assert fig.eie_fixed == {"accuracy_samples": "all"}
+    assert "accuracy on 100 " in plot(both, "pareto", accuracy_samples=100).axes[0].get_ylabel()
+    with pytest.raises(ConfigError, match=r"^accuracy_samples=50: no row has it \(the sweep has 100, all\)"):
+        plot(both, "pareto", accuracy_samples=50)
+    tables = pd.concat([df, df.assign(energy_table="horowitz45", energy_pj=df["energy_pj"] * 2)], ignore_index=True)
+    with pytest.raises(ConfigError, match=r"2 values of energy_table \(eie45, horowitz45\).*--where energy_table=V"):
+        plot(tables, "energy")
+    fig = plot(tables, "energy", where={"energy_table": "horowitz45"})
+    assert fig.eie_fixed["energy_table"] == "horowitz45" and "energy table horowitz45" in fig.axes[0].get_title()

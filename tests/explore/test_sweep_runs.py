@@ -229,6 +229,14 @@ def test_cli_refuses_another_run_in_one_line_and_appends_when_told(tmp_path):
     r = _cli(*args, "--seed", "1", "--append", "--json", "--no-progress")
     assert r.returncode == 0 and json.loads(r.stdout)["points"] == 2
     assert sorted(load_sweep(out)["seed"]) == [0, 0, 1, 1]
+    r = _cli(*args, "--node-nm", "28", "--vdd", "0.9")  # the energy table rescaled: another run
+    assert r.returncode == 2 and ("energy_table is eie45 in the file, eie45@28nm/0.9V now; energy_node_nm is 45 in the "
+                                  "file, 28 now; energy_vdd is 1 in the file, 0.9 now") in r.stderr
+    assert _cli(*args, "--node-nm", "28", "--vdd", "0.9", "--append").returncode == 0
+    df = load_sweep(out)
+    scaled = df[df["energy_table"] == "eie45@28nm/0.9V"]
+    assert sorted(scaled["n_pe"]) == [1, 2] and (scaled["energy_node_nm"] == 28).all()
+    assert (scaled["energy_vdd"] == 0.9).all() and scaled["point_id"].isin(df[df["energy_table"] == "eie45"]["point_id"]).sum() == 0
 
 
 def test_cli_resume_messages_and_exit_codes(tmp_path):
