@@ -227,7 +227,8 @@ def select_run(df: pd.DataFrame, *, seed=None, accuracy_samples=None, where: dic
     for f in RUN_COLUMNS:
         if f in ("run_command", "run_layers") or f not in df.columns:
             continue
-        vals = set(_values(df, f))
+        cols = [f] + (["accuracy_model"] if f in _MODEL_COLUMNS and "accuracy_model" in df.columns else [])
+        vals = set(_values(df[cols].drop_duplicates(), f))  # the distinct values only: cheap on a big file
         if len(vals) > 1:
             opt = _OPTION.get(f, f"--where {f}=V (where={{{f!r}: V}})")
             shown = ", ".join(_show(f, x) for x in _sorted(vals))
