@@ -111,16 +111,18 @@ def quantize_fixed(x, fmt: QFormat) -> np.ndarray:
     return out
 
 
-def count_quantize_saturated(x, fmt: QFormat) -> int:
-    """How many values of float array ``x`` :func:`quantize_fixed` clips to ``fmt``'s range.
+def count_quantize_saturated(x, fmt: QFormat, axis=None):
+    """How many values of float array ``x`` :func:`quantize_fixed` clips to ``fmt``'s range;
+    with ``axis``, along it (an int64 array).
 
     ``floor(x 2**f + 1/2) > qmax`` exactly when ``x 2**f >= qmax + 1/2`` (and ``< qmin`` when
     ``x 2**f < qmin - 1/2``); the product by a power of two and the half-integers are exact."""
     x = np.asarray(x, dtype=np.float64)
-    if x.size == 0:
+    if x.size == 0 and axis is None:
         return 0
     s = np.ldexp(x, fmt.frac)
-    return int(np.count_nonzero(s >= fmt.qmax + 0.5) + np.count_nonzero(s < fmt.qmin - 0.5))
+    n = np.count_nonzero(s >= fmt.qmax + 0.5, axis=axis) + np.count_nonzero(s < fmt.qmin - 0.5, axis=axis)
+    return int(n) if axis is None else np.asarray(n, dtype=np.int64)
 
 
 def count_shift_saturated(q: np.ndarray, shift: int, out_bits: int, positive_only: bool = False, axis=None):

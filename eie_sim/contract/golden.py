@@ -451,8 +451,7 @@ def reference_forward_batch(model: Model, x: np.ndarray, config: ArchConfig | No
     q = quantize_fixed(x, fa0)
     counts = np.zeros((x.shape[0], len(model.layers), len(POINTS)), dtype=np.int64)
     if saturation:
-        s = np.ldexp(x, fa0.frac)
-        counts[:, 0, POINTS.index("inputs")] = (s >= fa0.qmax + 0.5).sum(axis=1) + (s < fa0.qmin - 0.5).sum(axis=1)
+        counts[:, 0, POINTS.index("inputs")] = count_quantize_saturated(x, fa0, axis=1)
     for li, lay in enumerate(model.layers):
         prep = prepare(lay, np.zeros(lay.shape[1], dtype=np.int64), config, fixed_input=True, act_frac=lay.in_frac)
         w = _weights_csc(prep.source, prep.qc)

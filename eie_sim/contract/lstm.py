@@ -343,9 +343,7 @@ def reference_sequence_batch(model: Model, xs, config: ArchConfig | None = None,
     counts = np.zeros((n, len(model.layers), len(POINTS)), dtype=np.int64)
     P = {p: POINTS.index(p) for p in POINTS}
     if saturation:
-        s = np.ldexp(xs.reshape(n, -1), fm.fa)
-        counts[:, 0, P["inputs"]] = ((s >= (1 << (fm.bits - 1)) - 0.5).sum(axis=1)
-                                     + (s < -(1 << (fm.bits - 1)) - 0.5).sum(axis=1))
+        counts[:, 0, P["inputs"]] = count_quantize_saturated(xs.reshape(n, -1), QFormat(fm.bits, fm.fa), axis=1)
         counts[:, 0, P["weights"]] = prep.saturation.weights
     shift = fm.fa + fm.fw - fm.fg
     for t in range(T):
