@@ -60,8 +60,8 @@ def npz_digest(path: Path) -> dict:
             if key in VOLATILE_ARRAYS:
                 continue
             arr = np.load(io.BytesIO(zf.read(name)), allow_pickle=False)
-            if arr.dtype.kind == "U" and arr.ndim == 0 and key in ("meta", "meta_json"):
-                out[key] = _strip(json.loads(str(arr)))
+            if key == "meta.json":
+                out[key] = _strip(json.loads(arr.tobytes().decode()))
                 continue
             if arr.dtype.kind == "U" and arr.ndim == 0 and str(arr).lstrip().startswith("{"):
                 try:
@@ -134,7 +134,7 @@ def fingerprint(tmp: Path, quick: bool) -> dict:
         cli(f"run-{name}-p8", ["run", path, "--json", "--pes", "8", "--weight-bits", "4"])
         cli(f"eval-{name}", ["eval", path, "--json", "--limit", "300", "--simulate", "3"])
         onnx = tmp / f"{name}.onnx"
-        cli(f"export-{name}", ["export", path, "--check", "16", "--seed", "1", "-o", str(onnx)])
+        cli(f"export-{name}", ["export", path, "--check", "64", "--seed", "1", "-o", str(onnx)])
         file(f"export-{name}.onnx", onnx)
         out = tmp / f"{name}-reimported.npz"
         cli(f"import-{name}", ["import", str(onnx), "-o", str(out), "--input-range", "0", "1",
