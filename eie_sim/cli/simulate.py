@@ -175,7 +175,7 @@ def _ntlstm_cell_step(b, cfg):
     hidden = b.n_out // 4
     x_in = b.n_in - hidden - 1
     codes, cb = _shared_at(b, cfg.weight_bits)
-    lay = ModelLayer(name="ntlstm-cell", kind="lstm", hidden=hidden, codebook=cb, codes=codes)
+    lay = ModelLayer(name="ntlstm-cell", kind="lstm", params={"hidden": hidden}, codebook=cb, codes=codes)
     seq = np.stack([b.activations[:x_in], b.activations[x_in: 2 * x_in]])
     step = simulate(lay, seq, cfg).layers[1]
     return dataclasses.replace(step, name="ntlstm-cell")

@@ -6,3 +6,5 @@ files (:mod:`.model`) and the float master weights they may carry (:mod:`.master
 (:mod:`.info`). Imports only :mod:`eie_sim.config` and :mod:`eie_sim.errors`; every other tier
 builds on it.
 """
+
+from .kinds import fc as _fc, lstm as _lstm  # noqa: F401,E402  (importing a kind registers it: KIND_MODULES)

@@ -50,7 +50,7 @@ from ..errors import ActivationError, ConfigError, EncodingError, PointerOverflo
 from .fixedpoint import (QFormat, choose_frac, choose_frac_int, count_quantize_saturated, count_shift_saturated,
                          quantize_fixed, round_shift)
 from .format import CompressedLayer, decode
-from .model import ACTIVATIONS, Model, ModelLayer
+from .layer import ACTIVATIONS, Model, ModelLayer
 from .saturation import POINTS, Saturation
 
 __all__ = [
@@ -130,7 +130,7 @@ def check_activations(activations, n: int, name: str = "activations") -> np.ndar
     return a
 
 
-def _dense_codes(enc) -> np.ndarray:
+def dense_codes_of(enc) -> np.ndarray:
     """Dense codes of a CompressedLayer or ModelLayer, decoded once and cached on it."""
     if isinstance(enc, ModelLayer):
         return enc.dense_codes()
@@ -140,12 +140,12 @@ def _dense_codes(enc) -> np.ndarray:
     return codes
 
 
-def _weights_csc(enc, qc: np.ndarray) -> sp.csc_matrix:
+def weights_csc(enc, qc: np.ndarray) -> sp.csc_matrix:
     """Fixed-point weights ``qc[codes]`` as an int64 CSC matrix, cached for the last ``qc``."""
     key = ("qcsc", qc.tobytes())
     cache = enc._cache
     if key not in cache:
-        m = sp.csc_matrix(_dense_codes(enc))
+        m = sp.csc_matrix(dense_codes_of(enc))
         m.data = qc[m.data.astype(np.int64)]
         m.eliminate_zeros()
         m.sort_indices()
@@ -155,7 +155,7 @@ def _weights_csc(enc, qc: np.ndarray) -> sp.csc_matrix:
     return cache[key]
 
 
-def _accumulate(w: sp.csc_matrix, qa: np.ndarray, acc0: np.ndarray, acc_bits: int) -> tuple[np.ndarray, int]:
+def accumulate(w: sp.csc_matrix, qa: np.ndarray, acc0: np.ndarray, acc_bits: int) -> tuple[np.ndarray, int]:
     """Step 3 of the contract. Exact integer sum when no partial sum can leave the accumulator
     range; otherwise the sequential saturating sum in ascending column order. Returns the
     accumulators and the number of additions that saturated."""
@@ -373,32 +373,33 @@ def reference_spmv(
 def spmv_prepared(prep: Prepared) -> SpmvResult:
     """:func:`reference_spmv` of a layer already through :func:`prepare` (for callers that
     also need the prepared integers, such as the RTL load driver)."""
-    w = _weights_csc(prep.source, prep.qc)
-    acc, saturated = _accumulate(w, prep.qa, prep.acc0, prep.acc_bits)
+    w = weights_csc(prep.source, prep.qc)
+    acc, saturated = accumulate(w, prep.qa, prep.acc0, prep.acc_bits)
     return finish(prep, acc, saturated)
 
 
-def reference_forward(model, x, config: ArchConfig | None = None) -> ForwardResult:
-    """Golden output of a :class:`Model` (or a single layer) on float input ``x``.
+def reference_forward(model, x, config: ArchConfig | None = None):
+    """Golden output of a :class:`Model` (or a single layer) on input ``x``: the one chain of
+    every layer kind (:mod:`eie_sim.contract.kinds`).
 
     Layer l + 1 takes layer l's output integers and format unchanged (EIE's ping-pong
-    activation registers, section IV).
+    activation registers, section IV). The first layer's kind says what ``x`` is (a vector;
+    a T x X sequence for lstm) and what is returned (:class:`ForwardResult`; a
+    :class:`~eie_sim.contract.lstm.SequenceResult` for lstm).
     """
-    if (isinstance(model, Model) and model.is_sequence) or (isinstance(model, ModelLayer) and model.kind == "lstm"):
-        from .lstm import reference_sequence  # a sequence model: x is T x X (contract in eie_sim.contract.lstm)
-
-        return reference_sequence(model, x, config)
-    if isinstance(model, (ModelLayer, CompressedLayer)):
+    if isinstance(model, CompressedLayer):
         return ForwardResult(layers=(reference_spmv(model, x, config),))
+    if isinstance(model, ModelLayer):
+        model = Model(layers=(model,))
     if not isinstance(model, Model):
         raise EncodingError(f"model={describe(model)}: expected a Model, ModelLayer or CompressedLayer")
-    results = []
-    res = reference_spmv(model.layers[0], x, config)
-    results.append(res)
+    first = model.layers[0]
+    res = head = first.spec.golden(first, x, config)
+    rest = []
     for lay in model.layers[1:]:
-        res = reference_spmv(lay, res.output_fixed, config, act_frac=res.out_format.frac, fixed_input=True)
-        results.append(res)
-    return ForwardResult(layers=tuple(results))
+        res = lay.spec.golden(lay, res.output_fixed, config, act_frac=res.out_format.frac, fixed_input=True)
+        rest.append(res)
+    return first.spec.chain_result(head, tuple(rest))
 
 
 def error_bound(layer, activations, result: SpmvResult) -> np.ndarray:
@@ -406,7 +407,7 @@ def error_bound(layer, activations, result: SpmvResult) -> np.ndarray:
     computed from float ``activations`` with formats chosen from the ranges."""
     _, enc = _as_layer(layer)
     a = check_activations(activations, enc.shape[1])
-    codes = _dense_codes(enc)
+    codes = dense_codes_of(enc)
     wf = sp.csr_matrix(enc.codebook[codes.astype(np.int64)])
     mask = sp.csr_matrix((codes != 0).astype(np.float64))
     e_a = np.ldexp(1.0, -(result.act_format.frac + 1))
@@ -421,9 +422,11 @@ def reference_forward_batch(model: Model, x: np.ndarray, config: ArchConfig | No
     """Golden fixed-point outputs (int64, samples x outputs) of a calibrated model on many inputs.
 
     Every layer must store its formats (in_frac, w_frac, out_frac), so that all samples share
-    them; the result equals :func:`reference_forward` sample by sample (tested). Exact integer
-    arithmetic: a layer whose accumulators provably cannot saturate is one sparse integer
-    matrix product; otherwise each sample runs the sequential saturating sum.
+    them; the result equals :func:`reference_forward` sample by sample (tested). Each kind's
+    batch step (:meth:`~eie_sim.contract.kinds.base.LayerKind.golden_batch`) is exact integer
+    arithmetic: for fc, one sparse integer matrix product when the accumulators provably cannot
+    saturate, otherwise each sample's sequential saturating sum; ``x`` is what the first
+    layer's kind reads (samples x inputs; for lstm (samples, T, X) or (samples, T * X)).
 
     ``saturation=True`` returns ``(outputs, counts)``, counts an int64 array (samples, layers,
     len(POINTS)) of each sample's saturation counts per layer and point
@@ -431,44 +434,12 @@ def reference_forward_batch(model: Model, x: np.ndarray, config: ArchConfig | No
     """
     if not isinstance(model, Model):
         raise EncodingError(f"model={describe(model)}: expected a Model")
-    if model.is_sequence:
-        from .lstm import reference_sequence_batch  # x: (samples, T * X) or (samples, T, X)
-
-        return reference_sequence_batch(model, x, config, saturation=saturation)
     if config is not None and not isinstance(config, ArchConfig):
         raise ConfigError(f"config={describe(config)}: expected an ArchConfig")
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != model.n_inputs:
-        raise ActivationError(f"x: shape {x.shape}; expected (samples, {model.n_inputs})")
-    if not np.all(np.isfinite(x)):
-        raise ActivationError("x: expected finite values (no NaN or inf)")
-    for lay in model.layers:
-        if None in (lay.in_frac, lay.w_frac, lay.out_frac):
-            raise ConfigError(f"layer {lay.name!r}: reference_forward_batch needs stored in_frac, w_frac and out_frac")
-    arith = config_of(model.layers[0]) if config is None else config  # None: each layer as stored
-    B, A = arith.act_bits, arith.acc_bits
-    fa0 = QFormat(B, model.layers[0].in_frac)
-    q = quantize_fixed(x, fa0)
-    counts = np.zeros((x.shape[0], len(model.layers), len(POINTS)), dtype=np.int64)
-    if saturation:
-        counts[:, 0, POINTS.index("inputs")] = count_quantize_saturated(x, fa0, axis=1)
-    for li, lay in enumerate(model.layers):
-        prep = prepare(lay, np.zeros(lay.shape[1], dtype=np.int64), config, fixed_input=True, act_frac=lay.in_frac)
-        w = _weights_csc(prep.source, prep.qc)
-        lim = (1 << (A - 1)) - 1
-        worst = np.abs(prep.acc0).astype(np.float64)[:, None] + abs(w).astype(np.float64) @ np.abs(q.T).astype(np.float64)
-        if worst.size == 0 or float(worst.max()) < lim / 2:
-            acc = (w @ q.T).T + prep.acc0[None, :]
-        else:
-            runs = [_accumulate(w, q[i], prep.acc0, A) for i in range(q.shape[0])]
-            acc = np.stack([r[0] for r in runs])
-            counts[:, li, POINTS.index("acc")] = [r[1] for r in runs]
-        shift = prep.acc_frac - lay.out_frac
-        y = round_shift(acc, shift, B)
-        relu = lay.activation == "relu"
-        if saturation:
-            counts[:, li, POINTS.index("weights")] = prep.saturation.weights
-            counts[:, li, POINTS.index("bias")] = prep.saturation.bias
-            counts[:, li, POINTS.index("outputs")] = count_shift_saturated(acc, shift, B, positive_only=relu, axis=1)
-        q = np.maximum(y, 0) if relu else y
+    first = model.layers[0]
+    q, c0 = first.spec.golden_batch(first, x, None, config, saturation=saturation)
+    counts = np.zeros((q.shape[0], len(model.layers), len(POINTS)), dtype=np.int64)
+    counts[:, 0] = c0
+    for li, lay in enumerate(model.layers[1:], 1):
+        q, counts[:, li] = lay.spec.golden_batch(lay, None, q, config, saturation=saturation)
     return (q, counts) if saturation else q

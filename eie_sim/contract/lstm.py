@@ -70,14 +70,15 @@ import scipy.sparse as sp
 from ..config import ArchConfig
 from ..errors import ActivationError, ConfigError, EncodingError, describe
 from .fixedpoint import QFormat, choose_frac, count_quantize_saturated, count_shift_saturated, quantize_fixed, round_shift
-from .golden import SpmvResult, _dense_codes, _weights_csc, config_of, prepare, reference_spmv, spmv_prepared
-from .model import Model, ModelLayer
+from .golden import (SpmvResult, config_of, dense_codes_of, prepare, reference_forward, reference_forward_batch,
+                     spmv_prepared, weights_csc)
+from .layer import Model, ModelLayer
 from .saturation import POINTS, Saturation
 
 __all__ = [
     "LUT_STEP_BITS", "LUT_RANGE", "LstmFormats", "LstmResult", "SequenceResult", "lstm_formats", "tanh_table",
     "tanh_q", "sigmoid_q", "cell_update", "function_errors", "TANH_ERROR", "SIGMOID_ERROR", "check_sequence",
-    "reference_lstm", "reference_sequence", "reference_sequence_batch", "error_bound",
+    "reference_lstm", "reference_sequence", "reference_sequence_batch", "lstm_batch", "float_lstm", "error_bound",
 ]
 
 LUT_STEP_BITS = 6  # table step 2**-6
@@ -144,7 +145,7 @@ class LstmFormats:
 
 
 def _check_lstm(layer) -> ModelLayer:
-    if not isinstance(layer, ModelLayer) or layer.kind != "lstm":
+    if not isinstance(layer, ModelLayer) or "hidden" not in layer.params:
         raise EncodingError(f"layer={describe(layer)}: expected a ModelLayer of kind 'lstm'")
     if not 8 <= layer.act_bits <= 16:
         raise ConfigError(f"layer {layer.name!r}: act_bits={layer.act_bits}; the LSTM cell supports 8..16")
@@ -293,31 +294,30 @@ def reference_lstm(layer: ModelLayer, seq, config: ArchConfig | None = None) -> 
 
 
 def reference_sequence(model, seq, config: ArchConfig | None = None) -> SequenceResult:
-    """Golden output of a sequence model (first layer lstm, then FC layers on h_T)."""
+    """Golden output of a sequence model (first layer lstm, then FC layers on h_T): the chain of
+    :func:`eie_sim.contract.golden.reference_forward`, refusing a model that is not a sequence model."""
     if isinstance(model, ModelLayer):
         model = Model(layers=(model,))
     if not isinstance(model, Model) or not model.is_sequence:
         raise EncodingError(f"model={describe(model)}: expected a Model whose first layer is an lstm layer")
-    lres = reference_lstm(model.layers[0], seq, config)
-    res, layers = lres, []
-    for lay in model.layers[1:]:
-        res = reference_spmv(lay, res.output_fixed, config, act_frac=res.out_format.frac, fixed_input=True)
-        layers.append(res)
-    return SequenceResult(lres, tuple(layers))
+    return reference_forward(model, seq, config)
 
 
 def reference_sequence_batch(model: Model, xs, config: ArchConfig | None = None, *, saturation: bool = False):
     """Golden fixed-point outputs (int64, samples x outputs) of a sequence model on many
-    sequences ``xs`` (samples, T, X) or (samples, T * X); every format must be stored. Equal to
-    :func:`reference_sequence` sample by sample (tested): the gate products are exact integer
-    sparse products, checked not to saturate the accumulator (else ConfigError).
-    ``saturation=True``: ``(outputs, counts)`` as :func:`eie_sim.contract.golden.reference_forward_batch`
-    (layer 0 the lstm layer, its counts summed over the steps)."""
-    from .golden import reference_forward_batch
-
+    sequences ``xs`` (samples, T, X) or (samples, T * X); every format must be stored: the
+    chain of :func:`eie_sim.contract.golden.reference_forward_batch` (the lstm layer's batch
+    step is :func:`lstm_batch`), refusing a model that is not a sequence model."""
     if not isinstance(model, Model) or not model.is_sequence:
         raise EncodingError(f"model={describe(model)}: expected a Model whose first layer is an lstm layer")
-    lay = model.layers[0]
+    return reference_forward_batch(model, xs, config, saturation=saturation)
+
+
+def lstm_batch(lay: ModelLayer, xs, config: ArchConfig | None = None, *, saturation: bool = False):
+    """The lstm layer over many sequences ``xs`` (samples, T, X) or (samples, T * X): (h_T
+    int64 samples x H in Q(B, fa), counts int64 samples x len(POINTS) summed over the steps).
+    Equal to :func:`reference_lstm` sample by sample (tested): the gate products are exact
+    integer sparse products, checked not to saturate the accumulator (else ConfigError)."""
     fm = lstm_formats(lay)
     if lay.in_frac is None:
         raise ConfigError(f"layer {lay.name!r}: reference_sequence_batch needs a stored in_frac")
@@ -330,7 +330,7 @@ def reference_sequence_batch(model: Model, xs, config: ArchConfig | None = None,
     cfg = config_of(lay) if config is None else config
     prep = prepare(lay, np.zeros(lay.shape[1], np.int64), config, act_frac=fm.fa, w_frac=fm.fw, out_frac=fm.fg,
                    fixed_input=True)
-    w = _weights_csc(prep.source, prep.qc)
+    w = weights_csc(prep.source, prep.qc)
     lim = (1 << (cfg.acc_bits - 1)) - 1
     worst = float(np.asarray(abs(w).astype(np.float64).sum(axis=1)).max(initial=0.0)) * (1 << (fm.bits - 1))
     if worst >= lim / 2:
@@ -340,30 +340,37 @@ def reference_sequence_batch(model: Model, xs, config: ArchConfig | None = None,
     h = np.zeros((n, lay.hidden), np.int64)
     c = np.zeros_like(h)
     ones = np.full((n, 1), 1 << fm.fa, np.int64)
-    counts = np.zeros((n, len(model.layers), len(POINTS)), dtype=np.int64)
+    counts = np.zeros((n, len(POINTS)), dtype=np.int64)
     P = {p: POINTS.index(p) for p in POINTS}
     if saturation:
-        counts[:, 0, P["inputs"]] = count_quantize_saturated(xs.reshape(n, -1), QFormat(fm.bits, fm.fa), axis=1)
-        counts[:, 0, P["weights"]] = prep.saturation.weights
+        counts[:, P["inputs"]] = count_quantize_saturated(xs.reshape(n, -1), QFormat(fm.bits, fm.fa), axis=1)
+        counts[:, P["weights"]] = prep.saturation.weights
     shift = fm.fa + fm.fw - fm.fg
     for t in range(T):
         acc = np.ascontiguousarray((w @ np.concatenate([qx[:, t], h, ones], axis=1).T).T)
         z = round_shift(acc, shift, fm.bits)
         _, c, h, n_c, n_h = cell_update(z, c, fm, counts=True)
         if saturation:
-            counts[:, 0, P["gates"]] += count_shift_saturated(acc, shift, fm.bits, axis=1)
-            counts[:, 0, P["state"]] += n_c
-            counts[:, 0, P["hidden"]] += n_h
-    if len(model.layers) == 1:
-        return (h, counts) if saturation else h
-    rest = Model(layers=model.layers[1:], meta=model.meta)
-    out = reference_forward_batch(rest, np.ldexp(h.astype(np.float64), -fm.fa), config, saturation=saturation)
-    if not saturation:
-        return out
-    q, rest_counts = out
-    rest_counts[:, 0, P["inputs"]] = 0  # h_T handed on: its clipping is counted as the lstm's hidden
-    counts[:, 1:] = rest_counts
-    return q, counts
+            counts[:, P["gates"]] += count_shift_saturated(acc, shift, fm.bits, axis=1)
+            counts[:, P["state"]] += n_c
+            counts[:, P["hidden"]] += n_h
+    return h, counts
+
+
+def float_lstm(lay: ModelLayer, h: np.ndarray) -> np.ndarray:
+    """The float64 cell on the codebook values over a batch of sequences ``h`` (samples, T * X):
+    h_T (samples, H)."""
+    w = lay.codebook[lay.dense_codes().astype(np.int64)]
+    xs = h.reshape(len(h), -1, lay.n_in)
+    H = lay.hidden
+    hh = np.zeros((len(xs), H))
+    c = np.zeros_like(hh)
+    sig = lambda z: 0.5 * (1.0 + np.tanh(0.5 * z))  # noqa: E731
+    for t in range(xs.shape[1]):
+        z = np.concatenate([xs[:, t], hh, np.ones((len(xs), 1))], axis=1) @ w.T
+        c = sig(z[:, H : 2 * H]) * c + sig(z[:, :H]) * np.tanh(z[:, 2 * H : 3 * H])
+        hh = sig(z[:, 3 * H :]) * np.tanh(c)
+    return hh
 
 
 def _dsig(z):
@@ -380,7 +387,7 @@ def error_bound(layer: ModelLayer, seq, result: LstmResult) -> np.ndarray:
     lay = _check_lstm(layer)
     seq = check_sequence(seq, lay.n_in)
     fm = result.formats
-    codes = _dense_codes(lay).astype(np.int64)
+    codes = dense_codes_of(lay).astype(np.int64)
     wabs = sp.csr_matrix(np.abs(lay.codebook[codes]))
     mask = sp.csr_matrix((codes != 0).astype(np.float64))
     H, X = lay.hidden, lay.n_in

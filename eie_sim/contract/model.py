@@ -1,17 +1,20 @@
 """Compressed models: layers with codes, codebook, fixed-point formats, bias and activation,
 and the versioned single-file format (``.npz`` without pickle, JSON metadata inside).
 
-File layout (version 2; version 1 files, which have no ``kind``, still load as fc layers).
+File layout (version 3; version 1 files, which have no ``kind``, still load as fc layers, and
+version 2 files, whose kinds are fc and lstm, load unchanged: version 3 admits every registered
+kind of :mod:`eie_sim.contract.kinds`, whose own fields follow ``kind`` in its layer record).
 A NumPy ``.npz`` archive holding:
 
-* ``meta.json``: uint8 bytes of UTF-8 JSON ``{"format": "eie-sim-model", "version": 2,
-  "meta": {...}, "layers": [...]}``; per layer: name, kind ("fc" or "lstm"), layout ("dense"
+* ``meta.json``: uint8 bytes of UTF-8 JSON ``{"format": "eie-sim-model", "version": 3,
+  "meta": {...}, "layers": [...]}``; per layer: name, kind ("fc", "lstm", ...), layout ("dense"
   or "eie"), shape, weight_bits, index_bits, activation, act_bits, in_frac, w_frac, out_frac,
   has_bias, meta, for the EIE layout n_pe, ptr_bits, sram_width, spmat_sram_kb, ptr_sram_kb,
-  and for an lstm layer hidden and state_frac.
+  and the kind's own fields (lstm: hidden and state_frac).
 
-Kinds: ``fc`` is ``act(W x + bias)``; ``lstm`` (first layer only) is the cell of
-:mod:`eie_sim.contract.lstm`: W (4H, X + H + 1) over [x_t ; h_{t-1} ; 1], gates i, f, g, o.
+Kinds (:mod:`eie_sim.contract.kinds`): ``fc`` is ``act(W x + bias)``; ``lstm`` (first layer
+only) is the cell of :mod:`eie_sim.contract.kinds.lstm`: W (4H, X + H + 1) over
+[x_t ; h_{t-1} ; 1], gates i, f, g, o.
 * ``L{i}.codebook`` float64, ``L{i}.bias`` float64 (if any), and either ``L{i}.codes`` (uint8,
   outputs x inputs) or the EIE layout: ``L{i}.ptr`` (int64, n_pe x (n_cols + 1)),
   ``L{i}.offsets`` (int64, n_pe + 1) and ``L{i}.v``, ``L{i}.z`` (uint8, every PE's entries
@@ -34,222 +37,22 @@ from pathlib import Path
 import numpy as np
 
 from .meta_checks import check_meta
-from .codebook import check_codebook
 from ..budget import check_budget
-from ..config import check_int
 from ..errors import EIEError, EncodingError, ModelFileError, describe
 from .fixedpoint import FRAC_MAX, FRAC_MIN
-from .format import CompressedLayer, PEColumns, check_codes, decode, encode
+from .format import CompressedLayer, PEColumns, check_codes
+from .kinds.base import kind_names, kind_of, kind_with_field
+from .layer import ACTIVATIONS, Model, ModelLayer
 
 __all__ = ["ACTIVATIONS", "FORMAT_NAME", "FORMAT_VERSION", "ModelLayer", "Model", "save_model", "load_model"]
 
 FORMAT_NAME = "eie-sim-model"
-FORMAT_VERSION = 2
-READ_VERSIONS = (1, 2)
-KINDS = ("fc", "lstm")
+FORMAT_VERSION = 3
+READ_VERSIONS = (1, 2, 3)
+#: the kinds a version-2 file may hold (version 3: every registered kind)
+V2_KINDS = ("fc", "lstm")
 MAX_META_BYTES = 16 << 20  # meta.json: 16 MB of JSON at most
 MAX_META_DEPTH = 32  # containers nested in meta.json at most
-ACTIVATIONS = ("none", "relu")
-
-
-def _check_opt_frac(name: str, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not FRAC_MIN <= int(value) <= FRAC_MAX:
-        raise EncodingError(f"{name}={describe(value)}: expected None or an integer in {FRAC_MIN}..{FRAC_MAX}")
-    return int(value)
-
-
-@dataclass(frozen=True, eq=False)
-class ModelLayer:
-    """One fully connected layer of a compressed model: ``y = act(W x + bias)``.
-
-    Give the weights either as dense ``codes`` or as an ``encoded`` :class:`CompressedLayer`.
-    ``in_frac``, ``w_frac``, ``out_frac``: fractional bits of the input activations, codebook
-    values and outputs in ``act_bits``-bit fixed point; None means "choose from the range"
-    at run time (see :mod:`eie_sim.contract.golden`).
-    """
-
-    name: str
-    codebook: np.ndarray
-    codes: np.ndarray | None = None
-    encoded: CompressedLayer | None = None
-    bias: np.ndarray | None = None
-    activation: str = "none"
-    act_bits: int = 16
-    in_frac: int | None = None
-    w_frac: int | None = None
-    out_frac: int | None = None
-    index_bits: int = 4
-    meta: dict = field(default_factory=dict)
-    kind: str = "fc"
-    hidden: int | None = None
-    state_frac: int | None = None
-    _cache: dict = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        where = f"layer {self.name!r}" if isinstance(self.name, str) else "layer"
-        if not isinstance(self.name, str) or not self.name:
-            raise EncodingError(f"name={describe(self.name)}: expected a non-empty string")
-        cb = check_codebook(self.codebook, name=f"{where}: codebook")
-        object.__setattr__(self, "codebook", cb)
-        wb = cb.size.bit_length() - 1
-        if (self.codes is None) == (self.encoded is None):
-            raise EncodingError(f"{where}: give exactly one of codes (dense) or encoded (EIE layout)")
-        if self.codes is not None:
-            object.__setattr__(self, "codes", check_codes(self.codes, wb, name=f"{where}: codes"))
-        else:
-            if not isinstance(self.encoded, CompressedLayer):
-                raise EncodingError(f"{where}: encoded={describe(self.encoded)}; expected a CompressedLayer")
-            if not np.array_equal(self.encoded.codebook, cb):
-                raise EncodingError(f"{where}: encoded.codebook differs from codebook")
-            object.__setattr__(self, "index_bits", self.encoded.index_bits)
-        check_int(f"{where}: index_bits", self.index_bits, 1, 8)
-        check_int(f"{where}: act_bits", self.act_bits, 2, 24)
-        if self.activation not in ACTIVATIONS:
-            raise EncodingError(f"{where}: activation={describe(self.activation)}; expected one of {ACTIVATIONS}")
-        for nm in ("in_frac", "w_frac", "out_frac"):
-            object.__setattr__(self, nm, _check_opt_frac(f"{where}: {nm}", getattr(self, nm)))
-        if self.bias is not None:
-            b = np.asarray(self.bias)
-            if b.ndim != 1 or b.size != self.shape[0] or not np.issubdtype(b.dtype, np.number):
-                raise EncodingError(f"{where}: bias has shape {b.shape}; expected ({self.shape[0]},) numbers")
-            b = b.astype(np.float64)
-            if not np.all(np.isfinite(b)):
-                raise EncodingError(f"{where}: bias[{int(np.argmax(~np.isfinite(b)))}] is not finite")
-            object.__setattr__(self, "bias", b)
-        if not isinstance(self.meta, dict):
-            raise EncodingError(f"{where}: meta={describe(self.meta)}; expected a dict")
-        self._check_kind(where)
-        try:
-            json.dumps(self.meta)
-        except (TypeError, ValueError) as exc:
-            raise EncodingError(f"{where}: meta is not JSON-serialisable ({exc})") from None
-
-    def _check_kind(self, where: str) -> None:
-        if self.kind not in KINDS:
-            raise EncodingError(f"{where}: kind={describe(self.kind)}; expected one of {KINDS}")
-        object.__setattr__(self, "state_frac", _check_opt_frac(f"{where}: state_frac", self.state_frac))
-        if self.kind == "fc":
-            if self.hidden is not None or self.state_frac is not None:
-                raise EncodingError(f"{where}: hidden={describe(self.hidden)}, state_frac={describe(self.state_frac)}; "
-                                    "expected None for an fc layer (they belong to lstm layers)")
-            return
-        H = self.hidden
-        if isinstance(H, bool) or not isinstance(H, (int, np.integer)) or H < 1:
-            raise EncodingError(f"{where}: hidden={describe(H)}; expected an integer >= 1 for an lstm layer")
-        object.__setattr__(self, "hidden", int(H))
-        rows, cols = self.shape
-        if rows != 4 * H or cols < H + 2:
-            raise EncodingError(f"{where}: shape {rows}x{cols}; an lstm layer with hidden={H} expects "
-                                f"{4 * H} x (X + {H + 1}) with X >= 1 (the gate matrix over [x_t; h_t-1; 1])")
-        if self.activation != "none" or self.bias is not None:
-            raise EncodingError(f"{where}: activation={self.activation!r}, bias given: {self.bias is not None}; an lstm "
-                                "layer expects activation 'none' and no bias (its bias is the matrix's last column)")
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return tuple(self.codes.shape) if self.codes is not None else self.encoded.shape
-
-    @property
-    def n_in(self) -> int:
-        """Inputs per call: X (per step) for an lstm layer, else the matrix's columns."""
-        return self.shape[1] - self.hidden - 1 if self.kind == "lstm" else self.shape[1]
-
-    @property
-    def n_out(self) -> int:
-        """Outputs passed to the next layer: H (h_T) for an lstm layer, else the matrix's rows."""
-        return self.hidden if self.kind == "lstm" else self.shape[0]
-
-    @property
-    def next_frac(self) -> int | None:
-        """The format of what the next layer receives: h's (in_frac) for lstm, else out_frac."""
-        return self.in_frac if self.kind == "lstm" else self.out_frac
-
-    @property
-    def weight_bits(self) -> int:
-        return self.codebook.size.bit_length() - 1
-
-    def dense_codes(self) -> np.ndarray:
-        """Dense codes (outputs x inputs), decoded once and cached."""
-        if self.codes is not None:
-            return self.codes
-        if "codes" not in self._cache:
-            self._cache["codes"] = decode(self.encoded)
-        return self._cache["codes"]
-
-    def compressed(self, n_pe: int | None = None, **kwargs) -> CompressedLayer:
-        """The EIE layout for ``n_pe`` PEs (the stored one when it matches), cached.
-
-        ``kwargs`` go to :func:`eie_sim.encode` (ptr_bits, sram_width, spmat_sram_kb, ptr_sram_kb).
-        """
-        if self.encoded is not None and (n_pe is None or n_pe == self.encoded.n_pe) and all(
-            getattr(self.encoded, k) == v for k, v in kwargs.items()
-        ):
-            return self.encoded
-        if n_pe is None:
-            raise EncodingError(f"layer {self.name!r} is stored dense: give n_pe to encode it")
-        key = (n_pe, tuple(sorted(kwargs.items())))
-        if key not in self._cache:
-            self._cache[key] = encode(self.dense_codes(), self.codebook, n_pe=n_pe, index_bits=self.index_bits, **kwargs)
-        return self._cache[key]
-
-
-@dataclass(frozen=True, eq=False)
-class Model:
-    """A chain of :class:`ModelLayer`; the output of layer l is the input of layer l + 1."""
-
-    layers: tuple[ModelLayer, ...]
-    meta: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        layers = tuple(self.layers)
-        object.__setattr__(self, "layers", layers)
-        if not layers:
-            raise EncodingError("layers: expected at least one layer")
-        names = set()
-        for i, lay in enumerate(layers):
-            if not isinstance(lay, ModelLayer):
-                raise EncodingError(f"layers[{i}]={describe(lay)}: expected a ModelLayer")
-            if lay.name in names:
-                raise EncodingError(f"layers[{i}].name={lay.name!r}: duplicate layer name")
-            names.add(lay.name)
-            if i and lay.kind == "lstm":
-                raise EncodingError(f"layers[{i}] ({lay.name!r}) is an lstm layer; expected lstm only as the first layer")
-            if i:
-                prev = layers[i - 1]
-                if lay.shape[1] != prev.n_out:
-                    raise EncodingError(
-                        f"layer {lay.name!r} has {lay.shape[1]} inputs; expected {prev.n_out}, "
-                        f"the outputs of layer {prev.name!r}"
-                    )
-                if lay.in_frac is not None and prev.next_frac is not None and lay.in_frac != prev.next_frac:
-                    raise EncodingError(
-                        f"layer {lay.name!r}: in_frac={lay.in_frac}; expected {prev.next_frac}, "
-                        f"the output format of layer {prev.name!r}"
-                    )
-        if not isinstance(self.meta, dict):
-            raise EncodingError(f"meta={describe(self.meta)}; expected a dict")
-
-    def layer(self, name: str) -> ModelLayer:
-        for lay in self.layers:
-            if lay.name == name:
-                return lay
-        raise EncodingError(f"layer={name!r}: no such layer; the model has {[l.name for l in self.layers]}")
-
-    @property
-    def is_sequence(self) -> bool:
-        """True if the model reads sequences (its first layer is an lstm layer)."""
-        return self.layers[0].kind == "lstm"
-
-    @property
-    def n_inputs(self) -> int:
-        """Inputs per sample, or per step for a sequence model."""
-        return self.layers[0].n_in
-
-    @property
-    def n_outputs(self) -> int:
-        return self.layers[-1].n_out
 
 
 # ----------------------------------------------------------------------------- saving
@@ -270,8 +73,7 @@ def _layer_arrays(i: int, lay: ModelLayer) -> tuple[dict, dict]:
         "meta": lay.meta,
         "kind": lay.kind,
     }
-    if lay.kind == "lstm":
-        rec.update(hidden=lay.hidden, state_frac=lay.state_frac)
+    rec.update(lay.spec.record(lay))
     arrays = {f"L{i}.codebook": lay.codebook.astype(np.float64)}
     if lay.bias is not None:
         arrays[f"L{i}.bias"] = lay.bias.astype(np.float64)
@@ -422,11 +224,21 @@ def _load_layer(i: int, rec, rd: _Reader, version: int = FORMAT_VERSION) -> Mode
     where = f"{rd.where}: layers[{i}]"
     if not isinstance(rec, dict):
         raise ModelFileError(f"{where}: expected an object, got {describe(rec)}")
-    known = {
+    common = {
         "name", "shape", "weight_bits", "index_bits", "activation", "act_bits", "in_frac", "w_frac", "out_frac",
         "has_bias", "meta", "layout", "n_pe", "ptr_bits", "sram_width", "spmat_sram_kb", "ptr_sram_kb",
-    } | ({"kind", "hidden", "state_frac"} if version >= 2 else set())
+    }
+    kind = rec.get("kind", "fc") if version >= 2 else "fc"
+    kinds = V2_KINDS if version == 2 else kind_names()
+    if not isinstance(kind, str) or kind not in kinds:
+        raise ModelFileError(f"{where}: field 'kind'={describe(kind)}; expected one of {kinds}")
+    spec = kind_of(kind)
+    known = common | ({"kind"} | set(spec.fields) if version >= 2 else set())
     extra = set(rec) - known
+    foreign = sorted(f for f in extra if kind_with_field(f))
+    if foreign:
+        raise ModelFileError(f"{where}: field(s) {foreign} belong to {kind_with_field(foreign[0])} "
+                             f"layers; this layer's kind is {kind!r}")
     if extra:
         raise ModelFileError(f"{where}: unknown field(s) {sorted(extra)}")
     name = rec.get("name")
@@ -456,18 +268,7 @@ def _load_layer(i: int, rec, rd: _Reader, version: int = FORMAT_VERSION) -> Mode
     meta = rec.get("meta")
     if not isinstance(meta, dict):
         raise ModelFileError(f"{where}: field 'meta'={describe(meta)}; expected an object")
-    kind = rec.get("kind", "fc")
-    if kind not in KINDS:
-        raise ModelFileError(f"{where}: field 'kind'={describe(kind)}; expected one of {KINDS}")
-    lstm = {}
-    if kind == "lstm":
-        hidden = _rec_int(rec, "hidden", where, 1, 1 << 22)
-        sf = rec.get("state_frac", "missing")
-        if sf is not None and (isinstance(sf, bool) or not isinstance(sf, int) or not FRAC_MIN <= sf <= FRAC_MAX):
-            raise ModelFileError(f"{where}: field 'state_frac'={describe(sf)}; expected null or an integer in {FRAC_MIN}..{FRAC_MAX}")
-        lstm = {"hidden": hidden, "state_frac": sf}
-    elif set(rec) & {"hidden", "state_frac"}:
-        raise ModelFileError(f"{where}: fields 'hidden' and 'state_frac' belong to lstm layers; this layer's kind is 'fc'")
+    params = spec.read(rec, where)
     has_bias = rec.get("has_bias")
     if not isinstance(has_bias, bool):
         raise ModelFileError(f"{where}: field 'has_bias'={describe(has_bias)}; expected true or false")
@@ -522,7 +323,7 @@ def _load_layer(i: int, rec, rd: _Reader, version: int = FORMAT_VERSION) -> Mode
             raise ModelFileError(f"{where}: field 'layout'={describe(layout)}; expected 'dense' or 'eie'")
         return ModelLayer(
             name=name, codebook=cb, codes=codes, encoded=encoded, bias=bias, activation=activation,
-            act_bits=act_bits, index_bits=ib, meta=meta, kind=kind, **lstm, **fracs,
+            act_bits=act_bits, index_bits=ib, meta=meta, kind=kind, params=params, **fracs,
         )
     except ModelFileError:
         raise
@@ -582,7 +383,7 @@ def _load_model(path: Path) -> Model:
             raise ModelFileError(f"{where}: unknown top-level field(s) {extra_keys} in meta.json")
         version = header.get("version")
         if isinstance(version, bool) or version not in READ_VERSIONS:
-            raise ModelFileError(f"{where}: field 'version'={describe(version)}; this eie-sim reads versions 1 and 2")
+            raise ModelFileError(f"{where}: field 'version'={describe(version)}; this eie-sim reads versions {', '.join(map(str, READ_VERSIONS))}")
         recs = header.get("layers")
         if not isinstance(recs, list) or not recs:
             raise ModelFileError(f"{where}: field 'layers'={describe(recs)}; expected a non-empty list")

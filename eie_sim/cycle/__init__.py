@@ -5,3 +5,5 @@ its kernel arrays (:mod:`.layers`), :func:`~.simulator.simulate` and its
 :class:`~.simulator.SimResult` (:mod:`.simulator`), and the Table III benchmark suite
 (:mod:`.suite`). Imports the layer contract (:mod:`eie_sim.contract`), config and errors only.
 """
+
+from . import lstm as _lstm, simulator as _simulator  # noqa: F401,E402  (they register the fc and lstm steps)

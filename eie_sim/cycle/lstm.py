@@ -37,21 +37,23 @@ Energy of the element-wise counters: :mod:`eie_sim.cost.elementwise`.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from ..config import ArchConfig
 from ..contract.fixedpoint import QFormat, count_quantize_saturated, quantize_fixed
 from ..contract.lstm import cell_update, check_sequence, lstm_formats, step_activations
-from ..contract.model import Model, ModelLayer
+from ..contract.layer import ModelLayer
 from ..errors import EncodingError, describe
+from .simulator import simulate_layer
+from .steps import register_step
 
-__all__ = ["ELEM_CYCLES_PER_UNIT", "ELEM_PIPELINE", "ELEM_COUNTERS", "unit_local_order", "pe_layer",
+__all__ = ["ELEM_CYCLES_PER_UNIT", "ELEM_PIPELINE", "unit_local_order", "pe_layer",
            "simulate_lstm", "mapping_cost"]
 
 ELEM_CYCLES_PER_UNIT = 5
 ELEM_PIPELINE = 4
-ELEM_COUNTERS = ("elem_cycles", "lut_reads", "elem_mults", "elem_adds", "cell_reg_reads", "cell_reg_writes")
 
 
 def unit_local_order(hidden: int, n_pe: int) -> np.ndarray:
@@ -90,11 +92,7 @@ def simulate_lstm(layer: ModelLayer, seq, config: ArchConfig, interleaved: bool 
     cycles, counters and per-PE figures include the x_t load and the element-wise stage, and
     whose output is h_t (Q(B, fa)), bit-exact with :func:`eie_sim.contract.lstm.reference_lstm`.
     """
-    from dataclasses import replace
-
-    from .simulator import _simulate_layer
-
-    if not isinstance(layer, ModelLayer) or layer.kind != "lstm":
+    if not isinstance(layer, ModelLayer) or "hidden" not in layer.params:
         raise EncodingError(f"layer={describe(layer)}: expected a ModelLayer of kind 'lstm'")
     seq = check_sequence(seq, layer.n_in)
     fm = lstm_formats(layer, seq)
@@ -109,7 +107,7 @@ def simulate_lstm(layer: ModelLayer, seq, config: ArchConfig, interleaved: bool 
     units_per_pe = np.bincount(np.arange(H) % N, minlength=N)
     steps = []
     for t in range(len(seq)):
-        r = _simulate_layer(fc_layer, step_activations(qx[t], h, fm.fa), config, f"{layer.name}[{t}]",
+        r = simulate_layer(fc_layer, step_activations(qx[t], h, fm.fa), config, f"{layer.name}[{t}]",
                             act_frac=fm.fa, w_frac=fm.fw, out_frac=fm.fg, fixed_input=True)
         z = np.empty(4 * H, np.int64)
         z[order[order >= 0]] = r.output_fixed[order >= 0]
@@ -145,15 +143,12 @@ def mapping_cost(layer: ModelLayer, seq, config: ArchConfig) -> dict:
             "rows_busiest_pe": 4 * math.ceil(layer.hidden / config.n_pe), "rows_mean": 4 * layer.hidden / config.n_pe}
 
 
-def simulate_sequence(model: Model, seq, config: ArchConfig):
-    """(step results, FC layer results, h_T) for a sequence model; used by ``simulate``."""
-    from .simulator import _simulate_layer
+def lstm_step(layer: ModelLayer, seq, config: ArchConfig, *, act_frac=None, fixed_input: bool = False) -> list:
+    """The cycle-model step of an lstm layer (:mod:`.steps`): one result per time step, the last
+    one's output h_T in Q(B, fa) for the next layer."""
+    if fixed_input:
+        raise EncodingError(f"layer {layer.name!r}: an lstm layer reads a float sequence; expected it first")
+    return simulate_lstm(layer, seq, config)[0]
 
-    steps, h, fm = simulate_lstm(model.layers[0], seq, config)
-    res_frac, out = fm.fa, h
-    fcs = []
-    for lay in model.layers[1:]:
-        r = _simulate_layer(lay, out, config, lay.name, act_frac=res_frac, fixed_input=True)
-        fcs.append(r)
-        out, res_frac = r.output_fixed, r.out_format.frac
-    return steps, fcs
+
+register_step("lstm", lstm_step)

@@ -36,6 +36,7 @@ from ..contract.golden import finish, prepare
 from ..contract.model import Model, ModelLayer, load_model
 from ..contract.saturation import Saturation
 from .layers import ROW_MAJOR_DENSITY, _encoded_for, _row_batches, _row_major
+from .steps import register_step, step_of
 
 __all__ = ["SimResult", "simulate", "COUNTERS"]
 
@@ -391,7 +392,7 @@ def _overflow_notes(counters: dict, config: ArchConfig, n_cols: int) -> tuple[st
     return tuple(notes)
 
 
-def _simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kwargs) -> SimResult:
+def simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kwargs) -> SimResult:
     """Run one layer (``prep_kwargs`` go to the golden ``prepare``): the arithmetic (row by row
     for dense activations, else in the passes) and the timing of every pass, then counters,
     per-PE arrays (int64, cycles and counts), notes and outputs.
@@ -457,24 +458,18 @@ def simulate(layer_or_model, activations, config: ArchConfig | None = None) -> S
         raise ConfigError(f"config={describe(config)}: expected an ArchConfig")
     if isinstance(layer_or_model, (str, Path)):
         layer_or_model = load_model(layer_or_model)
-    if isinstance(layer_or_model, ModelLayer) and layer_or_model.kind == "lstm":
+    if isinstance(layer_or_model, ModelLayer) and layer_or_model.spec.sequence:
         layer_or_model = Model(layers=(layer_or_model,), meta={"name": layer_or_model.name})
     if not isinstance(layer_or_model, Model):
         name = layer_or_model.name if isinstance(layer_or_model, ModelLayer) else "layer"
-        return _simulate_layer(layer_or_model, activations, config, name)
+        return simulate_layer(layer_or_model, activations, config, name)
     model = layer_or_model
-    if model.is_sequence:  # activations: a T x X sequence; layers: one result per step, then the FC layers
-        from .lstm import simulate_sequence
-
-        steps, fcs = simulate_sequence(model, activations, config)
-        results = steps + fcs
-    else:
-        results = []
-        res = _simulate_layer(model.layers[0], activations, config, model.layers[0].name)
-        results.append(res)
-        for lay in model.layers[1:]:
-            res = _simulate_layer(lay, res.output_fixed, config, lay.name, act_frac=res.out_format.frac, fixed_input=True)
-            results.append(res)
+    results = []  # every layer's step results, chained through the kinds' steps (.steps)
+    first = model.layers[0]
+    results += step_of(first.kind)(first, activations, config)
+    for lay in model.layers[1:]:
+        prev = results[-1]
+        results += step_of(lay.kind)(lay, prev.output_fixed, config, act_frac=prev.out_format.frac, fixed_input=True)
     counters = {k: sum(r.counters.get(k, 0) for r in results) for k in results[0].counters}
     per_pe = {c: sum(r.per_pe_arrays[c] for r in results) for c in PER_PE_COLUMNS}
     last = results[-1]
@@ -495,3 +490,11 @@ def simulate(layer_or_model, activations, config: ArchConfig | None = None) -> S
         acc_saturated=any(r.acc_saturated for r in results),
         saturation=Saturation.sum(r.saturation for r in results),
     )
+
+
+def fc_step(layer, x, config: ArchConfig, *, act_frac: int | None = None, fixed_input: bool = False) -> list:
+    """The cycle-model step of an fc layer (:mod:`.steps`): one :func:`simulate_layer` run."""
+    return [simulate_layer(layer, x, config, layer.name, act_frac=act_frac, fixed_input=fixed_input)]
+
+
+register_step("fc", fc_step)

@@ -178,9 +178,10 @@ def export_lstm_model(net: Network, calibration: np.ndarray, *, name: str, act_b
         cmax = max(cmax, float(np.abs(c).max()))
         h = o * np.tanh(c)
     layers = [ModelLayer(
-        name=lstm.name, codebook=cb, codes=p.codes.astype(np.uint8), kind="lstm", hidden=H, act_bits=act_bits,
+        name=lstm.name, codebook=cb, codes=p.codes.astype(np.uint8), kind="lstm", act_bits=act_bits,
+        params={"hidden": H, "state_frac": _cell_frac(headroom * cmax, act_bits)},
         in_frac=in_frac, w_frac=choose_frac(cb, act_bits), out_frac=_cell_frac(headroom * zmax, act_bits),
-        state_frac=_cell_frac(headroom * cmax, act_bits), index_bits=index_bits,
+        index_bits=index_bits,
         meta={"kept_pct": float(100 * np.count_nonzero(p.codes) / p.codes.size)},
     )]
     frac = in_frac

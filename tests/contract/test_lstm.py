@@ -19,7 +19,8 @@ from eie_sim.train.lstm import float_lstm_states
 def _layer(rng, H=16, X=6, scale=0.15, density=0.3, **kw):
     w = rng.normal(0, scale, (4 * H, X + H + 1)) * (rng.random((4 * H, X + H + 1)) < density)
     cb = kmeans_codebook(w, 4)
-    return ModelLayer(name="lstm", codebook=cb, codes=quantize(w, cb), kind="lstm", hidden=H, **kw)
+    return ModelLayer(name="lstm", codebook=cb, codes=quantize(w, cb), kind="lstm",
+                      params={"hidden": H, "state_frac": kw.pop("state_frac", None)}, **kw)
 
 
 @pytest.mark.parametrize("frac", range(0, 16))
@@ -36,7 +37,8 @@ def test_hand_worked_step():
     cb = np.r_[0.0, np.ones(15)]
     codes = np.zeros((4, 3), np.uint8)
     codes[2, 2] = 1
-    lay = ModelLayer(name="l", codebook=cb, codes=codes, kind="lstm", hidden=1, in_frac=14, out_frac=10, state_frac=11)
+    lay = ModelLayer(name="l", codebook=cb, codes=codes, kind="lstm", params={"hidden": 1, "state_frac": 11},
+                     in_frac=14, out_frac=10)
     r = reference_lstm(lay, np.zeros((1, 1)))
     t = [math.floor(math.tanh(-8 + n / 64) * 16384 + 0.5) for n in range(1025)]
     assert tanh_table(16).tolist() == t
@@ -95,7 +97,7 @@ def test_lstm_layer_refusals():
     rng = np.random.default_rng(2)
     lay = _layer(rng)
     with pytest.raises(EncodingError, match="hidden=8"):
-        ModelLayer(name="x", codebook=lay.codebook, codes=lay.codes, kind="lstm", hidden=8)
+        ModelLayer(name="x", codebook=lay.codebook, codes=lay.codes, kind="lstm", params={"hidden": 8})
     with pytest.raises(EncodingError, match="kind='gru'"):
         ModelLayer(name="x", codebook=lay.codebook, codes=lay.codes, kind="gru")
     with pytest.raises(EncodingError, match="lstm only as the first layer"):

@@ -13,7 +13,7 @@ def _lstm_model():
     rng = np.random.default_rng(0)
     codes = (rng.random((8, 3 + 2 + 1)) < 0.5).astype(np.uint8) * rng.integers(1, 16, (8, 6)).astype(np.uint8)
     cb = np.r_[0.0, np.linspace(-1, 1, 15)]
-    return Model(layers=(ModelLayer(name="lstm", codebook=cb, codes=codes, kind="lstm", hidden=2),))
+    return Model(layers=(ModelLayer(name="lstm", codebook=cb, codes=codes, kind="lstm", params={"hidden": 2}),))
 
 
 @pytest.mark.parametrize("meta, field", [

@@ -137,7 +137,7 @@ def test_version_and_foreign_files(tmp_path):
 
     def newer(arrays, header):
         header["version"] = 99
-    with pytest.raises(ModelFileError, match="'version'=99; this eie-sim reads versions 1 and 2"):
+    with pytest.raises(ModelFileError, match="'version'=99; this eie-sim reads versions 1, 2, 3"):
         load_model(rewrite(good, tmp_path / "v99.npz", newer))
 
     def foreign(arrays, header):
@@ -159,6 +159,34 @@ def test_version_and_foreign_files(tmp_path):
         load_model(txt)
     with pytest.raises(ModelFileError, match="no such file"):
         load_model(tmp_path / "missing.npz")
+
+
+def test_version_2_files_load_as_written_and_kinds_are_checked_per_version(tmp_path):
+    """A version-2 file (the same record, kinds fc and lstm) loads into the same layers; a kind
+    other than fc/lstm is refused in a version-2 file and an unregistered one in any."""
+    model = two_layer_model()
+    good = save_model(model, tmp_path / "good.npz")
+
+    def as_v2(arrays, header):
+        header["version"] = 2
+    back = load_model(rewrite(good, tmp_path / "v2.npz", as_v2))
+    for a, b in zip(model.layers, back.layers):
+        assert a.kind == b.kind and a.params == b.params
+        assert np.array_equal(a.dense_codes(), b.dense_codes())
+
+    def unknown_kind(version):
+        def edit(arrays, header):
+            header["version"] = version
+            header["layers"][0]["kind"] = "conv9"
+        return edit
+    for version in (2, 3):
+        with pytest.raises(ModelFileError, match="field 'kind'='conv9'; expected one of"):
+            load_model(rewrite(good, tmp_path / f"k{version}.npz", unknown_kind(version)))
+
+    def lstm_field_on_fc(arrays, header):
+        header["layers"][0]["hidden"] = 3
+    with pytest.raises(ModelFileError, match=r"field\(s\) \['hidden'\] belong to lstm layers; this layer's kind is 'fc'"):
+        load_model(rewrite(good, tmp_path / "h.npz", lstm_field_on_fc))
 
 
 def test_pickled_object_arrays_are_refused(tmp_path):

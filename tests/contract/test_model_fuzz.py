@@ -56,8 +56,8 @@ def _valid_lstm_file() -> bytes:
     c1 = np.where(rng.random((8, 6)) < 0.6, rng.integers(1, 16, (8, 6)), 0).astype(np.uint8)
     c2 = np.where(rng.random((3, 2)) < 0.8, rng.integers(1, 16, (3, 2)), 0).astype(np.uint8)
     model = Model(layers=(
-        ModelLayer(name="lstm", codebook=cb, codes=c1, kind="lstm", hidden=2, in_frac=12, w_frac=14, out_frac=10,
-                   state_frac=11),
+        ModelLayer(name="lstm", codebook=cb, codes=c1, kind="lstm", params={"hidden": 2, "state_frac": 11}, in_frac=12,
+                   w_frac=14, out_frac=10),
         ModelLayer(name="fc", codebook=cb, codes=c2, bias=rng.normal(size=3), in_frac=12, w_frac=14, out_frac=10),
     ), meta={"name": "fuzz-lstm", "sequence": {"steps": 4, "features": 3}})
     path = "/tmp/_eie_fuzz_valid_lstm.npz"

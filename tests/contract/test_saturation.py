@@ -158,7 +158,8 @@ def _lstm(rng, H=6, X=4, **kw):
     w = rng.normal(0, 0.8, (4 * H, X + H + 1)) * (rng.random((4 * H, X + H + 1)) < 0.6)
     cb = np.r_[0.0, np.sort(rng.normal(0, 1.0, 15))]
     codes = np.abs(np.digitize(w, (cb[1:-1] + cb[2:]) / 2) + 1) * (w != 0)
-    return ModelLayer(name="lstm", codebook=cb, codes=codes.astype(np.uint8), kind="lstm", hidden=H, **kw)
+    return ModelLayer(name="lstm", codebook=cb, codes=codes.astype(np.uint8), kind="lstm",
+                      params={"hidden": H, "state_frac": kw.pop("state_frac", None)}, **kw)
 
 
 def test_lstm_counts_against_a_recomputation_from_the_gates():

@@ -17,8 +17,8 @@ def _model(seed=0, H=20, X=8):
     rng = np.random.default_rng(seed)
     w = rng.normal(0, 0.2, (4 * H, X + H + 1)) * (rng.random((4 * H, X + H + 1)) < 0.3)
     cb = kmeans_codebook(w, 4)
-    lay = ModelLayer(name="lstm", codebook=cb, codes=quantize(w, cb), kind="lstm", hidden=H, in_frac=14, out_frac=10,
-                     state_frac=11)
+    lay = ModelLayer(name="lstm", codebook=cb, codes=quantize(w, cb), kind="lstm", params={"hidden": H, "state_frac": 11},
+                     in_frac=14, out_frac=10)
     w2 = rng.normal(0, 0.3, (10, H))
     cb2 = kmeans_codebook(w2, 4)
     return Model(layers=(lay, ModelLayer(name="fc", codebook=cb2, codes=quantize(w2, cb2), in_frac=14))), rng

@@ -283,7 +283,7 @@ def test_bench_ntlstm_cell_row_is_a_real_lstm_step(capsys):
     b = benchmarks.get("ntlstm", scale=0.1)
     H = b.n_out // 4
     X = b.n_in - H - 1
-    lay = ModelLayer(name="c", kind="lstm", hidden=H, codebook=b.codebook, codes=b.codes)
+    lay = ModelLayer(name="c", kind="lstm", params={"hidden": H}, codebook=b.codebook, codes=b.codes)
     steps = simulate(lay, np.stack([b.activations[:X], b.activations[X:2 * X]]), ArchConfig(n_pe=8)).layers
     cell = rows["ntlstm-cell"]
     assert cell["cycles"] == steps[1].cycles != steps[0].cycles

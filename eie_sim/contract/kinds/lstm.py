@@ -1,0 +1,90 @@
+"""Layer kind ``lstm``: the LSTM cell of :mod:`eie_sim.contract.lstm` over a sequence (ESE, Han et
+al., FPGA 2017, runs LSTMs on EIE's array; here the gate product is one EIE matrix).
+
+Fields: ``hidden`` (H, integer >= 1) and ``state_frac`` (the cell state's fractional bits, None
+for the default). The matrix is W (4H, X + H + 1) over [x_t ; h_{t-1} ; 1] with its bias in the
+last column, so the layer has activation ``none`` and no bias. A sequence kind: only a model's
+first layer; ``n_in`` = X (per step), ``n_out`` = H (h_T is passed on in in_frac's format).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import EncodingError, ModelFileError, describe
+from ..fixedpoint import FRAC_MAX, FRAC_MIN
+from ..lstm import SequenceResult, float_lstm, lstm_batch, reference_lstm
+from .base import LayerKind, register
+
+__all__ = ["LSTM"]
+
+
+def _check_frac(where: str, name: str, value, error):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not FRAC_MIN <= int(value) <= FRAC_MAX:
+        raise error(f"{where}: {name}={describe(value)}; expected None or an integer in {FRAC_MIN}..{FRAC_MAX}")
+    return int(value)
+
+
+class LSTM(LayerKind):
+    """The gate matrix of an LSTM cell, gates i, f, g, o (contract in :mod:`eie_sim.contract.lstm`)."""
+
+    name = "lstm"
+    fields = ("hidden", "state_frac")
+    sequence = True
+
+    def check(self, layer, params, where):
+        extra = sorted(set(params) - set(self.fields))
+        if extra:
+            raise EncodingError(f"{where}: params {extra}; kind 'lstm' has fields {list(self.fields)}")
+        state_frac = _check_frac(where, "state_frac", params.get("state_frac"), EncodingError)
+        H = params.get("hidden")
+        if isinstance(H, bool) or not isinstance(H, (int, np.integer)) or H < 1:
+            raise EncodingError(f"{where}: hidden={describe(H)}; expected an integer >= 1 for an lstm layer")
+        H = int(H)
+        rows, cols = layer.shape
+        if rows != 4 * H or cols < H + 2:
+            raise EncodingError(f"{where}: shape {rows}x{cols}; an lstm layer with hidden={H} expects "
+                                f"{4 * H} x (X + {H + 1}) with X >= 1 (the gate matrix over [x_t; h_t-1; 1])")
+        if layer.activation != "none" or layer.bias is not None:
+            raise EncodingError(f"{where}: activation={layer.activation!r}, bias given: {layer.bias is not None}; an lstm "
+                                "layer expects activation 'none' and no bias (its bias is the matrix's last column)")
+        return {"hidden": H, "state_frac": state_frac}
+
+    def read(self, rec, where):
+        H = rec.get("hidden")
+        if isinstance(H, bool) or not isinstance(H, int) or not 1 <= H <= 1 << 22:
+            raise ModelFileError(f"{where}: field 'hidden'={describe(H)}; expected an integer in 1..{1 << 22}")
+        sf = rec.get("state_frac", "missing")
+        if sf is not None and (isinstance(sf, bool) or not isinstance(sf, int) or not FRAC_MIN <= sf <= FRAC_MAX):
+            raise ModelFileError(f"{where}: field 'state_frac'={describe(sf)}; expected null or an integer in {FRAC_MIN}..{FRAC_MAX}")
+        return {"hidden": H, "state_frac": sf}
+
+    def n_in(self, layer):
+        return layer.shape[1] - layer.params["hidden"] - 1
+
+    def n_out(self, layer):
+        return layer.params["hidden"]
+
+    def next_frac(self, layer):
+        return layer.in_frac
+
+    def golden(self, layer, x, config, *, act_frac=None, fixed_input=False):
+        if fixed_input:
+            raise EncodingError(f"layer {layer.name!r}: an lstm layer reads a float sequence; expected it first")
+        return reference_lstm(layer, x, config)
+
+    def golden_batch(self, layer, x, q, config, *, saturation):
+        if x is None:
+            raise EncodingError(f"layer {layer.name!r}: an lstm layer reads float sequences; expected it first")
+        return lstm_batch(layer, x, config, saturation=saturation)
+
+    def float_forward(self, layer, h):
+        return float_lstm(layer, h)
+
+    def chain_result(self, first, rest):
+        return SequenceResult(first, tuple(rest))
+
+
+register(LSTM())

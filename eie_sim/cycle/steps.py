@@ -1,0 +1,38 @@
+"""The cycle model's step per layer kind: one registry, as the contract's
+(:mod:`eie_sim.contract.kinds`).
+
+A step is ``step(layer, x, config, *, act_frac=None, fixed_input=False) -> list[SimResult]``:
+the results of running ``layer`` on ``x`` (floats, or integers in ``act_frac`` when
+``fixed_input``), one per pass the kind makes (one for fc, one per time step for lstm); the last
+result's ``output_fixed`` and ``out_format`` go to the next layer. :func:`eie_sim.cycle.simulator.simulate`
+chains the steps of a model's layers. The fc step is registered by :mod:`.simulator`, the lstm
+step by :mod:`.lstm`; :mod:`eie_sim.cycle` imports both.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..errors import ConfigError
+
+__all__ = ["register_step", "step_of", "step_kinds"]
+
+_STEPS: dict[str, Callable] = {}
+
+
+def register_step(kind: str, step: Callable) -> Callable:
+    """Register the cycle-model ``step`` of layer kind ``kind``."""
+    _STEPS[kind] = step
+    return step
+
+
+def step_kinds() -> tuple[str, ...]:
+    """The kinds that have a cycle-model step."""
+    return tuple(_STEPS)
+
+
+def step_of(kind: str) -> Callable:
+    """The step of ``kind``, or ConfigError naming the kinds the cycle model runs."""
+    if kind not in _STEPS:
+        raise ConfigError(f"kind={kind!r}: the cycle model has no step for it; it runs {step_kinds()}")
+    return _STEPS[kind]
