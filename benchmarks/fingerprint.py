@@ -61,7 +61,10 @@ def npz_digest(path: Path) -> dict:
                 continue
             arr = np.load(io.BytesIO(zf.read(name)), allow_pickle=False)
             if key == "meta.json":
-                out[key] = _strip(json.loads(arr.tobytes().decode()))
+                text = arr.tobytes().decode()
+                out[key] = _strip(json.loads(text))
+                # the bytes as written, apart from the version field (and the machine's paths)
+                out["meta.json bytes"] = re.sub(r'"version": \d+', '"version": V', text)
                 continue
             if arr.dtype.kind == "U" and arr.ndim == 0 and str(arr).lstrip().startswith("{"):
                 try:
@@ -176,8 +179,23 @@ def fingerprint(tmp: Path, quick: bool) -> dict:
     return res
 
 
+def _normalise(value):
+    """``value`` with what names the machine or the run, not the result, replaced in strings:
+    temporary folders, the checkout's path, wall times ("3.8 s") -- so that two checkouts compare."""
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, str):
+        value = re.sub(r"/tmp/tmp[\w]+", "<tmp>", value)
+        value = re.sub(r"[^\s'\"]*/models/", "<models>/", value)
+        return re.sub(r"\b\d+(\.\d+)? s\b", "<t> s", value)
+    return value
+
+
 def compare(old: dict, new: dict) -> list[str]:
     diffs = []
+    old, new = _normalise(old), _normalise(new)
     for key in sorted(set(old) | set(new)):
         if old.get(key) != new.get(key):
             diffs.append(f"{key}:\n  before {json.dumps(old.get(key))[:600]}\n  after  {json.dumps(new.get(key))[:600]}")

@@ -1,13 +1,14 @@
 """eie-sim: a co-design toolkit for EIE-style sparse neural-network accelerators.
 
-One subpackage per tier; each imports only the tiers below it (``cli -> explore -> cost /
-cycle / train -> contract -> config, errors``):
+One subpackage per tier; each imports only the tiers below it (``cli -> codesign -> explore ->
+io -> cost / cycle / train -> contract -> config, errors``):
 
 * :mod:`eie_sim.contract` -- the compressed-layer format, codebooks, fixed point, the bit-exact
   golden model and model files;
 * :mod:`eie_sim.cycle` -- the cycle model of the PE array and the Table III suite;
 * :mod:`eie_sim.cost` -- energy tables, the energy report and area;
 * :mod:`eie_sim.train` -- networks, data sets, pruning, weight sharing, DSD and Huffman coding;
+* :mod:`eie_sim.io` -- ONNX import (and its compression) and export;
 * :mod:`eie_sim.explore` -- design-space sweeps on Dask and their figures;
 * :mod:`eie_sim.cli` -- the ``eie-sim`` command line.
 
@@ -15,7 +16,6 @@ The public API is ``eie_sim.<name>`` for every name in ``__all__``; ``eie_sim.be
 the Table III suite (:mod:`eie_sim.cycle.suite`). The RTL is the separate package ``eie_rtl``.
 """
 
-from . import _compat
 from ._version import __version__
 from .contract.codebook import kmeans_codebook, linear_codebook, make_codebook, quantize
 from .config import ArchConfig
@@ -42,8 +42,6 @@ from .explore.sweep import SweepIncomplete, SweepLayer, load_sweep, sweep
 from .explore.codesign import CodesignResult, CodesignSpace, SearchSettings, codesign
 from .contract.master import MasterWeights, load_master, save_with_master
 from .cycle import suite as benchmarks  # noqa: F401  (eie_sim.benchmarks, the Table III suite)
-
-_compat.install()
 
 __all__ = [
     "__version__",

@@ -1,5 +1,5 @@
-"""The package layout: tiers import only downwards, modules stay short, the public API and the
-import paths of the flat layout keep working."""
+"""The package layout: tiers import only downwards, no import cycles, no layer-kind branches
+outside the kind modules, modules stay short, the public API resolves."""
 
 import ast
 import importlib
@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 import eie_sim
-from eie_sim._compat import MOVED
 
 PKG = Path(eie_sim.__file__).parent
-BASE = {"config", "errors", "budget", "_version", "_compat"}
+BASE = {"config", "errors", "budget", "_version"}
 #: what each subpackage may import (besides itself and the base modules config, errors)
 ALLOWED = {
     "contract": set(),
@@ -92,12 +91,122 @@ def test_public_names_resolve():
     assert eie_sim.benchmarks.get is importlib.import_module("eie_sim.cycle.suite").get
 
 
-@pytest.mark.parametrize("old", sorted(MOVED))
-def test_flat_layout_paths_still_import(old):
-    name = f"eie_sim.{old}"
-    sys.modules.pop(name, None)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        module = importlib.import_module(name)
-    assert module is importlib.import_module(f"eie_sim.{MOVED[old]}")
-    assert any(issubclass(w.category, DeprecationWarning) and MOVED[old] in str(w.message) for w in caught)
+# ----------------------------------------------------------------------------- import graph, kinds
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PKG.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """module -> the package modules it imports, at the top or inside a function (a
+    ``from pkg import name`` counts as importing ``pkg.name`` when that is a module)."""
+    modules = {_module_name(p): p for p in PKG.rglob("*.py")}
+    graph = {}
+    for mod, path in modules.items():
+        targets = set()
+        for _, name in _imports(path):
+            while name and name not in modules:
+                name = name.rpartition(".")[0]
+            if name and name != mod:
+                targets.add(name)
+        graph[mod] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_cycle_finder_finds_a_planted_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert _cycles(graph) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles_between_modules():
+    """No module imports (at the top or in a function) a module that imports it back, directly or
+    through others; a package's ``__init__`` re-exporting its modules is not a cycle."""
+    graph = _import_graph()
+    # a package __init__ importing its own submodules (to re-export or register them) is the
+    # package's public face, not a dependency its submodules can close a loop through
+    for mod in graph:
+        graph[mod] = {t for t in graph[mod] if not (PKG / Path(*t.split(".")[1:]) / "__init__.py").exists()
+                      or t == "eie_sim"}
+    graph = {m: {t for t in ts if t != "eie_sim"} for m, ts in graph.items()}
+    assert not _cycles(graph), "\n".join(" <-> ".join(c) for c in _cycles(graph))
+
+
+KIND_NAMES = ("fc", "lstm")
+KIND_HOMES = ("contract/kinds/", "cycle/steps.py")
+
+
+def _kind_branches(path: Path) -> list[str]:
+    """Comparisons of a ``kind`` (name or attribute) with a layer-kind name, and type-name tests."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        names = [s for s in sides if isinstance(s, ast.Constant) and isinstance(s.value, str)]
+        kindish = [s for s in sides if (isinstance(s, ast.Name) and s.id == "kind")
+                   or (isinstance(s, ast.Attribute) and s.attr in ("kind", "__name__"))]
+        if kindish and (any(c.value in KIND_NAMES for c in names) or any(
+                isinstance(s, ast.Attribute) and s.attr == "__name__" for s in kindish)):
+            found.append(f"{path.relative_to(PKG)}:{node.lineno}")
+    return found
+
+
+def test_kind_branch_finder_finds_planted_branches(tmp_path):
+    f = PKG / "contract" / "_planted_for_test.py"
+    try:
+        f.write_text('if layer.kind == "lstm":\n    pass\nif kind != "fc": pass\nif type(x).__name__ == "LSTM": pass\n'
+                     'if args.kind == "all": pass\n')
+        assert len(_kind_branches(f)) == 3
+    finally:
+        f.unlink()
+
+
+def test_no_layer_kind_branches_outside_the_kind_modules():
+    """What differs between layer kinds is asked of the kind (eie_sim.contract.kinds, the cycle
+    model's steps), never decided by comparing kind names or type names elsewhere."""
+    wrong = [hit for p in sorted(PKG.rglob("*.py")) if not str(p.relative_to(PKG)).startswith(KIND_HOMES)
+             for hit in _kind_branches(p)]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_kind_module_is_registered_and_has_a_cycle_step():
+    from eie_sim.contract.kinds import KIND_MODULES, kind_names
+    from eie_sim.cycle.steps import step_kinds
+
+    on_disk = sorted(p.stem for p in (PKG / "contract" / "kinds").glob("*.py") if p.stem not in ("__init__", "base"))
+    assert sorted(KIND_MODULES) == on_disk
+    assert sorted(kind_names()) == sorted(KIND_NAMES) == sorted(step_kinds())

@@ -38,15 +38,7 @@ def warn(pairs, where: str = "") -> int:
 
 def stored_formats(layer, acc_bits: int) -> tuple:
     """The (point, bits, frac) formats a calibrated layer stores, for messages."""
-    B = layer.act_bits
-    if layer.kind == "lstm":
-        from ..contract.lstm import lstm_formats
-
-        fm = lstm_formats(layer)
-        return (("inputs", B, fm.fa), ("weights", B, fm.fw), ("acc", acc_bits, fm.fa + fm.fw), ("gates", B, fm.fg),
-                ("state", B, fm.fc), ("hidden", B, fm.fa))
-    return (("inputs", B, layer.in_frac), ("weights", B, layer.w_frac), ("bias", acc_bits, layer.in_frac + layer.w_frac),
-            ("acc", acc_bits, layer.in_frac + layer.w_frac), ("outputs", B, layer.out_frac))
+    return layer.spec.stored_formats(layer, acc_bits)
 
 
 def batch_summary(model, counts: np.ndarray, acc_bits: int) -> tuple[dict, list[tuple[str, Saturation]]]:

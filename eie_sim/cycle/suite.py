@@ -26,43 +26,11 @@ independently, bit for bit the generator of earlier versions (same codes, codebo
 activations for the same seed). Use it to reproduce earlier results or to isolate the effect of
 dispersion.
 
-Defaults, :data:`DEFAULT_ROW_CV` = :data:`DEFAULT_COL_CV` = 0.6, come from pruned networks we
-could measure, all pruned by this package's trainer (Deep Compression: threshold = quality x std
-of the layer's weights, qualities 1.8 / 1.5 / 0.8, three prune-retrain rounds, Fashion-MNIST).
-The paper's pruned AlexNet / VGG-16 / NeuralTalk weights are not available to us, and no pruned
-network ships with the installed packages. Coefficients of variation of the per-row (per-output)
-and per-column (per-input) counts of kept weights, with the sampling noise that a uniform pattern
-of the same shape and density would show (``CV**2 = (1 - d) / (d n)``) removed, so that they
-compare with ``row_cv`` / ``col_cv`` (the raw CVs are 0.01-0.15 higher, most for the 10-row
-last layers and the nearly uniform ones):
-
-=======================================  ===========  =======  ======  ======
-network (dense training), layer          out x in     density  row CV  col CV
-=======================================  ===========  =======  ======  ======
-LeNet-300-100 (30 epochs; shipped) fc1     300 x 784    7.7 %    1.11    0.53
-LeNet-300-100 (30 epochs; shipped) fc2     100 x 300   12.2 %    0.79    0.83
-LeNet-300-100 (30 epochs; shipped) fc3      10 x 100   34.3 %    0.17    0.58
-MLP 784-500-300-10 (20 epochs) fc1         500 x 784    7.1 %    0.88    0.56
-MLP 784-500-300-10 (20 epochs) fc2         300 x 500   11.7 %    0.65    0.58
-MLP 784-500-300-10 (20 epochs) fc3          10 x 300   33.6 %    0.13    0.56
-MLP 784-500-300-10 (10 epochs) fc1         500 x 784    6.6 %    0.52    0.37
-MLP 784-500-300-10 (10 epochs) fc2         300 x 500   12.4 %    0.31    0.28
-MLP 784-1000-1000-10 (4 epochs) fc2       1000 x 1000  13.2 %    0.03    0.03
-LeNet-5 (5 epochs) fc1                     500 x 800   13.2 %    0.03    0.02
-=======================================  ===========  =======  ======  ======
-
-(``models/lenet300-fashion.npz``; the others trained for this measurement, the 4- and 5-epoch
-ones on 30,000 images.) Caveats: a first layer's column CV is partly the image border (pixels
-that are zero in every image keep no weight: 62 empty columns in LeNet-300 fc1); hidden layers'
-column CVs are partly dead upstream neurons (LeNet-300 fc1 has 72 empty rows, fc2 65 empty
-columns; over its non-empty columns fc2's CV is 0.62); the last layers have only 10 rows. Above
-all, dispersion grows with training: networks trained for a few epochs, whose weights are still
-close to their i.i.d. initialisation, prune almost uniformly, and the hidden layers go from 0.3
-(10 epochs) to 0.6-0.8 (20-30 epochs). 0.6 is the low end of the hidden layers of the networks
-trained longest -- a moderate value, about half the first-layer row CV of 1.1. The Table III
-layers are hidden layers of far larger networks trained to convergence, which we cannot
-measure: treat the default as an estimate, and sweep ``row_cv`` / ``col_cv`` (0 to
-:data:`MAX_CV`) when a conclusion depends on it.
+Defaults, :data:`DEFAULT_ROW_CV` = :data:`DEFAULT_COL_CV` = 0.6, come from the pruned networks
+we could measure (models/README.md, "Sparsity dispersion of pruned layers": row CVs 0.03-1.11,
+column CVs 0.02-0.83; 0.6 is the low end of the hidden layers of the networks trained longest):
+treat the default as an estimate, and sweep ``row_cv`` / ``col_cv`` (0 to :data:`MAX_CV`) when a
+conclusion depends on it.
 
 ``scale`` shrinks both dimensions (at least 1 each) for quick runs and RTL co-simulation.
 """

@@ -41,9 +41,9 @@ class OnnxExportError(EIEError):
 _EIE_TO_ONNX_GATES = (0, 3, 1, 2)  # ONNX i, o, f, c = eie-sim blocks i (0), o (3), f (1), g (2)
 
 
-def _lstm_nodes(lname: str, w: np.ndarray, hidden: int, nodes: list, inits: list) -> str:
-    """An ONNX LSTM of the eie-sim gate matrix ``w`` (4H, X + H + 1) on ``input``, Y_h squeezed
-    to [N, H]; returns the name of that output."""
+def _lstm_nodes(lname: str, w: np.ndarray, hidden: int, cur: str, nodes: list, inits: list) -> str:
+    """An ONNX LSTM of the eie-sim gate matrix ``w`` (4H, X + H + 1) on ``cur`` (the graph's
+    input), Y_h squeezed to [N, H]; returns the name of that output."""
     H = hidden
     X = w.shape[1] - H - 1
     blocks = lambda m: np.concatenate([m[g * H : (g + 1) * H] for g in _EIE_TO_ONNX_GATES])  # noqa: E731
@@ -52,42 +52,61 @@ def _lstm_nodes(lname: str, w: np.ndarray, hidden: int, nodes: list, inits: list
               "B": np.concatenate([w[:, -1], np.zeros(4 * H, np.float32)])[None], "squeeze_axes": np.array([0])}
     for k, v in arrays.items():
         inits.append(numpy_helper.from_array(np.ascontiguousarray(v), f"{lname}.{k}"))
-    nodes.append(helper.make_node("LSTM", ["input", f"{lname}.W", f"{lname}.R", f"{lname}.B"], ["", f"{lname}.Y_h"],
+    nodes.append(helper.make_node("LSTM", [cur, f"{lname}.W", f"{lname}.R", f"{lname}.B"], ["", f"{lname}.Y_h"],
                                   name=lname, hidden_size=H))
     nodes.append(helper.make_node("Squeeze", [f"{lname}.Y_h", f"{lname}.squeeze_axes"], [f"{lname}.h"],
                                   name=f"{lname}_last_h"))
     return f"{lname}.h"
 
 
-def _graph(name: str, layers: list[tuple], output_function: str | None, doc: str,
-           lstm: tuple | None = None) -> onnx.ModelProto:
-    """The ONNX model of ``layers`` = [(name, weight float32 [out, in], bias float32 or None, activation)],
-    after ``lstm`` = (name, gate matrix (4H, X + H + 1), H, T) if given."""
+def _gemm_nodes(lname: str, w: np.ndarray, b, activation: str, cur: str, nodes: list, inits: list) -> str:
+    """Gemm (and Relu) of a fully connected layer ``w`` [out, in] float32 on ``cur``; returns its output's name."""
+    inits.append(numpy_helper.from_array(np.ascontiguousarray(w, dtype=np.float32), f"{lname}.weight"))
+    inputs = [cur, f"{lname}.weight"]
+    if b is not None:
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(b, dtype=np.float32), f"{lname}.bias"))
+        inputs.append(f"{lname}.bias")
+    nodes.append(helper.make_node("Gemm", inputs, [f"{lname}.out"], name=lname, transB=1))
+    cur = f"{lname}.out"
+    if activation == "relu":
+        nodes.append(helper.make_node("Relu", [cur], [f"{lname}.relu"], name=f"{lname}_relu"))
+        cur = f"{lname}.relu"
+    return cur
+
+
+def _shared(lay) -> np.ndarray:
+    return lay.codebook[lay.dense_codes().astype(np.int64)]
+
+
+def _steps(model: Model):
+    steps = model.meta.get("sequence", {}).get("steps")
+    return "T" if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1 else steps  # "T": symbolic
+
+
+#: per layer kind: (the graph input's shape when the kind is first, the nodes of a layer of the kind)
+_KIND_ONNX = {
+    "fc": (lambda lay, model: ["N", lay.n_in],
+           lambda lay, cur, nodes, inits: _gemm_nodes(lay.name, _shared(lay), lay.bias, lay.activation, cur, nodes, inits)),
+    "lstm": (lambda lay, model: [_steps(model), "N", lay.n_in],
+             lambda lay, cur, nodes, inits: _lstm_nodes(lay.name, _shared(lay), lay.hidden, cur, nodes, inits)),
+}
+
+
+def _graph(name: str, in_shape: list, n_out: int, writers: list, output_function: str | None,
+           doc: str) -> onnx.ModelProto:
+    """The ONNX model of the layer ``writers`` (each ``(cur, nodes, inits) -> output name``) on an
+    input of ``in_shape``, with ``n_out`` outputs, then ``output_function``."""
     if output_function is not None and output_function not in OUTPUT_FUNCTIONS:
         raise OnnxExportError(f"output_function={describe(output_function)}: expected None or one of {OUTPUT_FUNCTIONS}")
     nodes, inits = [], []
-    cur = "input" if lstm is None else _lstm_nodes(lstm[0], lstm[1], lstm[2], nodes, inits)
-    for lname, w, b, activation in layers:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(w, dtype=np.float32), f"{lname}.weight"))
-        inputs = [cur, f"{lname}.weight"]
-        if b is not None:
-            inits.append(numpy_helper.from_array(np.ascontiguousarray(b, dtype=np.float32), f"{lname}.bias"))
-            inputs.append(f"{lname}.bias")
-        nodes.append(helper.make_node("Gemm", inputs, [f"{lname}.out"], name=lname, transB=1))
-        cur = f"{lname}.out"
-        if activation == "relu":
-            nodes.append(helper.make_node("Relu", [cur], [f"{lname}.relu"], name=f"{lname}_relu"))
-            cur = f"{lname}.relu"
+    cur = "input"
+    for write in writers:
+        cur = write(cur, nodes, inits)
     if output_function is not None:
         extra = {"axis": -1} if output_function == "softmax" else {}
         nodes.append(helper.make_node(_NODE[output_function], [cur], ["output"], name=output_function, **extra))
     else:
         nodes[-1].output[0] = "output"
-    n_in, n_out = layers[0][1].shape[1], layers[-1][1].shape[0]
-    if lstm is None:
-        in_shape = ["N", n_in]
-    else:
-        in_shape = [lstm[3], "N", lstm[1].shape[1] - lstm[2] - 1]
     graph = helper.make_graph(
         nodes, name,
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, in_shape)],
@@ -102,26 +121,25 @@ def _graph(name: str, layers: list[tuple], output_function: str | None, doc: str
 
 
 def model_to_onnx(model: Model) -> onnx.ModelProto:
-    """A compressed eie-sim :class:`Model` as a float ONNX model of its shared (dequantised) weights."""
+    """A compressed eie-sim :class:`Model` as a float ONNX model of its shared (dequantised) weights:
+    each layer's nodes by its kind (:data:`_KIND_ONNX`)."""
     if not isinstance(model, Model):
         raise OnnxExportError(f"model={describe(model)}: expected an eie-sim Model")
-    dense = model.layers[1:] if model.is_sequence else model.layers
-    if not dense:
-        raise OnnxExportError(f"model {model.meta.get('name', '')!s}: an lstm layer alone; expected dense layers after it")
-    layers = [(lay.name, lay.codebook[lay.dense_codes().astype(np.int64)], lay.bias, lay.activation)
-              for lay in dense]
-    lstm = None
-    if model.is_sequence:
-        lay = model.layers[0]
-        steps = model.meta.get("sequence", {}).get("steps")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            steps = "T"  # unknown: a symbolic sequence length
-        lstm = (lay.name, lay.codebook[lay.dense_codes().astype(np.int64)], lay.hidden, steps)
+    last = model.layers[-1]
+    if last.spec.sequence:
+        raise OnnxExportError(f"model {model.meta.get('name', '')!s}: an {last.kind} layer alone; expected dense "
+                              "layers after it")
+    missing = sorted({lay.kind for lay in model.layers} - set(_KIND_ONNX))
+    if missing:
+        raise OnnxExportError(f"model {model.meta.get('name', '')!s}: layer kind(s) {missing} have no ONNX export; "
+                              f"exported kinds: {sorted(_KIND_ONNX)}")
+    in_shape = _KIND_ONNX[model.layers[0].kind][0](model.layers[0], model)
+    writers = [lambda cur, nodes, inits, lay=lay: _KIND_ONNX[lay.kind][1](lay, cur, nodes, inits) for lay in model.layers]
     bits = ", ".join(f"{lay.name} {lay.weight_bits}-bit" for lay in model.layers)
     doc = f"eie-sim model {model.meta.get('name', '')!s}: weights are the shared codebook values ({bits})"
     name = model.meta.get("name")
     name = name if isinstance(name, str) and name.strip() else "eie-sim"  # ONNX requires a non-empty graph name
-    return _graph(name, layers, model.meta.get("output_function"), doc, lstm)
+    return _graph(name, in_shape, model.n_outputs, writers, model.meta.get("output_function"), doc)
 
 
 def network_to_onnx(net: Network, output_function: str | None = None) -> onnx.ModelProto:
@@ -133,9 +151,11 @@ def network_to_onnx(net: Network, output_function: str | None = None) -> onnx.Mo
         raise OnnxExportError(f"network {net.name!r} has convolutions; only fully connected networks export")
     if any(type(l).__name__ == "LSTM" for l in net.layers):
         raise OnnxExportError(f"network {net.name!r} has an LSTM; export its compressed Model (model_to_onnx) instead")
-    layers = [(d.name, d.params["W"].value, d.params["b"].value, act)
-              for d, act in zip(net.dense_layers(), dense_activations(net))]
-    return _graph(net.name, layers, output_function, f"eie-sim trainer network {net.name}")
+    dense = list(zip(net.dense_layers(), dense_activations(net)))
+    writers = [lambda cur, nodes, inits, d=d, act=act: _gemm_nodes(d.name, d.params["W"].value, d.params["b"].value,
+                                                                  act, cur, nodes, inits) for d, act in dense]
+    n_in, n_out = dense[0][0].params["W"].value.shape[1], dense[-1][0].params["W"].value.shape[0]
+    return _graph(net.name, ["N", n_in], n_out, writers, output_function, f"eie-sim trainer network {net.name}")
 
 
 def save_onnx(proto: onnx.ModelProto, path) -> Path:

@@ -440,25 +440,8 @@ def float_forward(model: Model, x: np.ndarray) -> np.ndarray:
     """The float view of a compressed model on inputs ``x`` (samples x inputs): float64 with the
     codebook values (no fixed point), then ``meta["output_function"]`` if the model has one."""
     h = np.asarray(x, dtype=np.float64)
-    layers = model.layers
-    if model.is_sequence:  # an LSTM first layer: x (samples, T * X); float64 cell on the codebook values
-        lay = layers[0]
-        w = lay.codebook[lay.dense_codes().astype(np.int64)]
-        xs = h.reshape(len(h), -1, lay.n_in)
-        H = lay.hidden
-        hh = np.zeros((len(xs), H))
-        c = np.zeros_like(hh)
-        sig = lambda z: 0.5 * (1.0 + np.tanh(0.5 * z))  # noqa: E731
-        for t in range(xs.shape[1]):
-            z = np.concatenate([xs[:, t], hh, np.ones((len(xs), 1))], axis=1) @ w.T
-            c = sig(z[:, H : 2 * H]) * c + sig(z[:, :H]) * np.tanh(z[:, 2 * H : 3 * H])
-            hh = sig(z[:, 3 * H :]) * np.tanh(c)
-        h, layers = hh, layers[1:]
-    for lay in layers:
-        w = lay.codebook[lay.dense_codes().astype(np.int64)]
-        h = h @ w.T + (0.0 if lay.bias is None else lay.bias)
-        if lay.activation == "relu":
-            h = np.maximum(h, 0.0)
+    for lay in model.layers:  # each kind's float step (eie_sim.contract.kinds)
+        h = lay.spec.float_forward(lay, h)
     return apply_output_function(model.meta.get("output_function"), h)
 
 

@@ -69,6 +69,12 @@ class LayerKind:
         """The fractional bits of what the next layer receives."""
         return layer.out_frac
 
+    def stored_formats(self, layer, acc_bits: int) -> tuple:
+        """The (point, bits, frac) formats a calibrated layer stores (saturation messages)."""
+        B, fa, fw = layer.act_bits, layer.in_frac, layer.w_frac
+        return (("inputs", B, fa), ("weights", B, fw), ("bias", acc_bits, fa + fw), ("acc", acc_bits, fa + fw),
+                ("outputs", B, layer.out_frac))
+
     # --- arithmetic -------------------------------------------------------------------------
     def golden(self, layer, x, config, *, act_frac: int | None = None, fixed_input: bool = False):
         """The golden result of ``layer`` on ``x`` (float, or integers in ``act_frac`` when

@@ -13,7 +13,7 @@ import numpy as np
 
 from ...errors import EncodingError, ModelFileError, describe
 from ..fixedpoint import FRAC_MAX, FRAC_MIN
-from ..lstm import SequenceResult, float_lstm, lstm_batch, reference_lstm
+from ..lstm import SequenceResult, float_lstm, lstm_batch, lstm_formats, reference_lstm
 from .base import LayerKind, register
 
 __all__ = ["LSTM"]
@@ -69,6 +69,11 @@ class LSTM(LayerKind):
 
     def next_frac(self, layer):
         return layer.in_frac
+
+    def stored_formats(self, layer, acc_bits):
+        fm, B = lstm_formats(layer), layer.act_bits
+        return (("inputs", B, fm.fa), ("weights", B, fm.fw), ("acc", acc_bits, fm.fa + fm.fw), ("gates", B, fm.fg),
+                ("state", B, fm.fc), ("hidden", B, fm.fa))
 
     def golden(self, layer, x, config, *, act_frac=None, fixed_input=False):
         if fixed_input:
