@@ -66,11 +66,6 @@ class QFormat:
     def qmax(self) -> int:
         return (1 << (self.bits - 1)) - 1
 
-    @property
-    def lsb(self) -> float:
-        """Value of one least-significant bit."""
-        return math.ldexp(1.0, -self.frac)
-
 
 def saturate(q: np.ndarray, bits: int) -> np.ndarray:
     """Clamp int64 array ``q`` to the signed range of ``bits`` bits."""
