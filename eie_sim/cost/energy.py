@@ -7,32 +7,16 @@ plus static power per PE. :meth:`EnergyTable.at` turns it into energies for any
 :func:`mac_pj` relative to the reference, so sweeps over SRAM width or capacity move the
 energy per access (EIE paper, Fig. 9: wider words mean fewer reads, each costlier).
 
-Action keys (one per counter of :mod:`eie_sim.cycle.kernels`)::
-
-    ptr_sram_read    per pointer-bank read            (counter ptr_sram_reads)
-    spmat_sram_read  per spmat SRAM word read         (spmat_sram_reads)
-    codebook_read    per codebook look-up             (codebook_reads)
-    mac              per multiply-accumulate          (macs_real + macs_padding)
-    act_reg_read     per activation register read     (act_reg_reads)
-    act_reg_write    per activation register write    (act_reg_writes)
-    act_sram_read    per activation SRAM read         (act_sram_reads)
-    act_sram_write   per activation SRAM write        (act_sram_writes)
-    queue_push       per activation-queue push        (queue_pushes)
-    queue_pop        per activation-queue pop         (queue_pops)
-    lnzd_op          per LNZD node evaluation         (lnzd_ops)
-    broadcast        per broadcast on the H-tree      (broadcasts)
-    dram_byte        per byte of DRAM traffic         (dram_bytes)
-
-Static keys (mW, charged for every cycle of a layer, idle PEs included)::
-
-    actqueue_static_mw, ptrread_static_mw, spmatread_static_mw, arithm_static_mw,
-    actrw_static_mw   per PE, by module: clock-network power, a fixed energy per cycle
-                      at the reference clock
-    lnzd_static_mw    per LNZD node, likewise
-    spmat_leak_mw, ptr_leak_mw, act_leak_mw
-                      per PE: SRAM leakage at the reference configuration, scaled to the
-                      simulated SRAMs with CACTI (:mod:`eie_sim.cost.sram`); leakage is power,
-                      so its energy per cycle grows as the clock slows
+The actions, their keys, counters, modules, levels and scaling rules are data: one
+:class:`~eie_sim.cost.actions.Action` each in :data:`~eie_sim.cost.actions.ACTIONS`. A table
+holds a figure for every dynamic key of :data:`ACTION_KEYS` (pJ per event: pointer-bank,
+spmat-word and activation SRAM reads and writes, codebook look-ups, MACs, activation register
+reads and writes, queue pushes and pops, LNZD node evaluations, broadcasts, DRAM bytes) and
+every static key of :data:`STATIC_KEYS` (mW, charged for every cycle of a layer, idle PEs
+included: the clock-network power of each PE module and of an LNZD node, a fixed energy per
+cycle at the reference clock, and each SRAM's leakage at the reference configuration, scaled
+to the simulated SRAMs with CACTI, :mod:`eie_sim.cost.sram`; leakage is power, so its energy
+per cycle grows as the clock slows).
 
 SRAM energies (spmat, pointer banks, activation SRAM) follow CACTI 7 at 45 nm
 (:func:`~eie_sim.cost.sram.sram_figures`, low-standby-power cells by default): reads and
@@ -42,11 +26,11 @@ codebook are flip-flop arrays below CACTI's range; :func:`sram_read_pj` (Horowit
 points) gives their relative scaling.
 
 Presets (:mod:`eie_sim.cost.presets`): ``eie45`` (the default: calibrated to the EIE chip's
-Table II on the activity of the Table III suite), ``eie45-ideal`` (the same, calibrated on an idealised full-load
-workload instead, as before eie-sim 0.2) and ``horowitz45`` (bottom-up: Horowitz, ISSCC 2014,
-45 nm, as quoted in EIE Table I, and CACTI for the SRAMs). Users load their own from TOML with
-:func:`load_table` (the same keys, every one required, each with ``pj`` or ``mw`` and
-``source``).
+Table II on the activity of the Table III suite), ``eie45-ideal`` (the same derivation on an
+idealised full-load workload, which overstates real layers' power) and ``horowitz45``
+(bottom-up: Horowitz, ISSCC 2014, 45 nm, as quoted in EIE Table I, and CACTI for the SRAMs).
+Users load their own from TOML with :func:`load_table` (the same keys, every one required,
+each with ``pj`` or ``mw`` and ``source``).
 """
 
 from __future__ import annotations
@@ -59,9 +43,12 @@ from pathlib import Path
 
 from ..config import ArchConfig
 from ..errors import ConfigError, EIEError, describe
+from .actions import ACTION, ACTION_KEYS, ACTIONS, STATIC_ACTIONS, STATIC_KEYS, Action
 from .sram import CELL_TYPES, DEFAULT_CELL, sram_figures
 
 __all__ = [
+    "Action",
+    "ACTIONS",
     "ACTION_KEYS",
     "STATIC_KEYS",
     "COUNTER_OF",
@@ -74,6 +61,8 @@ __all__ = [
     "load_table",
     "scale_table",
     "srams",
+    "flipflop_arrays",
+    "figure_law",
     "sram_leakage_mw",
     "Cost",
     "REFERENCE",
@@ -86,92 +75,11 @@ class EnergyTableError(EIEError):
     """An energy table is malformed: a key is unknown or missing, or a value is not a finite number >= 0."""
 
 
-ACTION_KEYS = (
-    "ptr_sram_read",
-    "spmat_sram_read",
-    "codebook_read",
-    "mac",
-    "act_reg_read",
-    "act_reg_write",
-    "act_sram_read",
-    "act_sram_write",
-    "queue_push",
-    "queue_pop",
-    "lnzd_op",
-    "broadcast",
-    "dram_byte",
-)
-STATIC_KEYS = (
-    "actqueue_static_mw",
-    "ptrread_static_mw",
-    "spmatread_static_mw",
-    "arithm_static_mw",
-    "actrw_static_mw",
-    "lnzd_static_mw",
-    "spmat_leak_mw",
-    "ptr_leak_mw",
-    "act_leak_mw",
-)
-CLOCK_KEYS = STATIC_KEYS[:6]
-LEAK_KEYS = STATIC_KEYS[6:]
-
-# action -> the counter(s) it is charged on
-COUNTER_OF = {
-    "ptr_sram_read": ("ptr_sram_reads",),
-    "spmat_sram_read": ("spmat_sram_reads",),
-    "codebook_read": ("codebook_reads",),
-    "mac": ("macs_real", "macs_padding"),
-    "act_reg_read": ("act_reg_reads",),
-    "act_reg_write": ("act_reg_writes",),
-    "act_sram_read": ("act_sram_reads",),
-    "act_sram_write": ("act_sram_writes",),
-    "queue_push": ("queue_pushes",),
-    "queue_pop": ("queue_pops",),
-    "lnzd_op": ("lnzd_ops",),
-    "broadcast": ("broadcasts",),
-    "dram_byte": ("dram_bytes",),
-}
-# action or static key -> module of the PE (EIE Table II) or of the array
-MODULE_OF = {
-    "queue_push": "ActQueue",
-    "queue_pop": "ActQueue",
-    "actqueue_static_mw": "ActQueue",
-    "ptr_sram_read": "PtrRead",
-    "ptrread_static_mw": "PtrRead",
-    "spmat_sram_read": "SpmatRead",
-    "spmatread_static_mw": "SpmatRead",
-    "codebook_read": "ArithmUnit",
-    "mac": "ArithmUnit",
-    "arithm_static_mw": "ArithmUnit",
-    "act_reg_read": "ActRW",
-    "act_reg_write": "ActRW",
-    "act_sram_read": "ActRW",
-    "act_sram_write": "ActRW",
-    "actrw_static_mw": "ActRW",
-    "lnzd_op": "LNZD",
-    "lnzd_static_mw": "LNZD",
-    "broadcast": "Broadcast",
-    "dram_byte": "DRAM",
-    "spmat_leak_mw": "SpmatRead",
-    "ptr_leak_mw": "PtrRead",
-    "act_leak_mw": "ActRW",
-}
-# action -> level of the memory hierarchy (or logic / static)
-LEVEL_OF = {
-    "queue_push": "registers",
-    "queue_pop": "registers",
-    "codebook_read": "registers",
-    "act_reg_read": "registers",
-    "act_reg_write": "registers",
-    "ptr_sram_read": "sram",
-    "spmat_sram_read": "sram",
-    "act_sram_read": "sram",
-    "act_sram_write": "sram",
-    "dram_byte": "dram",
-    "mac": "logic",
-    "lnzd_op": "logic",
-    "broadcast": "logic",
-}
+#: action or static key -> the counter(s) it is charged on, its module (EIE Table II's or the
+#: array's) and its level; views of ACTIONS (element-wise actions included), kept for callers
+COUNTER_OF = {a.key: a.counters for a in ACTIONS if a.counters}
+MODULE_OF = {a.key: a.module for a in ACTIONS}
+LEVEL_OF = {a.key: a.level for a in ACTIONS if a.unit == "pJ"}
 
 # ----------------------------------------------------------------------------- published figures
 
@@ -270,6 +178,43 @@ def srams(config: ArchConfig) -> dict[str, tuple[float, float, int]]:
     return out
 
 
+def flipflop_arrays(config: ArchConfig) -> dict[str, tuple[float, float]]:
+    """The flip-flop arrays below CACTI's range, for Horowitz's law (:func:`sram_read_pj`):
+    {name: (capacity bytes, word bits)} of the codebook (2**weight_bits values), the activation
+    register file (act_regs_per_pe values), the activation queue (fifo_depth entries of a value
+    and a 32-bit index) and the element-wise unit's table (1,025 values read in pairs)."""
+    q_bits = config.act_bits + 32  # a queue entry: value and index
+    return {"codebook": ((1 << config.weight_bits) * config.act_bits / 8, config.act_bits),
+            "act_regs": (config.act_regs_per_pe * config.act_bits / 8, config.act_bits),
+            "queue": (config.fifo_depth * q_bits / 8, q_bits),
+            "lut": (2050 * config.act_bits / 8, 2 * config.act_bits)}
+
+
+def figure_law(action: Action, config: ArchConfig, cell_type: str = DEFAULT_CELL, sram_geometry: dict | None = None):
+    """The law of ``action.width_rule`` at ``config`` (:data:`~eie_sim.cost.actions.WIDTH_RULES`):
+    pJ for the CACTI, Horowitz and MAC rules, act_bits for "act_bits"; None when the rule has no
+    law ("none", "copy", the static rules) or the configuration lacks the SRAM.
+    ``sram_geometry``: :func:`srams` of ``config``, if already at hand."""
+    rule = action.width_rule
+    if rule in ("cacti_read", "cacti_write"):
+        geo = (srams(config) if sram_geometry is None else sram_geometry).get(action.memory)
+        if geo is None:
+            return None
+        fig = sram_figures(*geo[:2], cell_type)
+        return fig.read_pj if rule == "cacti_read" else fig.write_pj
+    if rule == "horowitz_sram":
+        return sram_read_pj(*flipflop_arrays(config)[action.memory])
+    if rule == "mac":
+        return mac_pj(config.act_bits, config.acc_bits)
+    if rule == "act_bits":
+        return config.act_bits
+    if rule == "horowitz_mult":
+        return TABLE1["int32_mult_pj"] * (config.act_bits / 32.0) ** 2
+    if rule == "horowitz_add32":
+        return TABLE1["int32_add_pj"]
+    return None
+
+
 _SRAM_FIELDS = {"spmat": ("spmat_sram_kb", "sram_width"), "ptr": ("ptr_sram_kb", "ptr_bits"),
                 "act": ("act_sram_kb", "act_bits")}
 
@@ -345,33 +290,21 @@ class EnergyTable:
                                    f"expected one of {', '.join(CELL_TYPES)}")
 
     def at(self, config: ArchConfig) -> dict[str, float]:
-        """Per-action energies (pJ) for ``config``, relative to the reference: the SRAMs by
-        CACTI (:func:`~eie_sim.cost.sram.sram_figures`, reads and writes apart), register
-        files, FIFOs and the codebook by :func:`sram_read_pj`, the MAC by :func:`mac_pj`."""
+        """Per-action energies (pJ) for ``config``: each figure x its action's law at ``config`` /
+        at the reference (:func:`figure_law`): the SRAMs by CACTI
+        (:func:`~eie_sim.cost.sram.sram_figures`, reads and writes apart), register files,
+        FIFOs and the codebook by :func:`sram_read_pj`, the MAC by :func:`mac_pj`, LNZD and
+        broadcast in proportion to act_bits, DRAM unscaled."""
         r = self.reference
         e = {k: c.value for k, c in self.energy_pj.items()}
-
-        def ratio(cap_bytes, width, ref_cap_bytes, ref_width):
-            return sram_read_pj(cap_bytes, width) / sram_read_pj(ref_cap_bytes, ref_width)
-
         mine, ref = srams(config), srams(r)
-        for key, sram, fig in (("spmat_sram_read", "spmat", "read_pj"), ("ptr_sram_read", "ptr", "read_pj"),
-                               ("act_sram_read", "act", "read_pj"), ("act_sram_write", "act", "write_pj")):
-            if sram not in mine or sram not in ref:
-                continue  # no activation SRAM here or at the reference: its accesses are never counted
-            now = getattr(sram_figures(*mine[sram][:2], self.sram_cell), fig)
-            e[key] *= now / getattr(sram_figures(*ref[sram][:2], self.sram_cell), fig)
-        e["codebook_read"] *= ratio((1 << config.weight_bits) * config.act_bits / 8, config.act_bits,
-                                    (1 << r.weight_bits) * r.act_bits / 8, r.act_bits)
-        for k in ("act_reg_read", "act_reg_write"):
-            e[k] *= ratio(config.act_regs_per_pe * config.act_bits / 8, config.act_bits,
-                          r.act_regs_per_pe * r.act_bits / 8, r.act_bits)
-        q_bits, rq_bits = config.act_bits + 32, r.act_bits + 32  # a queue entry: value and index
-        for k in ("queue_push", "queue_pop"):
-            e[k] *= ratio(config.fifo_depth * q_bits / 8, q_bits, r.fifo_depth * rq_bits / 8, rq_bits)
-        e["mac"] *= mac_pj(config.act_bits, config.acc_bits) / mac_pj(r.act_bits, r.acc_bits)
-        e["lnzd_op"] *= config.act_bits / r.act_bits
-        e["broadcast"] *= config.act_bits / r.act_bits
+        for k in e:
+            action = ACTION[k]
+            now = figure_law(action, config, self.sram_cell, mine)
+            then = figure_law(action, r, self.sram_cell, ref)
+            if now is None or then is None:
+                continue  # "none", or no activation SRAM here or at the reference: never counted
+            e[k] *= now / then
         return e
 
     def static_pj_per_cycle(self, config: ArchConfig | None = None) -> dict[str, float]:
@@ -381,12 +314,14 @@ class EnergyTable:
         the reference leakage scaled by CACTI to ``config``'s SRAMs, over ``config``'s clock.
         """
         config = self.reference if config is None else config
-        out = {k: self.static_mw[k].value * 1e3 / self.reference.clock_mhz for k in CLOCK_KEYS}
+        out = {a.key: self.static_mw[a.key].value * 1e3 / self.reference.clock_mhz
+               for a in STATIC_ACTIONS if a.width_rule == "clock"}
         mine, ref = sram_leakage_mw(config, self.sram_cell), sram_leakage_mw(self.reference, self.sram_cell)
-        for k in LEAK_KEYS:
-            sram = k.split("_")[0]
-            scale = mine[sram] / ref[sram] if ref[sram] else 0.0
-            out[k] = self.static_mw[k].value * scale * 1e3 / config.clock_mhz
+        for a in STATIC_ACTIONS:
+            if a.width_rule == "cacti_leakage":
+                sram = a.memory
+                scale = mine[sram] / ref[sram] if ref[sram] else 0.0
+                out[a.key] = self.static_mw[a.key].value * scale * 1e3 / config.clock_mhz
         return out
 
     def sources(self) -> dict[str, str]:
@@ -422,16 +357,6 @@ def _check_keys(group, keys, what, name) -> None:
 def _check_value(name, key, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise EnergyTableError(f"table {name!r}: {key}={describe(value)}; expected a finite number >= 0")
-
-
-def __getattr__(name: str):
-    """``preset``, ``get_table`` and ``PRESETS`` live in :mod:`eie_sim.cost.presets` (they need
-    this module); importing them from here keeps working."""
-    if name in ("preset", "get_table", "PRESETS"):
-        from . import presets
-
-        return getattr(presets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ----------------------------------------------------------------------------- TOML
@@ -518,9 +443,8 @@ def scale_table(table: EnergyTable, node_nm: float, vdd: float | None = None) ->
             raise ConfigError(f"{key}={describe(val)}: expected a number in (0, {hi:g}] {unit}")
     k = (node_nm / table.node_nm) * (vdd / table.vdd) ** 2
     note = f"scaled from {table.name} ({table.node_nm:g} nm, {table.vdd:g} V) by (node ratio) x (V ratio)^2 = {k:.4g}"
-    energy = {
-        key: (c if key == "dram_byte" else Cost(c.value * k, f"{c.source}; {note}")) for key, c in table.energy_pj.items()
-    }
+    energy = {key: (Cost(c.value * k, f"{c.source}; {note}") if ACTION[key].node_vdd_scaled else c)
+              for key, c in table.energy_pj.items()}
     static = {key: Cost(c.value * k, f"{c.source}; {note}") for key, c in table.static_mw.items()}
     return EnergyTable(f"{table.name}@{node_nm:g}nm/{vdd:g}V", energy, static, reference=table.reference,
                        node_nm=float(node_nm), vdd=float(vdd), notes=table.notes + (note,), sram_cell=table.sram_cell)

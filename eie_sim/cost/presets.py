@@ -43,6 +43,7 @@ from .energy import (
     srams,
 )
 from ..errors import describe
+from .actions import STATIC_ACTIONS
 from .sram import sram_figures
 
 __all__ = ["PRESETS", "preset", "get_table", "ACTIVITY_PATH", "suite_rates", "ideal_rates"]
@@ -150,9 +151,10 @@ def _leakage(leak: dict) -> dict:
     """The static keys of ``leak``, the CACTI leakage of the reference SRAMs per PE."""
     geo = srams(REFERENCE)
     out = {}
-    for key, sram in (("spmat_leak_mw", "spmat"), ("ptr_leak_mw", "ptr"), ("act_leak_mw", "act")):
-        cap, width, n = geo[sram]
-        out[key] = Cost(leak[sram], f"{sram_figures(cap, width).source}, leakage x {n}")
+    for a in STATIC_ACTIONS:
+        if a.width_rule == "cacti_leakage":
+            cap, width, n = geo[a.memory]
+            out[a.key] = Cost(leak[a.memory], f"{sram_figures(cap, width).source}, leakage x {n}")
     return out
 
 

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .actions import ACTION, ELEMENTWISE_ACTIONS, LEVELS, STATIC_ACTIONS
 from .area import area_report
-from .elementwise import ELEM_ACTIONS, elementwise_pj
+from .elementwise import elementwise_pj
 from ..cycle.kernels import lnzd_nodes
-from .energy import COUNTER_OF, LEVEL_OF, MODULE_OF, STATIC_KEYS, TABLE1, EnergyTable
+from .energy import TABLE1, EnergyTable
 from .presets import get_table
 from ..cycle.simulator import SimResult
 from ..errors import ConfigError, describe
@@ -125,24 +126,26 @@ def _layer_report(sim: SimResult, table: EnergyTable) -> EnergyReport:
     cfg = sim.config
     e = table.at(cfg)
     c = sim.counters
-    by_action = {k: e[k] * sum(c[n] for n in COUNTER_OF[k]) for k in e}
+    by_action = {k: e[k] * sum(c[n] for n in ACTION[k].counters) for k in e}
     per_cycle = table.static_pj_per_cycle(cfg)
     static = {}
-    for k in STATIC_KEYS:
-        units = lnzd_nodes(cfg.n_pe) if k == "lnzd_static_mw" else cfg.n_pe
-        static[k] = per_cycle[k] * units * sim.cycles
+    for a in STATIC_ACTIONS:
+        units = lnzd_nodes(cfg.n_pe) if a.charged_per == "lnzd_node" else cfg.n_pe
+        static[a.key] = per_cycle[a.key] * units * sim.cycles
     by_module: dict = {}
     for k, v in list(by_action.items()) + list(static.items()):
-        by_module[MODULE_OF[k]] = by_module.get(MODULE_OF[k], 0.0) + v
-    by_level = {"registers": 0.0, "sram": 0.0, "dram": 0.0, "logic": 0.0, "static": sum(static.values())}
+        module = ACTION[k].module
+        by_module[module] = by_module.get(module, 0.0) + v
+    by_level = {level: 0.0 for level in LEVELS}
+    by_level["static"] = sum(static.values())
     for k, v in by_action.items():
-        by_level[LEVEL_OF[k]] += v
-    if "lut_reads" in c:  # an LSTM step: the element-wise unit (eie_sim.cost.elementwise)
+        by_level[ACTION[k].level] += v
+    if all(n in c for a in ELEMENTWISE_ACTIONS for n in a.counters):  # an LSTM step: the element-wise unit
         for k, pj in elementwise_pj(cfg, e).items():
-            counter, module, level = ELEM_ACTIONS[k]
-            by_action[k] = pj * c[counter]
-            by_module[module] = by_module.get(module, 0.0) + by_action[k]
-            by_level[level] += by_action[k]
+            a = ACTION[k]
+            by_action[k] = pj * sum(c[n] for n in a.counters)
+            by_module[a.module] = by_module.get(a.module, 0.0) + by_action[k]
+            by_level[a.level] += by_action[k]
     total = sum(by_action.values()) + sum(static.values())
     by_action = {**by_action, **{k.replace("_mw", ""): v for k, v in static.items()}}
     M, K = sim.shape

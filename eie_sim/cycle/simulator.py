@@ -35,6 +35,7 @@ from ..contract.format import CompressedLayer
 from ..contract.golden import finish, prepare
 from ..contract.model import Model, ModelLayer, load_model
 from ..contract.saturation import Saturation
+from .dram import dram_bytes
 from .layers import ROW_MAJOR_DENSITY, _encoded_for, _row_batches, _row_major
 from .steps import register_step, step_of
 
@@ -358,9 +359,6 @@ def _counters(lay: _Layout, n_nz: int, sums: list, ptr: tuple, cycles: int, issu
     broadcasts = len(lay.row_batches) * n_nz  # every row batch re-broadcasts
     real, padding, spmat_sram, spmat_dram = sums[:4]
     macs = real + padding
-    dram_bits_ptr = ptr[1] * config.ptr_bits
-    dram_bits_spmat = spmat_dram * config.sram_width
-    dram_bits_act = (lay.act_dram_in + lay.act_dram_out) * config.act_bits
     return {
         "broadcasts": broadcasts, "lnzd_ops": broadcasts * lay.lnzd_nodes,
         "queue_pushes": broadcasts * N, "queue_pops": broadcasts * N,
@@ -369,9 +367,7 @@ def _counters(lay: _Layout, n_nz: int, sums: list, ptr: tuple, cycles: int, issu
         "act_reg_reads": broadcasts + macs + (lay.act_sram_writes + lay.act_dram_out),
         "act_reg_writes": macs + lay.n_rows + (lay.act_sram_reads + lay.act_dram_in),
         "act_sram_reads": lay.act_sram_reads, "act_sram_writes": lay.act_sram_writes,
-        "dram_bytes": -(-(dram_bits_ptr + dram_bits_spmat + dram_bits_act) // 8),
-        "dram_bytes_ptr": -(-dram_bits_ptr // 8), "dram_bytes_spmat": -(-dram_bits_spmat // 8),
-        "dram_bytes_act": -(-dram_bits_act // 8),
+        **dram_bytes(config, ptr[1], spmat_dram, lay.act_dram_in + lay.act_dram_out),
         "row_batches": len(lay.row_batches), "input_batches": lay.n_in_batches,
         "overhead_cycles": cycles - issue_cycles,
     }

@@ -16,6 +16,7 @@ import numpy as np
 from eie_sim import ArchConfig, CompressedLayer, simulate
 from eie_sim.contract.format import pack_fields, split_rows
 from eie_sim.contract.golden import prepare, spmv_prepared
+from eie_sim.cycle.dram import dram_bytes
 
 from .params import (
     ARRAY_COUNTERS,
@@ -189,10 +190,6 @@ def make_job(layer: CompressedLayer, activations, config: ArchConfig, source=Non
 # ----------------------------------------------------------------------------- counters
 
 
-def _bytes(bits: int) -> int:
-    return -(-int(bits) // 8)
-
-
 def rtl_counters(pe_counts: list, array_counts: list, cycles: int, config: ArchConfig) -> dict:
     """The cycle model's counters (:data:`eie_sim.cycle.simulator.COUNTERS` names) from the RTL's
     event counters: ``pe_counts[k][i]`` is PE k's ``PE_COUNTERS[i]``, ``array_counts[i]`` the
@@ -200,9 +197,6 @@ def rtl_counters(pe_counts: list, array_counts: list, cycles: int, config: ArchC
     pe = {name: np.array([c[i] for c in pe_counts], dtype=np.int64) for i, name in enumerate(PE_COUNTERS)}
     arr = dict(zip(ARRAY_COUNTERS, (int(x) for x in array_counts)))
     tot = {name: int(v.sum()) for name, v in pe.items()}
-    bits_ptr = tot["ptr_dram_reads"] * config.ptr_bits
-    bits_spmat = tot["spmat_dram_reads"] * config.sram_width
-    bits_act = (tot["act_dram_reads"] + tot["act_dram_writes"]) * config.act_bits
     return {
         "broadcasts": arr["broadcasts"], "queue_pushes": tot["queue_pushes"], "queue_pops": tot["queue_pops"],
         "ptr_sram_reads": tot["ptr_sram_reads"], "spmat_sram_reads": tot["spmat_sram_reads"],
@@ -210,8 +204,7 @@ def rtl_counters(pe_counts: list, array_counts: list, cycles: int, config: ArchC
         "act_reg_reads": arr["src_reg_reads"] + tot["dest_reg_reads"],
         "act_reg_writes": tot["dest_reg_writes"] + arr["dest_reg_inits"] + tot["src_reg_writes"],
         "act_sram_reads": tot["act_sram_reads"], "act_sram_writes": tot["act_sram_writes"],
-        "dram_bytes": _bytes(bits_ptr + bits_spmat + bits_act), "dram_bytes_ptr": _bytes(bits_ptr),
-        "dram_bytes_spmat": _bytes(bits_spmat), "dram_bytes_act": _bytes(bits_act),
+        **dram_bytes(config, tot["ptr_dram_reads"], tot["spmat_dram_reads"], tot["act_dram_reads"] + tot["act_dram_writes"]),
         "row_batches": arr["row_batches"], "input_batches": arr["passes"] // max(1, arr["row_batches"]),
         "overhead_cycles": int(cycles) - arr["issue_cycles"],
         "saturated_acc": tot["sat_acc"], "saturated_outputs": tot["sat_out"],
