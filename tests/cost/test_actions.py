@@ -44,8 +44,8 @@ def lstm_run(n_pe=2, H=6, X=4):
     rng = np.random.default_rng(0)
     w = rng.normal(0, 0.2, (4 * H, X + H + 1)) * (rng.random((4 * H, X + H + 1)) < 0.5)
     cb = kmeans_codebook(w, 4)
-    lay = ModelLayer(name="lstm", codebook=cb, codes=quantize(w, cb), kind="lstm", hidden=H, in_frac=14, out_frac=10,
-                     state_frac=11)
+    lay = ModelLayer(name="lstm", codebook=cb, codes=quantize(w, cb), kind="lstm", params={"hidden": H, "state_frac": 11},
+                     in_frac=14, out_frac=10)
     return simulate(Model(layers=(lay,)), rng.random((2, X)), ArchConfig(n_pe=n_pe))
 
 
