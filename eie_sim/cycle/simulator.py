@@ -223,9 +223,9 @@ def _pointer_reads(nz_all: np.ndarray, n_cols: int, ptr_cap: int, n_row_batches:
 
 
 @dataclass(eq=False)
-class _Layout:
+class _ArrayPlan:
     """What is fixed for one encoded layer on one configuration, whatever the activations: built
-    once by :func:`_layout` and cached on the layer per configuration. A layer runs row batch by
+    once by :func:`_array_plan` and cached on the layer per configuration. A layer runs row batch by
     row batch, one pass per input batch (:mod:`.kernels`, "Long vectors"; EIE paper, section IV,
     "Activation Read/Write"). Traffic counts are values (activations) over the whole layer.
     ``full``: the :class:`_Timing` of activations that are all non-zero, which depends only on
@@ -266,17 +266,17 @@ class _Timing:
     notes: tuple
 
 
-_LAYOUTS_PER_LAYER = 8  # configurations whose layout a layer keeps (a sweep visits many)
+_PLANS_PER_LAYER = 8  # configurations whose array plan a layer keeps (a sweep visits many)
 
 
-def _layout(enc: CompressedLayer, config: ArchConfig) -> _Layout:
-    """The :class:`_Layout` of ``enc`` on ``config``, cached on the layer (the last few
+def _array_plan(enc: CompressedLayer, config: ArchConfig) -> _ArrayPlan:
+    """The :class:`_ArrayPlan` of ``enc`` on ``config``, cached on the layer (the last few
     configurations; ArchConfig is frozen and hashable, and every field is part of the key)."""
-    key = ("sim_layout", config)
+    key = ("sim_plan", config)
     cache = enc._cache
-    lay = cache.get(key)
-    if lay is not None:
-        return lay
+    plan = cache.get(key)
+    if plan is not None:
+        return plan
     N, regs, A = config.n_pe, config.act_regs_per_pe, config.acc_bits
     M, K = enc.shape
     R = N * regs
@@ -287,7 +287,7 @@ def _layout(enc: CompressedLayer, config: ArchConfig) -> _Layout:
     loads = _input_loads(K, N, regs, act_cap, n_in_batches) if K > R else ((0,) * n_in_batches, 0, 0)
     writes = (_output_writes(tuple(r0 for r0, _ in batches), M, K, N, regs, act_cap) if M > R
               else ((0,) * len(batches), 0, 0))
-    lay = _Layout(
+    plan = _ArrayPlan(
         config=config, n_rows=M, n_cols=K, rows_per_batch=R, lnzd_latency=lnzd_levels(N), lnzd_nodes=lnzd_nodes(N),
         entries_per_word=config.entries_per_word, cap_words=config.spmat_sram_kb * 8192 // config.sram_width,
         acc_lo=-(1 << (A - 1)), acc_hi=(1 << (A - 1)) - 1, row_batches=batches,
@@ -296,14 +296,14 @@ def _layout(enc: CompressedLayer, config: ArchConfig) -> _Layout:
         act_dram_in=len(batches) * loads[2], act_sram_writes=writes[1], act_dram_out=writes[2],
         padding_entries=sum(int(arr["padding"].sum()) for _, arr in batches),
     )
-    old = [k for k in cache if isinstance(k, tuple) and k and k[0] == "sim_layout"]
-    for k in old[: max(0, len(old) - _LAYOUTS_PER_LAYER + 1)]:  # dicts keep insertion order: oldest first
+    old = [k for k in cache if isinstance(k, tuple) and k and k[0] == "sim_plan"]
+    for k in old[: max(0, len(old) - _PLANS_PER_LAYER + 1)]:  # dicts keep insertion order: oldest first
         del cache[k]
-    cache[key] = lay
-    return lay
+    cache[key] = plan
+    return plan
 
 
-def _run_passes(lay: _Layout, nz_all: np.ndarray, arith) -> tuple[_Timing, bool]:
+def _run_passes(plan: _ArrayPlan, nz_all: np.ndarray, arith) -> tuple[_Timing, bool]:
     """Time every pass of the layer: each row batch broadcasts ``nz_all`` (non-zero input
     indices, int64 ascending) input batch by input batch; each input batch is loaded into the
     source registers and broadcast in a pass (:func:`~.kernels._simulate_pass`): the LNZD tree
@@ -315,60 +315,60 @@ def _run_passes(lay: _Layout, nz_all: np.ndarray, arith) -> tuple[_Timing, bool]
     ``arith``: None when the arithmetic is done row by row (:func:`~.kernels._accumulate_rows`,
     dense activations), else (acc, qa, qc, check_sat) for the passes to accumulate column by
     column. Returns the timing and the number of additions of that arithmetic that saturated."""
-    config = lay.config
-    N, fifo, epw, cap = config.n_pe, config.fifo_depth, lay.entries_per_word, lay.cap_words
+    config = plan.config
+    N, fifo, epw, cap = config.n_pe, config.fifo_depth, plan.entries_per_word, plan.cap_words
     st = np.zeros((6, N), dtype=np.int64)
     busy, blocked, real, pad, sram, dram = st
     entry_base = np.zeros(N, dtype=np.int64)
     held = np.empty(N, dtype=np.int64)
-    nz_batches = _input_batches(nz_all, lay.rows_per_batch, lay.n_in_batches)
+    nz_batches = _input_batches(nz_all, plan.rows_per_batch, plan.n_in_batches)
     t = issue = 0
     saturated = 0
-    for b, (row0, arr) in enumerate(lay.row_batches):
+    for b, (row0, arr) in enumerate(plan.row_batches):
         held[:] = -1
         ptr_t, real_p = arr["ptr_t"], arr["real_p"]
-        for nz, load_cycles in zip(nz_batches, lay.load_cycles):
-            t_start = t + load_cycles + lay.lnzd_latency
+        for nz, load_cycles in zip(nz_batches, plan.load_cycles):
+            t_start = t + load_cycles + plan.lnzd_latency
             if arith is None:
                 t = int(_dense_pass(ptr_t, real_p, nz, fifo, t_start, epw, entry_base, cap, held, busy, blocked,
                                     real, pad, sram, dram))
             else:
                 acc, qa, qc, check_sat = arith
                 t, sat = _simulate_pass(ptr_t, real_p, arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, qa, qc,
-                                        acc, lay.acc_lo, lay.acc_hi, check_sat, row0, fifo, t_start, epw, entry_base,
+                                        acc, plan.acc_lo, plan.acc_hi, check_sat, row0, fifo, t_start, epw, entry_base,
                                         cap, held, busy, blocked, real, pad, sram, dram)
                 t = int(t)
                 saturated += int(sat)
             issue += t - t_start
         entry_base += arr["entries"]
-        t += DRAIN_CYCLES + lay.write_cycles[b]
-    ptr = _pointer_reads(nz_all, lay.n_cols, config.ptr_capacity, len(lay.row_batches), N)
-    counters = _counters(lay, int(nz_all.size), st[2:].sum(axis=1).tolist(), ptr, t, issue)
+        t += DRAIN_CYCLES + plan.write_cycles[b]
+    ptr = _pointer_reads(nz_all, plan.n_cols, config.ptr_capacity, len(plan.row_batches), N)
+    counters = _counters(plan, int(nz_all.size), st[2:].sum(axis=1).tolist(), ptr, t, issue)
     per_pe = dict(zip(PER_PE_COLUMNS, (real, pad, busy, issue - busy, blocked, sram, entry_base)))
     timing = _Timing(cycles=t, counters=counters, per_pe=per_pe, entries=int(entry_base.sum()),
-                     notes=_overflow_notes(counters, config, lay.n_cols))
+                     notes=_overflow_notes(counters, config, plan.n_cols))
     return timing, saturated
 
 
-def _counters(lay: _Layout, n_nz: int, sums: list, ptr: tuple, cycles: int, issue_cycles: int) -> dict:
+def _counters(plan: _ArrayPlan, n_nz: int, sums: list, ptr: tuple, cycles: int, issue_cycles: int) -> dict:
     """The layer's :data:`COUNTERS` (defined in :mod:`.kernels`): integer counts; dram_bytes*
     in bytes (bits rounded up); overhead_cycles: cycles outside the passes' issue phases.
     ``sums``: per-PE totals of real entries, padding entries, spmat SRAM and DRAM word reads;
     ``ptr``: pointer reads from SRAM and from DRAM."""
-    config, N = lay.config, lay.config.n_pe
-    broadcasts = len(lay.row_batches) * n_nz  # every row batch re-broadcasts
+    config, N = plan.config, plan.config.n_pe
+    broadcasts = len(plan.row_batches) * n_nz  # every row batch re-broadcasts
     real, padding, spmat_sram, spmat_dram = sums[:4]
     macs = real + padding
     return {
-        "broadcasts": broadcasts, "lnzd_ops": broadcasts * lay.lnzd_nodes,
+        "broadcasts": broadcasts, "lnzd_ops": broadcasts * plan.lnzd_nodes,
         "queue_pushes": broadcasts * N, "queue_pops": broadcasts * N,
         "ptr_sram_reads": ptr[0], "spmat_sram_reads": spmat_sram,
         "codebook_reads": macs, "macs_real": real, "macs_padding": padding,
-        "act_reg_reads": broadcasts + macs + (lay.act_sram_writes + lay.act_dram_out),
-        "act_reg_writes": macs + lay.n_rows + (lay.act_sram_reads + lay.act_dram_in),
-        "act_sram_reads": lay.act_sram_reads, "act_sram_writes": lay.act_sram_writes,
-        **dram_bytes(config, ptr[1], spmat_dram, lay.act_dram_in + lay.act_dram_out),
-        "row_batches": len(lay.row_batches), "input_batches": lay.n_in_batches,
+        "act_reg_reads": broadcasts + macs + (plan.act_sram_writes + plan.act_dram_out),
+        "act_reg_writes": macs + plan.n_rows + (plan.act_sram_reads + plan.act_dram_in),
+        "act_sram_reads": plan.act_sram_reads, "act_sram_writes": plan.act_sram_writes,
+        **dram_bytes(config, ptr[1], spmat_dram, plan.act_dram_in + plan.act_dram_out),
+        "row_batches": len(plan.row_batches), "input_batches": plan.n_in_batches,
         "overhead_cycles": cycles - issue_cycles,
     }
 
@@ -395,42 +395,42 @@ def simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kwa
 
     When every activation is non-zero, every column is broadcast, so the timing (cycles,
     counters, per-PE arrays, notes) depends only on the layer and the configuration: it is
-    computed once and kept in the layer's :class:`_Layout` (results get copies)."""
+    computed once and kept in the layer's :class:`_ArrayPlan` (results get copies)."""
     enc, source = _encoded_for(layer, config)
     prep = prepare(source, activations, config, **prep_kwargs)
-    lay = _layout(enc, config)
-    qa, qc, K = prep.qa, prep.qc, lay.n_cols
+    plan = _array_plan(enc, config)
+    qa, qc, K = prep.qa, prep.qc, plan.n_cols
     n_nz, sum_abs, acc0_max = _scan_acts(qa, prep.acc0)
     qc_max = int(np.abs(qc).max())
     # Each row gets at most one product per column, so if |acc0| + max|qc| * sum|qa| fits, no
     # partial sum can saturate and the kernels may skip the test (they then sum exactly).
     bound = float(acc0_max) + float(qc_max) * float(sum_abs)
-    check_sat = not bound < lay.acc_hi / 2
+    check_sat = not bound < plan.acc_hi / 2
     acc = prep.acc0.copy()
     by_rows = n_nz > ROW_MAJOR_DENSITY * K  # arithmetic row by row (dense activations), not in the passes
     saturated = 0
     if by_rows:
         # float64 is exact while every product and partial sum stays within 2**53 (_accumulate_rows)
         mode = ACC_SATURATING if check_sat else ACC_FLOAT if qc_max * int(sum_abs) <= 1 << 53 else ACC_INT
-        for (row0, arr), rows in zip(lay.row_batches, lay.batch_rows):
+        for (row0, arr), rows in zip(plan.row_batches, plan.batch_rows):
             _row_major(arr, rows)
             saturated += int(_accumulate_rows(arr["row_ptr"], arr["row_ent"], arr["row_shift"], qa, qc, acc, row0,
-                                               lay.acc_lo, lay.acc_hi, mode))
+                                               plan.acc_lo, plan.acc_hi, mode))
     if by_rows and n_nz == K:
-        timing = lay.full
+        timing = plan.full
         if timing is None:
-            timing = lay.full = _run_passes(lay, np.arange(K, dtype=np.int64), None)[0]
+            timing = plan.full = _run_passes(plan, np.arange(K, dtype=np.int64), None)[0]
         per_pe = {c: a.copy() for c, a in timing.per_pe.items()}
         counters = dict(timing.counters)
     else:
-        timing, sat = _run_passes(lay, np.flatnonzero(qa).astype(np.int64, copy=False), None if by_rows else (acc, qa, qc, check_sat))
+        timing, sat = _run_passes(plan, np.flatnonzero(qa).astype(np.int64, copy=False), None if by_rows else (acc, qa, qc, check_sat))
         saturated += sat
         per_pe, counters = timing.per_pe, timing.counters
     res = finish(prep, acc, saturated)
     return SimResult(
-        name=name, config=config, shape=(lay.n_rows, K), cycles=timing.cycles, output=res.output,
+        name=name, config=config, shape=(plan.n_rows, K), cycles=timing.cycles, output=res.output,
         output_fixed=res.output_fixed, out_format=res.out_format, counters=counters, per_pe_arrays=per_pe,
-        entries=timing.entries, padding_entries=lay.padding_entries, notes=timing.notes,
+        entries=timing.entries, padding_entries=plan.padding_entries, notes=timing.notes,
         acc_saturated=res.acc_saturated, saturation=res.saturation,
     )
 
@@ -463,9 +463,9 @@ def simulate(layer_or_model, activations, config: ArchConfig | None = None) -> S
     results = []  # every layer's step results, chained through the kinds' steps (.steps)
     first = model.layers[0]
     results += step_of(first.kind)(first, activations, config)
-    for lay in model.layers[1:]:
+    for layer in model.layers[1:]:
         prev = results[-1]
-        results += step_of(lay.kind)(lay, prev.output_fixed, config, act_frac=prev.out_format.frac, fixed_input=True)
+        results += step_of(layer.kind)(layer, prev.output_fixed, config, act_frac=prev.out_format.frac, fixed_input=True)
     counters = {k: sum(r.counters.get(k, 0) for r in results) for k in results[0].counters}
     per_pe = {c: sum(r.per_pe_arrays[c] for r in results) for c in PER_PE_COLUMNS}
     last = results[-1]

@@ -5,7 +5,7 @@ simulate() on a fresh encoding of the same layer, whatever ran before on the cac
 import numpy as np
 
 from eie_sim import ArchConfig, encode, simulate
-from eie_sim.cycle.simulator import _LAYOUTS_PER_LAYER
+from eie_sim.cycle.simulator import _PLANS_PER_LAYER
 
 from helpers import random_codebook, random_codes
 
@@ -39,10 +39,10 @@ def test_layouts_kept_per_layer_are_bounded():
     codes, cb, rng = _layer(1)
     enc = encode(codes, cb, n_pe=2)
     a = rng.random(50)
-    cfgs = [ArchConfig(n_pe=2, fifo_depth=d) for d in range(1, _LAYOUTS_PER_LAYER + 4)]
+    cfgs = [ArchConfig(n_pe=2, fifo_depth=d) for d in range(1, _PLANS_PER_LAYER + 4)]
     for cfg in cfgs + cfgs:
         assert _key(simulate(enc, a, cfg)) == _key(_fresh(codes, cb, a, cfg))
-    assert sum(1 for k in enc._cache if isinstance(k, tuple) and k[0] == "sim_layout") <= _LAYOUTS_PER_LAYER
+    assert sum(1 for k in enc._cache if isinstance(k, tuple) and k[0] == "sim_plan") <= _PLANS_PER_LAYER
 
 
 def test_dense_timing_cache_against_fresh_runs():
@@ -55,7 +55,7 @@ def test_dense_timing_cache_against_fresh_runs():
                 rng.normal(size=60) + 5.0, np.where(rng.random(60) < 0.9, rng.random(60) + 0.1, 0.0)]
         for a in runs:
             assert _key(simulate(enc, a, cfg)) == _key(_fresh(codes, cb, a, cfg))
-        assert enc._cache[("sim_layout", cfg)].full is not None  # the cache was used
+        assert enc._cache[("sim_plan", cfg)].full is not None  # the cache was used
 
 
 def test_results_do_not_share_cached_arrays():
