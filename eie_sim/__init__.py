@@ -39,7 +39,7 @@ from .cost.presets import preset
 from .cost.report import EnergyReport, energy_report
 from .cost.area import AreaReport, area_report
 from .explore.sweep import SweepIncomplete, SweepLayer, load_sweep, sweep
-from .explore.codesign import CodesignResult, CodesignSpace, SearchSettings, codesign
+from .codesign import CodesignResult, CodesignSpace, SearchSettings, codesign
 from .contract.master import MasterWeights, load_master, save_with_master
 from .cycle import suite as benchmarks  # noqa: F401  (eie_sim.benchmarks, the Table III suite)
 

@@ -1,5 +1,6 @@
-"""The package layout: tiers import only downwards, no import cycles, no layer-kind branches
-outside the kind modules, modules stay short, the public API resolves."""
+"""The package layout: tiers import only downwards, no import cycles, no private names imported
+across modules, no layer-kind branches outside the kind modules, modules stay short, the public
+API resolves."""
 
 import ast
 import importlib
@@ -21,7 +22,8 @@ ALLOWED = {
     "cost": {"contract", "cycle"},
     "io": {"contract", "train"},
     "explore": {"contract", "cycle", "cost", "train", "io"},
-    "cli": {"contract", "cycle", "cost", "train", "io", "explore"},
+    "codesign": {"contract", "cycle", "cost", "train", "io", "explore"},
+    "cli": {"contract", "cycle", "cost", "train", "io", "explore", "codesign"},
 }
 TIERS = set(ALLOWED)
 
@@ -163,6 +165,63 @@ def test_no_import_cycles_between_modules():
                       or t == "eie_sim"}
     graph = {m: {t for t in ts if t != "eie_sim"} for m, ts in graph.items()}
     assert not _cycles(graph), "\n".join(" <-> ".join(c) for c in _cycles(graph))
+
+
+#: the subpackages whose modules may not import another module's private names (extend it as
+#: others are cleaned up)
+PRIVATE_IMPORT_CHECKED = ("explore", "codesign", "cli")
+
+
+def _private_imports(path: Path) -> list[str]:
+    """``from X import _name`` in ``path`` (at the top or in a function) where X is another module
+    of the package (relative or absolute); dunder names do not count."""
+    own = _module_name(path)
+    found = []
+    for line, full in _imports_with_names(path):
+        mod, _, name = full.rpartition(".")
+        if mod != own and name.startswith("_") and not name.startswith("__"):
+            found.append(f"{path.relative_to(PKG)}:{line} imports {name} from {mod}")
+    return found
+
+
+def _imports_with_names(path: Path) -> list[tuple[int, str]]:
+    """(line, module.name) of every ``from module import name`` of the package in ``path``."""
+    parts = path.relative_to(PKG.parent).with_suffix("").parts
+    package = parts[:-1]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                mod = ".".join(list(package[: len(package) - node.level + 1]) + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            if mod.split(".")[0] == "eie_sim":
+                found += [(node.lineno, f"{mod}.{a.name}") for a in node.names]
+    return found
+
+
+def test_private_import_finder_finds_planted_imports():
+    f = PKG / "explore" / "_planted_for_test.py"
+    try:
+        f.write_text("from .results import _Lock, load_sweep\nfrom ..cycle.kernels import _scan_acts\n"
+                     "from eie_sim.explore.space import _Source\nfrom . import _planted_for_test\n"
+                     "from ._planted_for_test import _x\nfrom .tables import __doc__\n"
+                     "def f():\n    from .sweep import _client\n")
+        hits = _private_imports(f)
+        assert [h.split(" imports ")[1] for h in hits] == [
+            "_Lock from eie_sim.explore.results", "_scan_acts from eie_sim.cycle.kernels",
+            "_Source from eie_sim.explore.space", "_planted_for_test from eie_sim.explore",
+            "_client from eie_sim.explore.sweep"]
+    finally:
+        f.unlink()
+
+
+def test_no_cross_module_private_imports():
+    """A module of :data:`PRIVATE_IMPORT_CHECKED` uses another module's public names only (what
+    it needs is documented and in that module's ``__all__``), never ``from .x import _name``."""
+    wrong = [hit for p in sorted(PKG.rglob("*.py")) if p.relative_to(PKG).parts[0] in PRIVATE_IMPORT_CHECKED
+             for hit in _private_imports(p)]
+    assert not wrong, "\n".join(wrong)
 
 
 KIND_NAMES = ("fc", "lstm")

@@ -2,8 +2,9 @@
 
 :mod:`.app` builds the parser and runs a command; :mod:`.model` (example, info, encode,
 golden), :mod:`.simulate` (run, bench, energy-table), :mod:`.train` (compress, eval),
-:mod:`.sweep` (sweep, plot) and :mod:`.rtl` (rtl export / cosim / area). The top tier: it may
-import every other subpackage, and nothing imports it.
+:mod:`.onnx` (import, export), :mod:`.sweep` (sweep, plot), :mod:`.codesign` (codesign) and
+:mod:`.rtl` (rtl export / cosim / area); :mod:`.common` holds what they share. The top tier: it
+may import every other subpackage, and nothing imports it.
 """
 
 from .app import build_parser, main

@@ -23,7 +23,7 @@ def _balance(text: str) -> tuple:
 
 
 def _space_search(args):
-    from ..explore.codesign import CodesignSpace, SearchSettings
+    from ..codesign import CodesignSpace, SearchSettings
 
     space = CodesignSpace(
         sparsity=None if not args.sparsity else tuple(tuple(comma_list("sparsity", s, float)) for s in args.sparsity),
@@ -40,7 +40,7 @@ def _space_search(args):
 
 
 def _summary(res, args) -> dict:
-    from ..explore.codesign_report import design_text
+    from ..codesign.report import design_text
 
     def brief(row):
         if row is None:
@@ -68,7 +68,7 @@ def _summary(res, args) -> dict:
 
 
 def _markdown(res, s: dict) -> str:
-    from ..explore.codesign_report import front_table
+    from ..codesign.report import front_table
 
     lines = [f"# Co-design search: {s['out']}", "",
              f"Wall time {s['wall_s']:.0f} s; {s['designs']} designs; dense accuracy {100 * s['dense_accuracy']:.2f}%"
@@ -79,7 +79,7 @@ def _markdown(res, s: dict) -> str:
 
 
 def _print_text(res, s: dict) -> None:
-    from ..explore.codesign_report import front_table
+    from ..codesign.report import front_table
 
     for r in s["rungs"]:
         print(f"rung {r['rung']}: {r['candidates']} candidates ({r['resumed']} resumed, {r['trained']} trained), "
@@ -110,7 +110,7 @@ def _print_text(res, s: dict) -> None:
 
 
 def _cmd_codesign(args) -> int:
-    from ..explore.codesign import codesign
+    from ..codesign import codesign
 
     space, search = _space_search(args)
     if args.save_best:
@@ -154,7 +154,7 @@ def add_parsers(sub) -> None:
                                    "and fine-tuned from the dense network, more epochs for the survivors), every "
                                    "trained candidate evaluated bit-exact on the test set and on every hardware point "
                                    "(cycle model on K test images, eie45 energy, area). Results stream to --out and "
-                                   "resume. See eie_sim.explore.codesign.")
+                                   "resume. See eie_sim.codesign.")
     p.add_argument("network", metavar="NETWORK", help="lenet300, mlp:H1,H2,... (trained dense once), or a model file "
                                                       "(starts from its master weights, else its shared weights)")
     p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS, help="training and test data")

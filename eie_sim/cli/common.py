@@ -20,7 +20,8 @@ from ..cycle import suite
 from ..cost.presets import get_table
 from ..budget import check_budget
 from ..cycle.simulator import simulate
-from ..errors import ConfigError, EncodingError, PointerOverflowError
+from ..errors import ConfigError, EncodingError
+from ..explore.worker import widen_ptr_bits
 
 
 def comma_list(option: str, text: str, typ=int) -> list:
@@ -106,16 +107,18 @@ def config_from_args(args, **overrides) -> tuple[ArchConfig, bool]:
 
 def simulate_widening(layer, activations, config: ArchConfig, explicit_ptr: bool, what: str):
     """:func:`simulate`, widening ``ptr_bits`` to what the layer needs when the user did not set
-    it (the sweep's rule: a layer on few PEs needs longer pointers), with a note on stderr."""
-    try:
-        return simulate(layer, activations, config), config
-    except PointerOverflowError as exc:
-        if explicit_ptr:
-            raise
-        wide = dataclasses.replace(config, ptr_bits=exc.bits_needed)
-        print(f"note: {what}: ptr_bits widened from {config.ptr_bits} to {exc.bits_needed} bits for "
-              f"{config.n_pe} PEs (give --ptr-bits to fix it)", file=sys.stderr)
-        return simulate(layer, activations, wide), wide
+    it (the sweep's rule, :func:`eie_sim.explore.worker.widen_ptr_bits`: a layer on few PEs needs
+    longer pointers), with a note on stderr. (result, the configuration used)."""
+    def at(bits):
+        return config if bits == config.ptr_bits else dataclasses.replace(config, ptr_bits=bits)
+
+    def note(old, new):
+        print(f"note: {what}: ptr_bits widened from {old} to {new} bits for {config.n_pe} PEs (give --ptr-bits "
+              "to fix it)", file=sys.stderr)
+
+    res, bits = widen_ptr_bits(lambda b: simulate(layer, activations, at(b)), config.ptr_bits, fixed=explicit_ptr,
+                               on_widen=note)
+    return res, at(bits)
 
 
 def table_from_args(args):

@@ -30,7 +30,7 @@ from ..config import ArchConfig
 from ..errors import ConfigError, describe
 from .run_key import select_run
 
-__all__ = ["KINDS", "plot", "reference_slice", "pareto_front", "select_layers"]
+__all__ = ["KINDS", "plot", "reference_slice", "pareto_mask", "pareto_front", "select_layers", "plain_log_ticks"]
 
 KINDS = ("speedup", "fifo", "padding", "balance", "sram-width", "energy", "pareto")
 _FIELDS = tuple(asdict(ArchConfig()))
@@ -140,7 +140,7 @@ def _log2_x(ax, vals):
     ax.minorticks_off()
 
 
-def _plain_log_ticks(axis, base=10):
+def plain_log_ticks(axis, base=10):
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     if base == 2:
@@ -168,7 +168,7 @@ def _speedup(df, fig):
     ax.plot(v, v / v[0], "k--", lw=1, label="linear (ideal)")
     _log2_x(ax, vals)
     ax.set_yscale("log", base=2)
-    _plain_log_ticks(ax.yaxis, base=2)
+    plain_log_ticks(ax.yaxis, base=2)
     ax.set_xlabel("processing elements (PEs)")
     over = "1 PE" if b == 1 else f"{b:g} PEs (the sweep's fewest; no 1-PE point)"
     ax.set_ylabel(f"speedup over {over}\n(cycles ratio, log scale)")
@@ -284,6 +284,23 @@ def _energy(df, fig):
     _legend_beside(ax, title="module", title_fontsize=7)
 
 
+def pareto_mask(cost, value) -> np.ndarray:
+    """Boolean mask of the points not dominated when minimising ``cost`` and maximising ``value``
+    (no other point has at most the cost and at least the value, one of them strictly). Sorted by
+    cost, then value (descending), a point is on the front when its value is above that of every
+    point before it; of points with equal cost and value the first in that order stands for all.
+    The one Pareto rule of the sweep's figure (:func:`pareto_front`) and the co-design search."""
+    cost, value = np.asarray(cost, dtype=float), np.asarray(value, dtype=float)
+    order = np.lexsort((-value, cost))
+    mask = np.zeros(len(cost), dtype=bool)
+    best = -np.inf
+    for i in order:
+        if value[i] > best:
+            mask[i] = True
+            best = value[i]
+    return mask
+
+
 def pareto_front(df: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration: energy_pj summed over the model's layers (all layers when the
     sweep has no model rows), its accuracy, and ``on_front`` (no other point has both lower
@@ -299,12 +316,7 @@ def pareto_front(df: pd.DataFrame) -> pd.DataFrame:
         agg["latency_us"] = ("latency_us", "sum")
     g = df.groupby(keys, as_index=False).agg(**agg)
     g = g.sort_values(["energy_pj", "accuracy"], ascending=[True, False]).reset_index(drop=True)
-    best = -np.inf
-    front = []
-    for a in g["accuracy"]:
-        front.append(a > best)
-        best = max(best, a)
-    g["on_front"] = front
+    g["on_front"] = pareto_mask(g["energy_pj"], g["accuracy"])
     return g
 
 
@@ -389,7 +401,7 @@ def _pareto(df, fig, accuracy_samples=None):
     fig.eie_front_labels = [", ".join(f"{_SHORT.get(k, k)}={_fmt(r[k])}" for k in varied[:4]) for _, r in f.iterrows()]
     fig.eie_front_points = list(zip(f["energy_pj"] / 1e6, 100 * f["accuracy"]))
     ax.set_xscale("log")
-    _plain_log_ticks(ax.xaxis)
+    plain_log_ticks(ax.xaxis)
     src = _ok(df)
     src = src[src["source"] == "model"] if "source" in src.columns and (src["source"] == "model").any() else src
     names = list(dict.fromkeys(src["layer"].dropna()))

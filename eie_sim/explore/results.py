@@ -1,5 +1,5 @@
 """The results file of a sweep: reading it back (:func:`load_sweep`), the finished rows a rerun
-resumes from and the model accuracies they already hold, and :class:`_ResultsFile`, which
+resumes from and the model accuracies they already hold, and :class:`ResultsFile`, which
 collects the rows workers return, turns them into tidy frames (integer and text columns, the
 accuracy and energy-table columns) and rewrites the Parquet file atomically, at most every
 ``flush_s`` seconds while the sweep runs and once more at the end or on an interrupt.
@@ -14,7 +14,7 @@ Safety (nothing computed is lost, nothing doctored is trusted):
   the holder dies (even on SIGKILL), so a stale lock file never blocks; the file is removed at
   the end, also on an error or Ctrl-C. flock is advisory and per machine: on a network file
   system it excludes writers on other hosts only when the server supports it (NFSv4 does).
-* **Resume trusts nothing blindly** (:func:`_load_finished`). The file must have the columns
+* **Resume trusts nothing blindly** (:func:`load_finished`). The file must have the columns
   of a sweep with the right kinds (text, integers, numbers); otherwise it is refused before
   any work, naming the file and the column. Then every row is checked (16-digit hex
   point_id, non-empty layer and source, a configuration ArchConfig accepts, cycles >= 1,
@@ -26,7 +26,7 @@ Safety (nothing computed is lost, nothing doctored is trusted):
   row by row and carried along; their ids can only be checked by the sweep they belong to.
   A row whose id *and* configuration were both rewritten to another point's cannot be told
   from a real one: ids are digests, not signatures.
-* **A failed write keeps every row** (:meth:`_ResultsFile._write`). When writing ``out``
+* **A failed write keeps every row** (:meth:`ResultsFile._write`). When writing ``out``
   fails (disk full, permissions, ...), the rows computed in this run go to a side file,
   ``<out>.rescue-<time>-<pid>.parquet`` next to it, else in the system temp folder
   (``eie-sim-rescue-<stem>-<digest of out>-<time>-<pid>.parquet``), as JSON Lines when
@@ -61,7 +61,10 @@ from ..config import ArchConfig
 from ..cycle.simulator import COUNTERS
 from ..errors import ConfigError, describe
 from .tables import TEXT_COLUMNS, null_errors, read_results, write_results
-from .space import SWEEP_FIELDS, _plan_mismatches
+from .space import SWEEP_FIELDS, plan_mismatches
+
+__all__ = ["load_sweep", "SweepWriteError", "ResultsLock", "ResultsFile", "FinishedRows", "ModelAccuracy", "load_finished",
+           "load_rows", "saved_accuracy"]
 
 
 class SweepWriteError(ConfigError):
@@ -102,13 +105,13 @@ def _tidy(df: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- the output file and its lock
 
 
-class _Lock:
+class ResultsLock:
     """The exclusive lock of results file ``out`` (``<out>.lock``, see the module docstring)."""
 
     def __init__(self, out: Path):
         self.out, self.path, self._fd = out, out.with_name(out.name + ".lock"), None
 
-    def __enter__(self) -> "_Lock":
+    def __enter__(self) -> "ResultsLock":
         self.acquire()
         return self
 
@@ -347,7 +350,7 @@ def _row_problems(df: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
 
 
 @dataclass
-class _Finished:
+class FinishedRows:
     """What a rerun resumes from: the kept rows (None: nothing), the trusted ids of this sweep's
     points, the rescue files merged in, and how many rows were dropped."""
 
@@ -357,12 +360,12 @@ class _Finished:
     dropped: int = 0
 
 
-def _load_finished(path: Path | None, todo: list, auto_ptr: bool, table_name: str, retry_errors: bool) -> _Finished:
+def load_finished(path: Path | None, todo: list, auto_ptr: bool, table_name: str, retry_errors: bool) -> FinishedRows:
     """The checked rows of ``path`` and its rescue files (module docstring): a file that cannot be
     read or has wrong column kinds is refused; rows that fail a check are dropped (with a
     warning); with ``retry_errors`` this sweep's points that failed are left out, so they run again."""
     if path is None:
-        return _Finished()
+        return FinishedRows()
     frames, rescued = [], _rescue_files(path)
     for p in ([path] if path.exists() else []) + rescued:
         name = f"out={str(path)!r}" if p == path else f"rescue file {str(p)!r} of out={str(path)!r}"
@@ -373,14 +376,14 @@ def _load_finished(path: Path | None, todo: list, auto_ptr: bool, table_name: st
             raise ConfigError(f"{name} cannot be read ({detail}); move it away or choose another out") from None
         frames.append(_check_columns(df, name))
     if not frames:
-        return _Finished()
+        return FinishedRows()
     old = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     old = old.drop_duplicates(subset=["point_id", "layer"], keep="last").reset_index(drop=True)
     problems = _row_problems(old)
     row_bad = np.zeros(len(old), dtype=bool)
     for _, b in problems:
         row_bad |= b
-    problems += [(r, b & ~row_bad) for r, b in _plan_mismatches(old, todo, auto_ptr, table_name) if (b & ~row_bad).any()]
+    problems += [(r, b & ~row_bad) for r, b in plan_mismatches(old, todo, auto_ptr, table_name) if (b & ~row_bad).any()]
     for _, b in problems:
         row_bad |= b
     # a point of this sweep is trusted when all its rows pass and it has each of its layers once
@@ -412,10 +415,33 @@ def _load_finished(path: Path | None, todo: list, auto_ptr: bool, table_name: st
         if c in kept.columns and not is_integer_dtype(kept[c]):
             kept[c] = kept[c].astype("Int64")
     trusted = set(kept.loc[kept["point_id"].isin(plan), "point_id"])
-    return _Finished(kept, trusted, rescued, int(drop.sum()))
+    return FinishedRows(kept, trusted, rescued, int(drop.sum()))
 
 
-def _saved_accuracy(finished: _Finished, accuracy: "_ModelAccuracy") -> dict:
+def load_rows(path: Path) -> FinishedRows:
+    """The rows of ``path`` and its rescue files that pass the row checks (:func:`_row_problems`;
+    others dropped with a warning), without a plan to check them against (the co-design's resume)."""
+    frames, rescued = [], _rescue_files(path)
+    for p in ([path] if path.exists() else []) + rescued:
+        try:
+            df = _read_jsonl(p) if p.suffix == ".jsonl" else read_results(p)
+        except Exception as exc:  # noqa: BLE001
+            raise ConfigError(f"out={str(path)!r}: {p} cannot be read ({exc}); move it away or choose another out") from None
+        frames.append(_check_columns(df, f"out={str(path)!r}"))
+    if not frames:
+        return FinishedRows()
+    old = pd.concat(frames, ignore_index=True).drop_duplicates(subset=["point_id", "layer"], keep="last")
+    bad = np.zeros(len(old), bool)
+    for _, b in _row_problems(old.reset_index(drop=True)):
+        bad |= b
+    if bad.any():
+        warnings.warn(f"out={str(path)!r}: {int(bad.sum())} row(s) failed the checks and are dropped; their designs "
+                      "run again", UserWarning, stacklevel=3)
+    kept = old[~bad].reset_index(drop=True)
+    return FinishedRows(kept, set(kept["point_id"]), rescued, int(bad.sum()))
+
+
+def saved_accuracy(finished: FinishedRows, accuracy: "ModelAccuracy") -> dict:
     """{(weight_bits, act_bits): accuracy} from this sweep's trusted rows of the same model and
     dataset, so it is not computed again."""
     acc, df = {}, finished.rows
@@ -432,7 +458,7 @@ def _saved_accuracy(finished: _Finished, accuracy: "_ModelAccuracy") -> dict:
 
 
 @dataclass
-class _ModelAccuracy:
+class ModelAccuracy:
     """The accuracy columns of a sweep given a trained model: its file (``path``, the file ``name``
     goes in ``accuracy_model``), ``dataset``, the first ``samples`` test images (None: all) and
     ``known`` {(weight_bits, act_bits): accuracy}, from the results file and then the workers;
@@ -449,15 +475,15 @@ class _ModelAccuracy:
 # ----------------------------------------------------------------------------- writing
 
 
-class _ResultsFile:
+class ResultsFile:
     """Every row of one sweep: the finished ones it resumes from and the new ones, written to
     ``path`` (when not None) atomically. New rows get the ``energy_table`` name, the ``run``
     columns (:func:`.run_key.run_columns`) and, when ``accuracy`` is given, its columns (as known when they are first turned into a frame).
     A failed write saves this run's rows to a rescue file and raises :class:`SweepWriteError`;
     rescue files merged into ``finished`` are deleted once ``path`` holds their rows."""
 
-    def __init__(self, path: Path | None, finished: _Finished, flush_s: float, energy_table: str,
-                 accuracy: _ModelAccuracy | None = None, run: dict | None = None):
+    def __init__(self, path: Path | None, finished: FinishedRows, flush_s: float, energy_table: str,
+                 accuracy: ModelAccuracy | None = None, run: dict | None = None):
         self.path = path
         self.rows: list[dict] = []  # new rows, in the order they arrived
         self._finished = [] if finished.rows is None else [finished.rows]

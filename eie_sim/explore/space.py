@@ -1,6 +1,6 @@
 """The sweep space and its layers: the fields a sweep may vary, the cartesian product of a
 ``space`` (:func:`expand_space`), the layers a sweep runs on (Table III names, model files and
-:class:`SweepLayer`) resolved to small :class:`_Source` records a task can carry to a worker,
+:class:`SweepLayer`) resolved to small :class:`LayerSource` records a task can carry to a worker,
 and the full configuration and stable ``point_id`` of each (point, layer). Nothing here runs a
 simulation or touches the cluster; it is the driver's plan of what to run.
 """
@@ -22,6 +22,9 @@ from ..cost.energy import REFERENCE, EnergyTable
 from ..cost.sram import DEFAULT_CELL
 from ..cycle import suite as benchmarks
 from ..errors import ConfigError, EIEError, describe
+
+__all__ = ["SWEEP_FIELDS", "ENCODING_FIELDS", "SweepLayer", "LayerSource", "expand_space", "file_digest", "resolve_layers",
+           "energy_table_key", "plan_points", "plan_mismatches"]
 
 SWEEP_FIELDS = tuple(f.name for f in fields(ArchConfig))
 #: the fields an encoded layer depends on; points that share them share one encoding
@@ -69,7 +72,7 @@ class SweepLayer:
 
 
 @dataclass(frozen=True)
-class _Source:
+class LayerSource:
     """What a task needs to rebuild a layer on a worker (small; arrays travel separately)."""
 
     kind: str  # "table3", "model" or "user"
@@ -122,7 +125,7 @@ def expand_space(space: dict) -> list[dict]:
 # ----------------------------------------------------------------------------- layer sources
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
     h = hashlib.blake2b(digest_size=8)
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -130,7 +133,7 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _resolve_layers(layers, model, seed: int, input_index: int, dataset: str | None) -> tuple[list[_Source], dict]:
+def resolve_layers(layers, model, seed: int, input_index: int, dataset: str | None) -> tuple[list[LayerSource], dict]:
     """Sources for ``layers`` (+ the model's layers when a model is given) and user arrays by key."""
     if layers is None:
         layers = []
@@ -151,7 +154,7 @@ def _resolve_layers(layers, model, seed: int, input_index: int, dataset: str | N
     for it in items:
         if isinstance(it, SweepLayer):
             key = f"user:{it.name}:{it.digest()}"
-            sources.append(_Source("user", it.name, key, (it.weight_bits, it.index_bits, it.act_bits)))
+            sources.append(LayerSource("user", it.name, key, (it.weight_bits, it.index_bits, it.act_bits)))
             arrays[key] = it
         elif isinstance(it, (str, Path)) and (str(it).endswith(".npz") or Path(it).is_file()):
             sources.append(_model_source(it, input_index, dataset, model_paths, seed))
@@ -165,7 +168,7 @@ def _resolve_layers(layers, model, seed: int, input_index: int, dataset: str | N
     return sources, arrays
 
 
-def _model_source(it, input_index: int, dataset: str | None, model_paths: set, seed: int = 0) -> _Source:
+def _model_source(it, input_index: int, dataset: str | None, model_paths: set, seed: int = 0) -> LayerSource:
     """The source for model file ``it`` (every layer of the model); adds its path to ``model_paths``.
     ``seed`` draws the input when the dataset's test image cannot be used: part of the key."""
     path = Path(it).resolve()
@@ -177,13 +180,13 @@ def _model_source(it, input_index: int, dataset: str | None, model_paths: set, s
     m = load_model(path)
     ds = dataset or m.meta.get("dataset")
     lay0 = m.layers[0]
-    key = f"model:{path.name}:{_file_digest(path)}:in{input_index}:{ds}" + (f":seed{seed}" if seed else "")
-    return _Source("model", str(m.meta.get("name", path.stem)), key,
+    key = f"model:{path.name}:{file_digest(path)}:in{input_index}:{ds}" + (f":seed{seed}" if seed else "")
+    return LayerSource("model", str(m.meta.get("name", path.stem)), key,
                    (lay0.weight_bits, lay0.index_bits, lay0.act_bits), (str(path), input_index, ds),
                    tuple(lay.name for lay in m.layers))
 
 
-def _table3_source(it: str, seed: int) -> _Source:
+def _table3_source(it: str, seed: int) -> LayerSource:
     """The source for Table III name ``it`` (``"alex6"`` or a scaled copy ``"alex6@0.1"``)."""
     name, _, sc = it.partition("@")
     if name not in benchmarks.TABLE_III:
@@ -197,13 +200,16 @@ def _table3_source(it: str, seed: int) -> _Source:
         raise ConfigError(f"layers: {it!r}: scale {scale} is not in (0, 1]")
     # the generator's dispersion is part of the layer: rows from another generator are not reused
     key = f"table3:{name}:seed{seed}:scale{scale:g}:cv{benchmarks.DEFAULT_ROW_CV:g}/{benchmarks.DEFAULT_COL_CV:g}"
-    return _Source("table3", it, key, (4, 4, 16), (seed, scale))
+    return LayerSource("table3", it, key, (4, 4, 16), (seed, scale))
+
+
+_resolve_layers = resolve_layers  # its former name (benchmarks/bench_sweep.py)
 
 
 # ----------------------------------------------------------------------------- points and ids
 
 
-def _table_key(table: EnergyTable) -> str:
+def energy_table_key(table: EnergyTable) -> str:
     """A digest of everything in ``table`` that the energy, power and area of a row depend on
     (the reference configuration and SRAM cell only when they are not the defaults, so the keys
     of the tables that use them are those of earlier versions)."""
@@ -220,7 +226,7 @@ def _table_key(table: EnergyTable) -> str:
 _DEFAULT_CONFIG: dict = {}
 
 
-def _config_for(point: dict, src: _Source) -> dict:
+def _config_for(point: dict, src: LayerSource) -> dict:
     """The full configuration (every ArchConfig field) of ``point`` on ``src``."""
     if not _DEFAULT_CONFIG:
         _DEFAULT_CONFIG.update(asdict(ArchConfig()))  # once: asdict deep-copies every field
@@ -231,13 +237,13 @@ def _config_for(point: dict, src: _Source) -> dict:
     return cfg
 
 
-def _point_id(cfg: dict, src: _Source, table_key: str) -> str:
+def _point_id(cfg: dict, src: LayerSource, table_key: str) -> str:
     blob = json.dumps({"cfg": {k: cfg[k] for k in SWEEP_FIELDS}, "src": src.key, "table": table_key}, sort_keys=True,
                       default=str)
     return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
 
 
-def _plan(points: list[dict], sources: list[_Source], table_key: str) -> list[tuple[_Source, dict, str]]:
+def plan_points(points: list[dict], sources: list[LayerSource], table_key: str) -> list[tuple[LayerSource, dict, str]]:
     """Every (point, layer source) as (source, full config, point id), in output order: layer
     order, then the space in the order given. Refuses a point the layer makes invalid."""
     todo = []
@@ -252,7 +258,7 @@ def _plan(points: list[dict], sources: list[_Source], table_key: str) -> list[tu
     return todo
 
 
-def _plan_mismatches(df, todo: list, auto_ptr: bool, table_name: str) -> list[tuple[str, np.ndarray]]:
+def plan_mismatches(df, todo: list, auto_ptr: bool, table_name: str) -> list[tuple[str, np.ndarray]]:
     """(what is wrong, rows) for the rows of results frame ``df`` that carry the id of a point in
     ``todo``: their configuration, source, layer and energy table must be those the id was
     computed from (:func:`_point_id`). With ``auto_ptr`` (ptr_bits not swept) a row may show a

@@ -54,14 +54,15 @@ from ..cycle import suite as benchmarks
 from ..cost.presets import get_table
 from ..errors import ConfigError, EIEError, describe
 from .tables import FORMATS
-from .results import (SweepWriteError, _load_finished, _Lock, _ModelAccuracy, _ResultsFile, _saved_accuracy,
+from .results import (SweepWriteError, load_finished, ResultsLock, ModelAccuracy, ResultsFile, saved_accuracy,
                       load_sweep)
 from .run_key import check_run, run_columns
-from .space import (ENCODING_FIELDS, SWEEP_FIELDS, SweepLayer, _file_digest, _plan, _resolve_layers, _table_key,
+from .space import (ENCODING_FIELDS, SWEEP_FIELDS, SweepLayer, file_digest, plan_points, resolve_layers, energy_table_key,
                     expand_space)
-from .worker import _accuracy, _run_batch
+from .worker import model_accuracy, run_batch
 
-__all__ = ["sweep", "SweepLayer", "SweepIncomplete", "SweepWriteError", "load_sweep", "expand_space", "SWEEP_FIELDS"]
+__all__ = ["sweep", "SweepLayer", "SweepIncomplete", "SweepWriteError", "load_sweep", "expand_space", "SWEEP_FIELDS",
+           "check_out", "check_scheduler", "dask_client"]
 
 #: seconds to wait for an existing scheduler (``scheduler=``) before refusing it
 _CONNECT_TIMEOUT_S = 10
@@ -111,23 +112,23 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
         raise ConfigError(f"append={describe(append)}: expected True or False")
     points = expand_space(space)
     table = get_table(energy_table)
-    tkey = _table_key(table)
+    tkey = energy_table_key(table)
     sources, arrays, accuracy = _check_inputs(layers, model, seed, input_index, dataset, batch_size, accuracy_samples)
     if retrain_epochs is not None:
         sources, accuracy = _retraining(sources, accuracy, model, retrain_epochs)
-    todo = _plan(points, sources, tkey)
+    todo = plan_points(points, sources, tkey)
     auto_ptr = "ptr_bits" not in space
-    out_path = _check_out(out)
+    out_path = check_out(out)
     run = run_columns(sources, table, tkey, seed, input_index, accuracy,
-                      _file_digest(Path(accuracy.path)) if accuracy is not None else None)
+                      file_digest(Path(accuracy.path)) if accuracy is not None else None)
 
-    with _Lock(out_path) if out_path is not None else contextlib.nullcontext():
+    with ResultsLock(out_path) if out_path is not None else contextlib.nullcontext():
         # what is already done: the checked rows in ``out`` (and the accuracies they hold) are not run again
-        finished = _load_finished(out_path, todo, auto_ptr, table.name, retry_errors)
+        finished = load_finished(out_path, todo, auto_ptr, table.name, retry_errors)
         check_run(finished.rows, run, append, out_path)  # before any work
         if accuracy is not None:
-            accuracy.known = _saved_accuracy(finished, accuracy)
-        results = _ResultsFile(out_path, finished, flush_s, table.name, accuracy, run)
+            accuracy.known = saved_accuracy(finished, accuracy)
+        results = ResultsFile(out_path, finished, flush_s, table.name, accuracy, run)
         pending = [t for t in todo if t[2] not in results.done_ids]
         groups = _group_by_encoding(pending)
 
@@ -150,7 +151,7 @@ def _check_options(energy_table, scheduler, workers, seed, input_index, dataset,
         raise ConfigError(f"energy_table={describe(energy_table)}: expected a preset name such as 'eie45', "
                           "a .toml file or an EnergyTable")
     if scheduler is not None:
-        _check_scheduler(scheduler)
+        check_scheduler(scheduler)
         if workers is not None:
             raise ConfigError(f"workers={describe(workers)} with scheduler={scheduler!r}: an existing cluster brings "
                               "its own workers; give one or the other")
@@ -169,7 +170,7 @@ def _check_options(energy_table, scheduler, workers, seed, input_index, dataset,
         raise ConfigError(f"progress={describe(progress)}: expected a function progress(done, total, elapsed_s) or None")
 
 
-def _check_scheduler(scheduler) -> None:
+def check_scheduler(scheduler) -> None:
     """Refuse a scheduler address that is not SCHEME://HOST:PORT with a Dask scheme."""
     eg = "expected the address of a running Dask scheduler such as 'tcp://10.0.0.5:8786'"
     if isinstance(scheduler, str) and _INPROC.fullmatch(scheduler):
@@ -183,7 +184,7 @@ def _check_scheduler(scheduler) -> None:
         raise ConfigError(f"scheduler={scheduler!r}: port {m['port']} is not in 1..65535; {eg}")
 
 
-def _check_out(out) -> Path | None:
+def check_out(out) -> Path | None:
     """``out`` as a Path (None stays None); refuses a non-path, a suffix other than .parquet, a
     missing or read-only folder and a folder in place of the file, before any work."""
     if out is None:
@@ -210,7 +211,7 @@ def _check_inputs(layers, model, seed: int, input_index: int, dataset: str | Non
     a model that is not a file, bad layers and bad batch_size, accuracy_samples and dataset."""
     if model is not None and not (isinstance(model, (str, Path)) and Path(model).is_file()):
         raise ConfigError(f"model={describe(model)}: expected the path of a model file (.npz)")
-    sources, arrays = _resolve_layers(layers, model, seed, input_index, dataset)
+    sources, arrays = resolve_layers(layers, model, seed, input_index, dataset)
     for nm, v in (("batch_size", batch_size), ("accuracy_samples", accuracy_samples)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ConfigError(f"{nm}={describe(v)}: expected an integer >= 1 or None")
@@ -233,10 +234,10 @@ def _check_inputs(layers, model, seed: int, input_index: int, dataset: str | Non
     if accuracy_samples is not None:  # accuracy over other test images: other point ids, never a stale accuracy
         sources = [replace(s, key=s.key + f":acc{accuracy_samples}") if s.kind == "model" and s.detail[0] == mpath
                    else s for s in sources]
-    return sources, arrays, _ModelAccuracy(mpath, Path(model).name, acc_ds, accuracy_samples)
+    return sources, arrays, ModelAccuracy(mpath, Path(model).name, acc_ds, accuracy_samples)
 
 
-def _retraining(sources: list, accuracy: _ModelAccuracy | None, model, epochs) -> tuple[list, _ModelAccuracy]:
+def _retraining(sources: list, accuracy: ModelAccuracy | None, model, epochs) -> tuple[list, ModelAccuracy]:
     """The sources and accuracy columns of a sweep whose accuracy is fine-tuned ``epochs`` at
     each width: the model's source gets another key (other point ids), the accuracy a new name."""
     from ..contract.master import has_master
@@ -276,7 +277,11 @@ class _Progress:
             self.callback(self.done, self.total, time.perf_counter() - self.t0)
 
 
-def _client(scheduler, workers):
+def dask_client(scheduler, workers):
+    """(Dask client, its LocalCluster or None): connected to the scheduler at ``scheduler`` (checked
+    by :func:`check_scheduler`; refused when it does not answer within ``_CONNECT_TIMEOUT_S``),
+    else a LocalCluster of ``workers`` single-threaded processes (default: all cores). The caller
+    closes both. Used by the sweep and the co-design search (:mod:`eie_sim.codesign`)."""
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:
@@ -295,11 +300,11 @@ def _client(scheduler, workers):
     return Client(cluster), cluster
 
 
-def _run(scheduler, workers, results: _ResultsFile, pending: list, groups: dict, arrays: dict, common: tuple,
-         batch_size: int | None, accuracy: _ModelAccuracy | None, counter: _Progress) -> list[str]:
+def _run(scheduler, workers, results: ResultsFile, pending: list, groups: dict, arrays: dict, common: tuple,
+         batch_size: int | None, accuracy: ModelAccuracy | None, counter: _Progress) -> list[str]:
     """Run ``pending`` on a cluster, rows into ``results``; the tasks that were lost. The results
     file is written at the end also on an interrupt (Ctrl-C), and the cluster closed."""
-    client, cluster = _client(scheduler, workers)
+    client, cluster = dask_client(scheduler, workers)
     results.start_clock()
     try:
         afuts = _submit_accuracy(client, accuracy, pending)
@@ -316,12 +321,12 @@ def _run(scheduler, workers, results: _ResultsFile, pending: list, groups: dict,
                 cluster.close()
 
 
-def _submit_accuracy(client, accuracy: _ModelAccuracy | None, pending: list) -> dict:
+def _submit_accuracy(client, accuracy: ModelAccuracy | None, pending: list) -> dict:
     """Futures of the model's accuracy at each (weight_bits, act_bits) of ``pending`` not yet known."""
     if accuracy is None:
         return {}
     need = {(c["weight_bits"], c["act_bits"]) for _, c, _ in pending} - set(accuracy.known)
-    return {k: client.submit(_accuracy, accuracy.path, k[0], k[1], accuracy.dataset, accuracy.samples,
+    return {k: client.submit(model_accuracy, accuracy.path, k[0], k[1], accuracy.dataset, accuracy.samples,
                              accuracy.retrain_epochs, pure=False)
             for k in sorted(need)}
 
@@ -376,13 +381,13 @@ def _submit_batches(client, groups: dict, arrays: dict, n_pending: int, batch_si
     for (s, items) in order:
         for i in range(0, len(items), bs):
             chunk = items[i : i + bs]
-            f = client.submit(_run_batch, s, user_futs.get(s.key), _Opaque([c for c, _ in chunk]),
+            f = client.submit(run_batch, s, user_futs.get(s.key), _Opaque([c for c, _ in chunk]),
                               _Opaque([p for _, p in chunk]), *common, pure=False, priority=-len(chunks))  # in this order
             chunks[f] = chunk
     return chunks
 
 
-def _collect(chunks: dict, results: _ResultsFile, counter: _Progress) -> list[str]:
+def _collect(chunks: dict, results: ResultsFile, counter: _Progress) -> list[str]:
     """Rows of each batch as it finishes (flushed to the file now and then); the batches lost."""
     from dask.distributed import as_completed
 

@@ -1,8 +1,8 @@
-"""What a Dask worker does for the sweep: rebuild a layer from its :class:`~.space._Source`,
+"""What a Dask worker does for the sweep: rebuild a layer from its :class:`~.space.LayerSource`,
 re-cluster and encode it for a group of points (kept in per-process caches, so every point of
 a group and later tasks on the same worker reuse them), simulate each point, turn the result
-and its energy report into tidy rows (:func:`_run_batch`), and compute a model's test accuracy
-at a bit width (:func:`_accuracy`). The driver submits these top-level functions by reference;
+and its energy report into tidy rows (:func:`run_batch`), and compute a model's test accuracy
+at a bit width (:func:`model_accuracy`). The driver submits these top-level functions by reference;
 the caches are this module's globals and live only in the worker processes.
 """
 
@@ -25,7 +25,9 @@ from ..cost.report import energy_report
 from ..cycle import suite as benchmarks
 from ..cycle.simulator import COUNTERS, simulate
 from ..errors import ConfigError, EIEError, PointerOverflowError
-from .space import _Source
+from .space import LayerSource
+
+__all__ = ["run_batch", "model_accuracy", "tune_malloc", "with_index_bits", "widen_ptr_bits"]
 
 # per-worker caches, least recently used dropped first: layers and models by kind, encodings
 _CACHES: dict = {}
@@ -34,13 +36,13 @@ _PTR_BITS_NEEDED: dict = {}  # (layer key, n_pe, weight_bits, index_bits) -> poi
 
 
 _MALLOC_TUNED = False
-#: glibc mallopt parameters and the values set in a Dask worker (see :func:`_tune_malloc`)
+#: glibc mallopt parameters and the values set in a Dask worker (see :func:`tune_malloc`)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _MMAP_THRESHOLD_BYTES = 32 << 20  # glibc's largest (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit)
 _TRIM_THRESHOLD_BYTES = 64 << 20
 
 
-def _tune_malloc() -> bool:
+def tune_malloc() -> bool:
     """Undo the one setting of a Dask worker that slows the simulator down; once per process.
 
     Dask's nanny starts every worker with ``MALLOC_TRIM_THRESHOLD_=65536``
@@ -117,20 +119,22 @@ def _model_variant(model: Model, weight_bits: int | None, act_bits: int | None) 
     return Model(layers=tuple(layers), meta=dict(model.meta))
 
 
-def _with_index_bits(model: Model, index_bits: int) -> Model:
+def with_index_bits(model: Model, index_bits: int) -> Model:
+    """``model`` with every layer at ``index_bits`` relative-index bits (stored dense, so it is
+    encoded again at that width); ``model`` itself when every layer has them already."""
     if all(lay.index_bits == index_bits for lay in model.layers):
         return model
     return Model(layers=tuple(_relayer(l, index_bits=index_bits) for l in model.layers), meta=dict(model.meta))
 
 
-def _prepare(src: _Source, user, cfg: dict, seed: int):
+def _prepare(src: LayerSource, user, cfg: dict, seed: int):
     """(thing to simulate, activations) for a group of points that share an encoding."""
     wb, ib, ab = cfg["weight_bits"], cfg["index_bits"], cfg["act_bits"]
     if src.kind == "model":
         path, index, ds = src.detail
         base = _cached(("model", path), lambda: load_model(path))
         variant = _cached(("variant", src.key, wb, ab), lambda: _model_variant(base, wb, ab))
-        m = _cached(("variant", src.key, wb, ab, ib), lambda: _with_index_bits(variant, ib))
+        m = _cached(("variant", src.key, wb, ab, ib), lambda: with_index_bits(variant, ib))
         x = _cached(("input", src.key), lambda: _model_input(base, ds, index, seed))
         return m, x
     if src.kind == "table3":
@@ -180,29 +184,56 @@ def _rows(res, table: EnergyTable) -> list[dict]:
     return out
 
 
-def _simulate_point(src: _Source, user, cfg: dict, seed: int, auto_ptr: bool):
+def widen_ptr_bits(run, ptr_bits: int, *, fixed: bool = False, widenings: int = 1, on_widen=None):
+    """``run(ptr_bits)`` (a simulation at that pointer width) and, when it raises
+    PointerOverflowError needing more bits and the width is not ``fixed``, ``run`` again at the
+    width needed: a layer on few PEs needs longer pointers (a 1-PE AlexNet fc6 needs 23 bits). At
+    most ``widenings`` times; the run after the last widening raises what it raises. Returns
+    (result, the width used); ``on_widen(old, new)`` is called at each widening. The one rule of
+    the CLI, the sweep and the co-design search."""
+    for _ in range(widenings):
+        try:
+            return run(ptr_bits), ptr_bits
+        except PointerOverflowError as exc:
+            if fixed or exc.bits_needed <= ptr_bits:
+                raise
+            if on_widen is not None:
+                on_widen(ptr_bits, exc.bits_needed)
+            ptr_bits = exc.bits_needed
+    return run(ptr_bits), ptr_bits
+
+
+def _simulate_point(src: LayerSource, user, cfg: dict, seed: int, auto_ptr: bool):
     """(config used, SimResult). With ``auto_ptr`` a pointer overflow
     widens ptr_bits to what the layer needs and the point runs again."""
     c = dict(cfg)
     memo = (src.key, c["n_pe"], c["weight_bits"], c["index_bits"])
     if auto_ptr:
         c["ptr_bits"] = max(c["ptr_bits"], _PTR_BITS_NEEDED.get(memo, 0))
-    for _ in range(4):
-        try:
-            target, acts = _prepare(src, user, c, seed)
-            return c, simulate(target, acts, ArchConfig(**c))
-        except PointerOverflowError as exc:
-            if not auto_ptr or exc.bits_needed <= c["ptr_bits"]:
-                raise
-            c["ptr_bits"] = _PTR_BITS_NEEDED[memo] = exc.bits_needed
-    raise ConfigError(f"ptr_bits: no width found for layer {src.name!r}")  # pragma: no cover
+
+    def run(bits):
+        c["ptr_bits"] = bits
+        target, acts = _prepare(src, user, c, seed)
+        return simulate(target, acts, ArchConfig(**c))
+
+    def widened(old, new):
+        _PTR_BITS_NEEDED[memo] = new
+
+    try:
+        res, _ = widen_ptr_bits(run, c["ptr_bits"], fixed=not auto_ptr, widenings=3, on_widen=widened)
+    except PointerOverflowError as exc:
+        if not auto_ptr or exc.bits_needed <= c["ptr_bits"]:
+            raise
+        _PTR_BITS_NEEDED[memo] = exc.bits_needed
+        raise ConfigError(f"ptr_bits: no width found for layer {src.name!r}") from None  # pragma: no cover
+    return c, res
 
 
-def _run_batch(src: _Source, user, cfgs: list[dict], ids: list[str], table: EnergyTable, seed: int,
+def run_batch(src: LayerSource, user, cfgs: list[dict], ids: list[str], table: EnergyTable, seed: int,
                auto_ptr: bool = False) -> list[dict]:
     """Simulate ``cfgs`` (which share an encoding) on ``src``; one row per (point, layer).
     Never raises for a point: the exception goes in the ``error`` column."""
-    _tune_malloc()
+    tune_malloc()
     rows = []
     for cfg, pid in zip(cfgs, ids):
         try:
@@ -226,7 +257,10 @@ def _run_batch(src: _Source, user, cfgs: list[dict], ids: list[str], table: Ener
     return rows
 
 
-def _accuracy(path: str, weight_bits, act_bits, dataset: str, samples: int | None,
+_run_batch = run_batch  # its former name (benchmarks/bench_sweep.py)
+
+
+def model_accuracy(path: str, weight_bits, act_bits, dataset: str, samples: int | None,
               retrain_epochs: int | None = None) -> tuple[float, int]:
     """Test accuracy of the model at (weight_bits, act_bits) in the bit-exact golden model; with
     ``retrain_epochs``, of the model re-clustered from its master weights and fine-tuned at
@@ -234,7 +268,7 @@ def _accuracy(path: str, weight_bits, act_bits, dataset: str, samples: int | Non
     from ..train.data import load_dataset
     from ..contract.golden import reference_forward_batch
 
-    _tune_malloc()
+    tune_malloc()
     base = _cached(("model", path), lambda: load_model(path))
     d = _cached(("dataset", dataset), lambda: load_dataset(dataset))
     if retrain_epochs:

@@ -343,7 +343,7 @@ def test_the_most_expensive_groups_are_submitted_first():
     """Longest-processing-time-first: the group that encodes and simulates the most weights goes
     out first with the highest priority, whatever order the layers were given in."""
     from eie_sim.cost.presets import get_table
-    from eie_sim.explore.space import _plan, _resolve_layers, _table_key
+    from eie_sim.explore.space import plan_points, resolve_layers, energy_table_key
     from eie_sim.explore.sweep import _group_by_encoding, _submit_batches
 
     class FakeClient:
@@ -361,8 +361,8 @@ def test_the_most_expensive_groups_are_submitted_first():
             return object()
 
     table = get_table("eie45")
-    srcs, arrays = _resolve_layers(["alex8@0.05", "vgg6@0.2", "ntwe@0.1"], None, 0, 0, None)
-    todo = _plan(expand_space({"n_pe": [4, 16]}), srcs, _table_key(table))
+    srcs, arrays = resolve_layers(["alex8@0.05", "vgg6@0.2", "ntwe@0.1"], None, 0, 0, None)
+    todo = plan_points(expand_space({"n_pe": [4, 16]}), srcs, energy_table_key(table))
     client = FakeClient()
     _submit_batches(client, _group_by_encoding(todo), arrays, len(todo), None, (table, 0, True))
     names = [(n, pe) for n, pe, _ in client.calls]

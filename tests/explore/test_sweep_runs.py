@@ -52,7 +52,7 @@ def _cli(*args):
 
 def test_every_row_carries_the_settings_of_its_run(cluster, tmp_path):
     from eie_sim.cost.presets import get_table
-    from eie_sim.explore.space import _table_key
+    from eie_sim.explore.space import energy_table_key
 
     df = sweep({"n_pe": [2, 4]}, [LAYER], scheduler=cluster, out=tmp_path / "s.parquet", seed=3,
                energy_table="horowitz45")
@@ -61,7 +61,7 @@ def test_every_row_carries_the_settings_of_its_run(cluster, tmp_path):
     assert df["seed"].tolist() == [3, 3] and df["run_command"].tolist() == ["sweep"] * 2
     assert df["run_layers"].map(json.loads).tolist() == [[LAYER]] * 2
     assert (df["energy_table"] == "horowitz45").all()
-    assert (df["energy_table_digest"] == _table_key(get_table("horowitz45"))).all()
+    assert (df["energy_table_digest"] == energy_table_key(get_table("horowitz45"))).all()
     assert (df["energy_node_nm"] == 45.0).all() and (df["energy_vdd"] == 1.0).all()
     assert (df["table3_cv"] == f"{benchmarks.DEFAULT_ROW_CV:g}/{benchmarks.DEFAULT_COL_CV:g}").all()
     assert df["input_index"].isna().all()  # no model in this run
@@ -72,13 +72,13 @@ def test_every_row_carries_the_settings_of_its_run(cluster, tmp_path):
 
 def test_model_rows_carry_the_model_and_its_input():
     from eie_sim.explore.run_key import run_columns
-    from eie_sim.explore.results import _ModelAccuracy
+    from eie_sim.explore.results import ModelAccuracy
     from eie_sim.cost.presets import get_table
-    from eie_sim.explore.space import _file_digest, _resolve_layers
+    from eie_sim.explore.space import file_digest, resolve_layers
 
-    srcs, _ = _resolve_layers([], MODEL, 0, 2, "fashion-mnist")
-    acc = _ModelAccuracy(str(MODEL), MODEL.name, "fashion-mnist", 100, retrain_epochs=3)
-    cols = run_columns(srcs, get_table("eie45"), "k", 0, 2, acc, _file_digest(MODEL))
+    srcs, _ = resolve_layers([], MODEL, 0, 2, "fashion-mnist")
+    acc = ModelAccuracy(str(MODEL), MODEL.name, "fashion-mnist", 100, retrain_epochs=3)
+    cols = run_columns(srcs, get_table("eie45"), "k", 0, 2, acc, file_digest(MODEL))
     digest = hashlib.blake2b(MODEL.read_bytes(), digest_size=8).hexdigest()
     assert cols["model_digest"] == digest and cols["input_index"] == 2 and cols["retrain_epochs"] == 3
     assert cols["accuracy_samples"] == 100.0 and cols["accuracy_dataset"] == "fashion-mnist"
@@ -88,11 +88,11 @@ def test_model_rows_carry_the_model_and_its_input():
 def test_every_setting_that_changes_a_row_is_part_of_its_point_id():
     from eie_sim.cost.energy import scale_table
     from eie_sim.cost.presets import get_table
-    from eie_sim.explore.space import _plan, _resolve_layers, _table_key
+    from eie_sim.explore.space import plan_points, resolve_layers, energy_table_key
 
     def ids(layers=(LAYER,), model=None, seed=0, index=0, dataset=None, table="eie45"):
-        srcs, _ = _resolve_layers(list(layers), model, seed, index, dataset)
-        return {pid for _, _, pid in _plan([{"n_pe": 4}], srcs, _table_key(get_table(table)))}
+        srcs, _ = resolve_layers(list(layers), model, seed, index, dataset)
+        return {pid for _, _, pid in plan_points([{"n_pe": 4}], srcs, energy_table_key(get_table(table)))}
 
     base = ids()
     assert ids(seed=1) != base and ids(table="horowitz45") != base
@@ -101,16 +101,16 @@ def test_every_setting_that_changes_a_row_is_part_of_its_point_id():
     assert ids(layers=[], model=MODEL, seed=1) != m  # the seed draws the model's input when no test image fits
     assert ids(layers=[], model=MODEL, index=1) != m and ids(layers=[], model=MODEL, dataset="digits") != m
     eie45 = get_table("eie45")
-    assert _table_key(scale_table(eie45, 28, 0.9)) != _table_key(eie45)
+    assert energy_table_key(scale_table(eie45, 28, 0.9)) != energy_table_key(eie45)
     from dataclasses import replace
 
-    assert _table_key(replace(eie45, sram_cell="itrs-hp")) != _table_key(eie45)
-    assert _table_key(replace(eie45, reference=ArchConfig(n_pe=16))) != _table_key(eie45)
+    assert energy_table_key(replace(eie45, sram_cell="itrs-hp")) != energy_table_key(eie45)
+    assert energy_table_key(replace(eie45, reference=ArchConfig(n_pe=16))) != energy_table_key(eie45)
     # the default table's key is the one earlier versions computed: their files resume as before
     old = json.dumps({"name": eie45.name, "e": {k: repr(v) for k, v in sorted(eie45.energy_pj.items())},
                       "s": {k: repr(v) for k, v in sorted(eie45.static_mw.items())}, "node": eie45.node_nm,
                       "vdd": eie45.vdd}, sort_keys=True)
-    assert _table_key(eie45) == hashlib.blake2b(old.encode(), digest_size=6).hexdigest()
+    assert energy_table_key(eie45) == hashlib.blake2b(old.encode(), digest_size=6).hexdigest()
 
 
 # ----------------------------------------------------------------------------- a file of another run

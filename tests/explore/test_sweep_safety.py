@@ -22,7 +22,7 @@ pytest.importorskip("pyarrow")
 from eie_sim import ConfigError, sweep  # noqa: E402
 from eie_sim.explore import results as results_mod  # noqa: E402
 from eie_sim.explore import sweep as sweep_mod  # noqa: E402
-from eie_sim.explore.results import _Lock  # noqa: E402
+from eie_sim.explore.results import ResultsLock  # noqa: E402
 from eie_sim.explore.sweep import SweepWriteError, load_sweep  # noqa: E402
 
 SPACE = {"n_pe": [2, 8], "fifo_depth": [1, 4], "sram_width": [32, 64]}
@@ -55,7 +55,7 @@ def _same(got, clean):
 
 def _lock_is_free(out):
     assert not Path(f"{out}.lock").exists()
-    with _Lock(Path(out)):  # takes it at once
+    with ResultsLock(Path(out)):  # takes it at once
         pass
 
 
@@ -83,8 +83,8 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(cluster, clea
 
 def test_another_process_holding_the_lock_is_named_and_its_death_frees_it(cluster, clean, tmp_path):
     out = tmp_path / "s.parquet"
-    code = ("import sys; from pathlib import Path; from eie_sim.explore.results import _Lock\n"
-            f"lock = _Lock(Path({str(out)!r})); lock.acquire(); print('locked', flush=True); sys.stdin.read()")
+    code = ("import sys; from pathlib import Path; from eie_sim.explore.results import ResultsLock\n"
+            f"lock = ResultsLock(Path({str(out)!r})); lock.acquire(); print('locked', flush=True); sys.stdin.read()")
     holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"

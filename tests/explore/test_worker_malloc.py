@@ -1,4 +1,4 @@
-"""The Dask worker's malloc setting (:func:`eie_sim.explore.worker._tune_malloc`): Dask's nanny
+"""The Dask worker's malloc setting (:func:`eie_sim.explore.worker.tune_malloc`): Dask's nanny
 starts workers with MALLOC_TRIM_THRESHOLD_=65536, which fixes glibc's mmap threshold at 128 KiB,
 so every large allocation is mmap'd and unmapped on free and faults its pages in again on each use.
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or platform
 
 PROBE = """
 import ctypes, sys
-from eie_sim.explore.worker import _tune_malloc
+from eie_sim.explore.worker import tune_malloc
 class MallInfo2(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
                                                 "fsmblks", "uordblks", "fordblks", "keepcost")]
@@ -30,8 +30,8 @@ libc.mallinfo2.restype = MallInfo2
 libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
-tuned = _tune_malloc() if sys.argv[1] == "tune" else None
-again = _tune_malloc() if sys.argv[1] == "tune" else None
+tuned = tune_malloc() if sys.argv[1] == "tune" else None
+again = tune_malloc() if sys.argv[1] == "tune" else None
 mapped = []
 for _ in range(2):
     before = libc.mallinfo2().hblks

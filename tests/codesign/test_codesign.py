@@ -1,4 +1,4 @@
-"""The co-design search (eie_sim.explore.codesign), master weights in model files
+"""The co-design search (eie_sim.codesign), master weights in model files
 (eie_sim.contract.master) and retraining from them (eie_sim.train.refit), on scikit-learn's
 digits with a tiny MLP, every task in this process (scheduler="synchronous")."""
 
@@ -16,9 +16,9 @@ from eie_sim.contract.model import Model, load_model, save_model
 from eie_sim.cost.report import energy_report
 from eie_sim.cycle.simulator import simulate
 from eie_sim.errors import ConfigError, ModelFileError
-from eie_sim.explore import codesign_task
-from eie_sim.explore.codesign import CodesignSpace, SearchSettings, codesign
-from eie_sim.explore.codesign_report import best_compression, pareto_mask
+from eie_sim.codesign import tasks as codesign_task
+from eie_sim.codesign import CodesignSpace, SearchSettings, best_compression, codesign
+from eie_sim.explore.plots import pareto_mask
 from eie_sim.explore.worker import _relayer
 from eie_sim.train.compress import TrainSettings
 from eie_sim.train.data import load_dataset

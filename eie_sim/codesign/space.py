@@ -1,4 +1,4 @@
-"""The co-design search's space and settings (:mod:`.codesign`): the software grid (per-layer
+"""The co-design search's space and settings (:mod:`.search`): the software grid (per-layer
 sparsity, weight bits, balance on/off) whose points are trained as candidates, the hardware grid
 (n_pe, fifo_depth, sram_width, index_bits) every trained candidate is evaluated on, the search
 settings, and the seeded rung-0 sample of the software grid. Every value is checked here, with
@@ -135,12 +135,12 @@ class SearchSettings:
         check_int("seed", self.seed, 0, 2**63 - 1)
 
 
-def _digest(obj) -> str:
+def key_digest(obj) -> str:
     return hashlib.blake2b(json.dumps(obj, sort_keys=True, default=str).encode(), digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
     name: str
     sparsity: tuple
     weight_bits: int
@@ -148,13 +148,13 @@ class _Candidate:
 
     def recipe(self, search: SearchSettings, rung: int, group: int) -> Recipe:
         e = search.epochs[rung]
-        seed = int(_digest([self.name, search.seed])[:8], 16) + rung
+        seed = int(key_digest([self.name, search.seed])[:8], 16) + rung
         return Recipe(sparsity=self.sparsity, weight_bits=self.weight_bits, balance_pes=self.balance_pes,
                       balance_group=group, prune_rounds=search.prune_rounds, retrain_epochs=e, finetune_epochs=e,
                       lr=search.lr, finetune_lr=search.finetune_lr, seed=seed)
 
 
-def _candidates(space: CodesignSpace, n_layers: int, search: SearchSettings) -> list[_Candidate]:
+def sample_candidates(space: CodesignSpace, n_layers: int, search: SearchSettings) -> list[Candidate]:
     """The software grid, and the rung-0 sample of it (seeded; sorted by grid order)."""
     bal_pes = space.balance_pes or max(space.n_pe)
     grid = []
@@ -162,14 +162,14 @@ def _candidates(space: CodesignSpace, n_layers: int, search: SearchSettings) -> 
         for wb in space.weight_bits:
             for bal in space.balance:
                 name = "s" + "-".join(f"{s:g}" for s in sp) + f"_w{wb}_" + (f"bal{bal_pes}" if bal else "nobal")
-                grid.append(_Candidate(name, tuple(sp), wb, bal_pes if bal else None))
+                grid.append(Candidate(name, tuple(sp), wb, bal_pes if bal else None))
     if len(grid) <= search.candidates:
         return grid
     pick = np.random.default_rng(search.seed).choice(len(grid), size=search.candidates, replace=False)
     return [grid[i] for i in sorted(pick)]
 
 
-def _n_layers(network: str) -> int:
+def network_layers(network: str) -> int:
     if network == "lenet300":
         return 3
     if network.startswith("mlp:"):

@@ -1,4 +1,4 @@
-"""What a Dask worker does for the co-design search (:mod:`.codesign`): train the dense base
+"""What a Dask worker does for the co-design search (:mod:`.search`): train the dense base
 network (:func:`dense_task`), compress one software candidate at one rung of the search from
 its parent's master weights (:func:`candidate_task`), and evaluate a trained model on every
 hardware point (:func:`evaluate`, also the reference model's :func:`reference_task`).
@@ -33,11 +33,10 @@ from ..contract.model import Model
 from ..cost.energy import EnergyTable
 from ..cost.report import energy_report
 from ..cycle.simulator import simulate
-from ..errors import PointerOverflowError
 from ..train.data import Dataset, load_dataset
 from ..train.compress import TrainSettings, float_accuracy
 from ..train.refit import Recipe, compress_from_master, train_dense
-from .worker import _tune_malloc, _with_index_bits
+from ..explore.worker import tune_malloc, widen_ptr_bits, with_index_bits
 
 _DATA: dict = {}
 
@@ -64,11 +63,12 @@ def _golden_accuracy(model: Model, x: np.ndarray, y: np.ndarray) -> tuple[float,
 
 
 def _simulate_widening(model: Model, x: np.ndarray, cfg: ArchConfig):
-    try:
-        return simulate(model, x, cfg), cfg
-    except PointerOverflowError as exc:
-        wide = replace(cfg, ptr_bits=exc.bits_needed)
-        return simulate(model, x, wide), wide
+    """(result, configuration used): ``cfg`` with ptr_bits widened when the model needs it."""
+    def at(bits):
+        return cfg if bits == cfg.ptr_bits else replace(cfg, ptr_bits=bits)
+
+    res, bits = widen_ptr_bits(lambda b: simulate(model, x, at(b)), cfg.ptr_bits)
+    return res, at(bits)
 
 
 def evaluate(model: Model, data: Dataset, x_rank: np.ndarray, y_rank: np.ndarray, hw_points: list[tuple[str, dict]],
@@ -84,7 +84,7 @@ def evaluate(model: Model, data: Dataset, x_rank: np.ndarray, y_rank: np.ndarray
     lay0 = model.layers[0]
     rows, ratios = [], {}
     for pid, hw in hw_points:
-        m = _with_index_bits(model, hw["index_bits"])
+        m = with_index_bits(model, hw["index_bits"])
         if hw["index_bits"] not in ratios:
             ratios[hw["index_bits"]] = model_info(m, 1)["ratio_deep_compression"]
         cfg = ArchConfig(n_pe=hw["n_pe"], fifo_depth=hw["fifo_depth"], sram_width=hw["sram_width"],
@@ -115,7 +115,7 @@ def evaluate(model: Model, data: Dataset, x_rank: np.ndarray, y_rank: np.ndarray
 def dense_task(arch: str, dataset: str, data_dir, validation: int, epochs: int, lr: float, seed: int,
                meta: dict) -> tuple[Model, MasterWeights, float, float]:
     """(dense model, its master weights, float test accuracy, seconds) of ``arch`` trained dense."""
-    _tune_malloc()
+    tune_malloc()
     t0 = time.perf_counter()
     data, _, _ = load_split(dataset, data_dir, validation)
     model, master, acc = train_dense(arch, data, TrainSettings(epochs=epochs, lr=lr), seed=seed, meta=meta)
@@ -126,7 +126,7 @@ def candidate_task(recipe: Recipe, mode: str, parent: tuple[Model, MasterWeights
                    data_dir, validation: int, hw_points: list, images: int, table: EnergyTable) -> dict:
     """Compress ``parent`` by ``recipe`` (:func:`eie_sim.train.refit.compress_from_master`) and
     evaluate the result: {"model", "master", "info", "accuracy": {...}, "rows": [...], "seconds"}."""
-    _tune_malloc()
+    tune_malloc()
     t0 = time.perf_counter()
     data, xv, yv = load_split(dataset, data_dir, validation)
     model, master, info = compress_from_master(parent[0], parent[1], data, recipe, name=name, meta=meta, mode=mode)
@@ -139,7 +139,7 @@ def candidate_task(recipe: Recipe, mode: str, parent: tuple[Model, MasterWeights
 def reference_task(model: Model, dataset: str, data_dir, validation: int, hw_points: list, images: int,
                    table: EnergyTable) -> dict:
     """The reference model evaluated like a candidate (no training)."""
-    _tune_malloc()
+    tune_malloc()
     t0 = time.perf_counter()
     data, xv, yv = load_split(dataset, data_dir, validation)
     accs, rows = evaluate(model, data, xv, yv, hw_points, images, table)

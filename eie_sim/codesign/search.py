@@ -23,7 +23,7 @@ shared (k-means) and fine-tuned ``epochs[0]`` epochs. Every later rung r keeps t
 lowest energy per inference over the hardware points): the first Pareto layer, then the
 second, ..., ties by accuracy. Every trained model is evaluated (bit-exact accuracy on the
 test set, and on every hardware point the first ``simulate_images`` test images on the cycle
-model with energy, latency and area; :mod:`.codesign_task`), so each rung adds designs.
+model with energy, latency and area; :mod:`.tasks`), so each rung adds designs.
 
 Budget: ``budget_minutes`` of wall time for the whole run. A rung starts only with as many
 candidates as its estimated time fits in what is left (the previous rung's mean task time
@@ -32,13 +32,13 @@ unfinished tasks are cancelled. Everything is deterministic given ``seed`` (each
 training seed is derived from its software point), whatever the number of workers.
 
 Results: one row per design (candidate x rung x hardware point, plus the reference model on
-every hardware point) in the sweep's results file machinery (:mod:`.results`: Parquet or CSV,
+every hardware point) in the sweep's results file machinery (:mod:`eie_sim.explore.results`: Parquet or CSV,
 locked while running, written atomically every ``flush_s``, rescue files on a failed write).
 Rerunning the same call resumes: a (candidate, rung) whose rows are all in ``out`` and whose
 model file is in the work folder is not trained again, and promotions are recomputed from the
 rows, so they are the same. Model files (with master weights) are in ``workdir/models``.
 Outputs: the Pareto fronts, the chosen design and the best compression within ``max_loss``
-points of the dense accuracy (:mod:`.codesign_report`), figures and ``save_best``.
+points of the dense accuracy (:mod:`.report`), figures and ``save_best``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ from __future__ import annotations
 import math
 import os
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -59,12 +58,13 @@ from ..contract.model import Model, load_model
 from ..cost.presets import get_table
 from ..errors import ConfigError, EIEError, describe
 from ..train.data import DATASETS
-from . import codesign_report as report
-from . import codesign_task as task
-from .results import _check_columns, _Finished, _Lock, _read_jsonl, _rescue_files, _ResultsFile, _row_problems
-from .space import _file_digest, _table_key
-from .codesign_space import CodesignSpace, SearchSettings, _candidates, _digest, _n_layers
-from .tables import read_results
+from ..explore.results import ResultsFile, ResultsLock, load_rows
+from ..explore.space import energy_table_key, file_digest
+from ..explore.sweep import check_out, check_scheduler, dask_client
+from ..explore.worker import with_index_bits
+from . import report
+from . import tasks as task
+from .space import CodesignSpace, SearchSettings, key_digest, network_layers, sample_candidates
 
 __all__ = ["codesign", "CodesignSpace", "SearchSettings", "CodesignResult"]
 
@@ -97,8 +97,6 @@ class CodesignResult:
 
 def _check(network, dataset, out, workdir, reference, save_best, figures, max_loss, scheduler, workers):
     """Refuse bad arguments before any work; (out path, workdir, model of network or None)."""
-    from .sweep import _check_out, _check_scheduler
-
     if not isinstance(network, (str, os.PathLike)) or not str(network):
         raise ConfigError(f"network={describe(network)}: expected lenet300, mlp:H1,H2,... or a model file (.npz)")
     base_model = None
@@ -109,12 +107,12 @@ def _check(network, dataset, out, workdir, reference, save_best, figures, max_lo
         if base_model.is_sequence:
             raise ConfigError(f"network={str(network)!r}: an LSTM model; codesign retrains fully connected models only")
     else:
-        _n_layers(str(network))
+        network_layers(str(network))
     if dataset not in DATASETS:
         raise ConfigError(f"dataset={describe(dataset)}: expected one of {', '.join(DATASETS)}")
     if out is None:
         raise ConfigError("out=None: expected the path of a .parquet (or .csv) results file")
-    out = _check_out(out)
+    out = check_out(out)
     workdir = Path(workdir) if workdir is not None else out.with_name(out.stem + ".work")
     if workdir.exists() and not workdir.is_dir():
         raise ConfigError(f"workdir={str(workdir)!r} exists and is not a folder")
@@ -127,7 +125,7 @@ def _check(network, dataset, out, workdir, reference, save_best, figures, max_lo
     if isinstance(max_loss, bool) or not isinstance(max_loss, (int, float)) or not 0 <= max_loss < 100:
         raise ConfigError(f"max_loss={describe(max_loss)}: expected accuracy points in [0, 100)")
     if scheduler is not None and scheduler != "synchronous":
-        _check_scheduler(scheduler)
+        check_scheduler(scheduler)
     if workers is not None:
         check_int("workers", workers, 1, 1024)
         if scheduler is not None:
@@ -152,13 +150,11 @@ class _Runner:
         self.client = self.cluster = None
         self.parallel = 1
         if not self.sync:
-            from .sweep import _client
-
             keys = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
             saved = {k: os.environ.get(k) for k in keys}
             os.environ.update({k: "1" for k in keys})  # the worker processes inherit it at start
             try:
-                self.client, self.cluster = _client(scheduler, workers)
+                self.client, self.cluster = dask_client(scheduler, workers)
             finally:
                 for k, v in saved.items():
                     os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
@@ -201,35 +197,13 @@ class _Runner:
             self.cluster.close()
 
 
-def _load_rows(path: Path) -> _Finished:
-    """The rows of ``path`` and its rescue files that pass the sweep's row checks (others dropped with a warning)."""
-    frames, rescued = [], _rescue_files(path)
-    for p in ([path] if path.exists() else []) + rescued:
-        try:
-            df = _read_jsonl(p) if p.suffix == ".jsonl" else read_results(p)
-        except Exception as exc:  # noqa: BLE001
-            raise ConfigError(f"out={str(path)!r}: {p} cannot be read ({exc}); move it away or choose another out") from None
-        frames.append(_check_columns(df, f"out={str(path)!r}"))
-    if not frames:
-        return _Finished()
-    old = pd.concat(frames, ignore_index=True).drop_duplicates(subset=["point_id", "layer"], keep="last")
-    bad = np.zeros(len(old), bool)
-    for _, b in _row_problems(old.reset_index(drop=True)):
-        bad |= b
-    if bad.any():
-        warnings.warn(f"out={str(path)!r}: {int(bad.sum())} row(s) failed the checks and are dropped; their designs "
-                      "run again", UserWarning, stacklevel=3)
-    kept = old[~bad].reset_index(drop=True)
-    return _Finished(kept, set(kept["point_id"]), rescued, int(bad.sum()))
-
-
 def codesign(network, dataset: str = "fashion-mnist", *, out, space: CodesignSpace | None = None,
              search: SearchSettings | None = None, workdir=None, reference=None, save_best=None, figures=None,
              max_loss: float = 0.5, energy_table="eie45", scheduler=None, workers=None, data_dir=None,
              flush_s: float = 2.0, progress=None) -> CodesignResult:
     """Search compression x hardware for ``network`` on ``dataset`` (module docstring); returns a
     :class:`CodesignResult`. ``reference``: a model file evaluated on every hardware point (not
-    trained) for :func:`.codesign_report.choose_best`; ``save_best``: write the chosen design
+    trained) for :func:`.report.choose_best`; ``save_best``: write the chosen design
     there (model file with master weights; its index bits and hardware in ``meta["codesign"]``);
     ``figures``: a folder for the two figures; ``progress(text)``: called with a line per event.
     Bad arguments raise ConfigError before any work."""
@@ -241,22 +215,22 @@ def codesign(network, dataset: str = "fashion-mnist", *, out, space: CodesignSpa
     out, workdir, base_model = _check(network, dataset, out, workdir, reference, save_best, figures, max_loss,
                                       scheduler, workers)
     table = get_table(energy_table)
-    n_layers = len(base_model.layers) if base_model is not None else _n_layers(str(network))
-    cands = _candidates(space, n_layers, search)
+    n_layers = len(base_model.layers) if base_model is not None else network_layers(str(network))
+    cands = sample_candidates(space, n_layers, search)
     hw = space.hardware()
     deadline = t_start + 60.0 * search.budget_minutes
     say = progress if callable(progress) else (lambda text: None)
     common = {"dataset": dataset, "validation": search.validation, "images": search.simulate_images,
-              "table": _table_key(table)}
+              "table": energy_table_key(table)}
     data_key = [dataset, search.validation]  # what the base and every candidate are trained on
     if base_model is not None:
-        base_key = _digest(["file", _file_digest(Path(network)), data_key])
+        base_key = key_digest(["file", file_digest(Path(network)), data_key])
     else:
-        base_key = _digest([str(network), search.dense_epochs, search.dense_lr, search.seed, data_key])
+        base_key = key_digest([str(network), search.dense_epochs, search.dense_lr, search.seed, data_key])
     (workdir / "models").mkdir(parents=True, exist_ok=True)
 
-    with _Lock(out):
-        results = _ResultsFile(out, _load_rows(out), flush_s, table.name)
+    with ResultsLock(out):
+        results = ResultsFile(out, load_rows(out), flush_s, table.name)
         runner = _Runner(scheduler, workers)
         try:
             state = _Search(search, space, cands, hw, table, common, base_key, workdir, results, runner, deadline, say,
@@ -284,9 +258,7 @@ def _save_best(best: dict, path, workdir: Path) -> Path:
     src = workdir / "models" / best["model_file"]
     model = load_model(src)
     master = load_master(src, model)
-    from .worker import _with_index_bits
-
-    m = _with_index_bits(model, int(best["index_bits"]))
+    m = with_index_bits(model, int(best["index_bits"]))
     keep = ("n_pe", "fifo_depth", "sram_width", "index_bits", "weight_bits", "accuracy", "accuracy_float", "energy_pj",
             "latency_us", "area_mm2", "compression", "sparsity", "balance_pes", "rung", "candidate")
     meta = dict(m.meta, name=Path(path).stem,
@@ -313,7 +285,7 @@ class _Search:
     def _hw_points(self, key: str, wb: int) -> list:
         pts = []
         for h in self.hw:
-            pid = _digest([key, h, wb, self.common])
+            pid = key_digest([key, h, wb, self.common])
             self.plan_ids.add(pid)
             pts.append((pid, h))
         return pts
@@ -351,7 +323,7 @@ class _Search:
 
     def reference(self, ref):
         model = load_model(ref)
-        key = _digest(["reference", _file_digest(Path(ref)), self.common])
+        key = key_digest(["reference", file_digest(Path(ref)), self.common])
         pts = self._hw_points(key, model.layers[0].weight_bits)
         if self._done(pts, None):
             self.say(f"reference {ref}: resumed from the results")
@@ -388,7 +360,7 @@ class _Search:
             t_rung = time.monotonic()
             jobs, resumed, handles = [], 0, {}
             for c in active:
-                key = _digest([self.base_key, c.name, c.sparsity, c.weight_bits, c.balance_pes, self.space.balance_group,
+                key = key_digest([self.base_key, c.name, c.sparsity, c.weight_bits, c.balance_pes, self.space.balance_group,
                                s.epochs[: r + 1], s.prune_rounds, s.lr, s.finetune_lr, s.seed])
                 mfile = self.workdir / "models" / f"{c.name}-r{r}-{key[:8]}.npz"
                 pts = self._hw_points(key, c.weight_bits)

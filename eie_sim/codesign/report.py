@@ -1,11 +1,8 @@
-"""The co-design search's outputs from its rows (:mod:`.codesign`): Pareto fronts, their table,
+"""The co-design search's outputs from its rows (:mod:`.search`): Pareto fronts, their table,
 the chosen design, the best compression within an accuracy loss, and the figures.
 
-* :func:`pareto_mask`: the designs no other design dominates (at most the cost and at least
-  the accuracy, one of them strictly). Sorted by cost, then accuracy (descending), a design is
-  on the front when it is more accurate than every cheaper one; of designs with equal cost and
-  accuracy the first in that order stands for all.
-* Fronts: accuracy (bit-exact, test set) against energy per inference, and against latency, over
+* Fronts (by :func:`eie_sim.explore.plots.pareto_mask`, the sweep's Pareto rule): accuracy
+  (bit-exact, test set) against energy per inference, and against latency, over
   every candidate design that ran (all rungs, all hardware points); the reference model's
   designs are shown but not part of the fronts.
 * :func:`choose_best`: with a reference, the most accurate design whose energy per inference is
@@ -26,24 +23,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from .plots import _plain_log_ticks
+from ..explore.plots import pareto_mask, plain_log_ticks
 
-__all__ = ["pareto_mask", "fronts", "front_table", "choose_best", "best_compression", "design_text", "figures"]
+__all__ = ["fronts", "front_table", "choose_best", "best_compression", "design_text", "figures"]
 
 TABLE_COLUMNS = ("accuracy_pct", "energy_nj", "latency_us", "area_mm2", "compression", "rung", "design")
-
-
-def pareto_mask(cost, value) -> np.ndarray:
-    """Boolean mask of the points not dominated when minimising ``cost`` and maximising ``value``."""
-    cost, value = np.asarray(cost, dtype=float), np.asarray(value, dtype=float)
-    order = np.lexsort((-value, cost))
-    mask = np.zeros(len(cost), dtype=bool)
-    best = -np.inf
-    for i in order:
-        if value[i] > best:
-            mask[i] = True
-            best = value[i]
-    return mask
 
 
 def _ran(df: pd.DataFrame, kind: str = "candidate") -> pd.DataFrame:
@@ -151,7 +135,7 @@ def _scatter(ax, df, ref, x: str, scale: float, xlabel: str, title: str, best: d
         ax.plot([best[x] / scale], [100 * best["accuracy"]], "*", color="tab:orange", ms=14, mec="black", zorder=5,
                 label="chosen design" + (" (vs the reference on\nits hardware point)" if not ref.empty else ""))
     ax.set_xscale("log")
-    _plain_log_ticks(ax.xaxis)
+    plain_log_ticks(ax.xaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test accuracy, % (bit-exact golden model)")
     top = 100 * max(d["accuracy"].max(), ref["accuracy"].max() if not ref.empty else 0)
