@@ -1,4 +1,4 @@
-"""Effect and cost of the dispersed sparsity pattern of the Table III suite (``eie_sim.benchmarks``).
+"""Effect and cost of the dispersed sparsity pattern of the Table III suite (``eie_sim.suite``).
 
 For each layer at full size on the EIE configuration (``ArchConfig()``: 64 PEs, FIFO depth 8) it
 simulates the layer generated with the uniform pattern (``row_cv=0, col_cv=0``) and with the
@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from eie_sim import ArchConfig, benchmarks, encode_for, simulate
+from eie_sim import ArchConfig, suite, encode_for, simulate
 
 UNIFORM = {"row_cv": 0.0, "col_cv": 0.0}
-DISPERSED = {"row_cv": benchmarks.DEFAULT_ROW_CV, "col_cv": benchmarks.DEFAULT_COL_CV}
+DISPERSED = {"row_cv": suite.DEFAULT_ROW_CV, "col_cv": suite.DEFAULT_COL_CV}
 
 
 def best_time(f, repeats):
@@ -41,7 +41,7 @@ def measure(b, cfg):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--layers", default=",".join(benchmarks.NAMES))
+    ap.add_argument("--layers", default=",".join(suite.NAMES))
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     cfg = ArchConfig()
@@ -54,7 +54,7 @@ def main():
     for name in names:
         rows = {}
         for label, kw in (("uniform", UNIFORM), ("dispersed", DISPERSED)):
-            t, b = best_time(lambda: benchmarks.get(name, seed=args.seed, **kw), args.repeats)
+            t, b = best_time(lambda: suite.get(name, seed=args.seed, **kw), args.repeats)
             gen[name, label] = t
             rows[label] = measure(b, cfg)
         u, d = rows["uniform"], rows["dispersed"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from eie_sim import ArchConfig, benchmarks, encode, simulate
+from eie_sim import ArchConfig, suite, encode, simulate
 from eie_rtl.verilator import BuildSpec, run_cosim, table3_spec
 
 
@@ -41,7 +41,7 @@ def main():
     ap.add_argument("--pes", default="4,16,64")
     ap.add_argument("--bench", default="alex7")
     args = ap.parse_args()
-    b = benchmarks.get(args.bench)
+    b = suite.get(args.bench)
     for n_pe in [int(x) for x in args.pes.split(",")]:
         # fewer PEs hold more entries each: 20-bit pointers (the paper's 64 PEs need 17)
         cfg = ArchConfig(n_pe=n_pe, ptr_bits=17 if n_pe >= 64 else 20)

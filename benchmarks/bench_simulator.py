@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 import eie_sim
-from eie_sim import ArchConfig, benchmarks, encode, simulate
+from eie_sim import ArchConfig, suite, encode, simulate
 
 
 def best_pair(fa, fb, repeats):
@@ -48,12 +48,12 @@ def layer_bytes(enc):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=40)
-    ap.add_argument("--layers", default=",".join(benchmarks.NAMES))
+    ap.add_argument("--layers", default=",".join(suite.NAMES))
     ap.add_argument("--pes", type=int, default=64)
     args = ap.parse_args()
     cfg = ArchConfig(n_pe=args.pes)
     # compile once outside the measurements
-    small = benchmarks.get("alex8", scale=0.05)
+    small = suite.get("alex8", scale=0.05)
     simulate((small.codes, small.codebook), small.activations, ArchConfig(n_pe=4))
 
     print(f"eie-sim {eie_sim.__version__}: simulate() vs scipy.sparse CSR matvec, {cfg.n_pe} PEs, best of {args.repeats}")
@@ -62,7 +62,7 @@ def main():
     print("-" * len(head))
     ratios, mems, missed = [], [], []
     for name in args.layers.split(","):
-        b = benchmarks.get(name)
+        b = suite.get(name)
         enc = encode(b.codes, b.codebook, n_pe=cfg.n_pe)
         lb = layer_bytes(enc)
         tracemalloc.start()
@@ -86,8 +86,8 @@ def main():
           f"above the per-layer target (1.5 NeuralTalk, 1 others): {', '.join(missed) or 'none'}")
     print(f"cold peak memory / layer arrays: max {max(mems):.2f} (target <= 3)")
 
-    code = ("import time; t=time.perf_counter(); import eie_sim; from eie_sim import benchmarks, simulate, ArchConfig; "
-            "b=benchmarks.get('alex8', scale=0.05); simulate((b.codes, b.codebook), b.activations, ArchConfig(n_pe=4)); "
+    code = ("import time; t=time.perf_counter(); import eie_sim; from eie_sim import suite, simulate, ArchConfig; "
+            "b=suite.get('alex8', scale=0.05); simulate((b.codes, b.codebook), b.activations, ArchConfig(n_pe=4)); "
             "print(time.perf_counter()-t)")
     cold = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(3)]
     print(f"cold start (new process: import + first simulate, Numba cache warm): best {min(cold):.2f} s, "

@@ -23,7 +23,7 @@ import os
 import sys
 import time
 
-from eie_sim import ArchConfig, PointerOverflowError, benchmarks, encode, energy_report, simulate, sweep
+from eie_sim import ArchConfig, PointerOverflowError, suite, encode, energy_report, simulate, sweep
 
 SPACE = {"n_pe": [8, 16, 32, 64], "fifo_depth": [1, 2, 4, 8, 16], "sram_width": [32, 64, 128, 256]}
 
@@ -31,12 +31,12 @@ SPACE = {"n_pe": [8, 16, 32, 64], "fifo_depth": [1, 2, 4, 8, 16], "sram_width": 
 def _warm(names, scale):
     """On a worker: generate the layers into its cache and load the Numba kernels."""
     from eie_sim.cost.presets import get_table
-    from eie_sim.explore.space import _config_for, _resolve_layers
-    from eie_sim.explore.worker import _run_batch
+    from eie_sim.explore.space import _config_for, resolve_layers
+    from eie_sim.explore.worker import run_batch
 
-    srcs, _ = _resolve_layers(names, None, 0, 0, None)
+    srcs, _ = resolve_layers(names, None, 0, 0, None)
     for s in srcs:
-        _run_batch(s, None, [_config_for({"n_pe": 4}, s)], ["warm"], get_table("eie45"), 0, True)
+        run_batch(s, None, [_config_for({"n_pe": 4}, s)], ["warm"], get_table("eie45"), 0, True)
     return len(srcs)
 
 
@@ -50,7 +50,7 @@ def _drop_encodings():
 
 def bare_loop(names, scale):
     """(seconds for encode + simulate + energy_report, seconds in simulate alone, points)."""
-    layers = [benchmarks.get(n, scale=scale) for n in names]
+    layers = [suite.get(n, scale=scale) for n in names]
     total = sim_only = 0.0
     points = 0
     for b in layers:
@@ -109,7 +109,7 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    names = [f"{n}@{args.scale:g}" if args.scale != 1 else n for n in benchmarks.NAMES]
+    names = [f"{n}@{args.scale:g}" if args.scale != 1 else n for n in suite.NAMES]
     print(f"machine: {os.cpu_count()} cores; workload: {len(names)} Table III layers (scale {args.scale:g}) x "
           f"{len(SPACE['n_pe']) * len(SPACE['fifo_depth']) * len(SPACE['sram_width'])} points")
     bare_loop(names[:1], args.scale)  # JIT warm-up

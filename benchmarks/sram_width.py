@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from eie_sim import ArchConfig, benchmarks, preset, simulate
+from eie_sim import ArchConfig, suite, preset, simulate
 from eie_sim.cost.energy import sram_read_pj
 
 WIDTHS = (32, 64, 128, 256, 512)
@@ -32,7 +32,7 @@ def main() -> None:
     print(f"{'layer':<7}{'width':>6}{'reads':>11}{'pJ/read':>9}{'total_uJ':>10}{'linear pJ/read':>16}"
           f"{'linear total_uJ':>17}{'CACTI/linear':>14}{'sim_s':>7}")
     for name in args.layers.split(","):
-        b = benchmarks.get(name)
+        b = suite.get(name)
         for w in WIDTHS:
             cfg = ArchConfig(n_pe=args.pes, sram_width=w)
             t0 = time.perf_counter()

@@ -12,8 +12,8 @@ io -> cost / cycle / train -> contract -> config, errors``):
 * :mod:`eie_sim.explore` -- design-space sweeps on Dask and their figures;
 * :mod:`eie_sim.cli` -- the ``eie-sim`` command line.
 
-The public API is ``eie_sim.<name>`` for every name in ``__all__``; ``eie_sim.benchmarks`` is
-the Table III suite (:mod:`eie_sim.cycle.suite`). The RTL is the separate package ``eie_rtl``.
+The public API is ``eie_sim.<name>`` for every name in ``__all__``; ``eie_sim.suite`` is
+the Table III benchmark suite (:mod:`eie_sim.cycle.suite`). The RTL is the separate package ``eie_rtl``.
 """
 
 from ._version import __version__
@@ -41,7 +41,7 @@ from .cost.area import AreaReport, area_report
 from .explore.sweep import SweepIncomplete, SweepLayer, load_sweep, sweep
 from .codesign import CodesignResult, CodesignSpace, SearchSettings, codesign
 from .contract.master import MasterWeights, load_master, save_with_master
-from .cycle import suite as benchmarks  # noqa: F401  (eie_sim.benchmarks, the Table III suite)
+from .cycle import suite  # noqa: F401  (eie_sim.suite, the Table III benchmark suite)
 
 __all__ = [
     "__version__",

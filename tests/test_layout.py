@@ -90,7 +90,7 @@ def test_every_module_under_600_lines():
 def test_public_names_resolve():
     missing = [n for n in eie_sim.__all__ if not hasattr(eie_sim, n)]
     assert not missing
-    assert eie_sim.benchmarks.get is importlib.import_module("eie_sim.cycle.suite").get
+    assert eie_sim.suite.get is importlib.import_module("eie_sim.cycle.suite").get
 
 
 # ----------------------------------------------------------------------------- import graph, kinds

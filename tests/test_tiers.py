@@ -82,9 +82,9 @@ class TestRTLVerilator(LayerCases):
 def test_scaled_table_iii_layer_end_to_end():
     """A scaled-down Table III layer (AlexNet fc7 at 3%: 123 x 123, 9% weights, 35% activations)
     through golden model, cycle model and Verilator."""
-    from eie_sim import ArchConfig, benchmarks, encode, reference_spmv, simulate
+    from eie_sim import ArchConfig, suite, encode, reference_spmv, simulate
 
-    b = benchmarks.get("alex7", scale=0.03)
+    b = suite.get("alex7", scale=0.03)
     cfg = ArchConfig(n_pe=4, fifo_depth=8)
     layer = encode(b.codes, b.codebook, n_pe=4)
     res = _cosim(layer, b.activations, cfg)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cycle import suite as benchmarks
+from ..cycle import suite
 from ..config import ArchConfig
 from ..errors import ConfigError, EIEError
 from ..contract.format import encode
@@ -68,7 +68,7 @@ def _layer_from_args(args):
         return lay.compressed(cfg.n_pe), acts, cfg, lay
     cfg = _rtl_config(args)
     if args.bench:
-        b = benchmarks.get(args.bench, seed=args.seed, scale=args.scale)
+        b = suite.get(args.bench, seed=args.seed, scale=args.scale)
         return encode(b.codes, b.codebook, n_pe=cfg.n_pe, index_bits=cfg.index_bits), b.activations, cfg, None
     if args.random:
         try:
@@ -199,7 +199,7 @@ def add_parsers(sub) -> None:
     def layer_args(q):
         add_config_args(q)  # every ArchConfig flag; the RTL takes n_pe (default 4 here), FIFO depth and the widths
         src = q.add_mutually_exclusive_group()  # one layer source: --bench, --model or --random
-        src.add_argument("--bench", choices=benchmarks.NAMES, default=None, help="a Table III layer (scaled by --scale)")
+        src.add_argument("--bench", choices=suite.NAMES, default=None, help="a Table III layer (scaled by --scale)")
         q.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=0.03, help="shrink the --bench layer by this factor")
         src.add_argument("--model", default=None, metavar="FILE.npz", help="a model file; with --layer, one of its layers")
         q.add_argument("--layer", default=None, metavar="NAME", help="layer of --model (default: the first)")

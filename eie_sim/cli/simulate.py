@@ -11,7 +11,7 @@ import numpy as np
 from ..contract.codebook import recluster
 from ..contract.model import ModelLayer, load_model
 from ..cost.report import EnergyReport, energy_report
-from ..cycle import suite as benchmarks
+from ..cycle import suite
 from ..cycle.simulator import SimResult, simulate
 from ..errors import ConfigError, EIEError, EncodingError
 from . import saturation as sat_report
@@ -108,9 +108,9 @@ def _cmd_run(args) -> int:
     table = table_from_args(args)
     if args.out:
         check_writable(args.out, "-o", (".npy",))
-    bench_options(args, None if target in benchmarks.NAMES else target)
-    if target in benchmarks.NAMES:
-        b = benchmarks.get(target, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
+    bench_options(args, None if target in suite.NAMES else target)
+    if target in suite.NAMES:
+        b = suite.get(target, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
         x = load_npy(args.input, "--input") if args.input else b.activations
         cfg, explicit_ptr = config_from_args(args)
         res, cfg = simulate_widening(_shared_at(b, cfg.weight_bits), x, cfg, explicit_ptr, target)
@@ -119,7 +119,7 @@ def _cmd_run(args) -> int:
         reports = [energy_report(res, table)]
     else:
         if not Path(target).is_file():
-            raise EncodingError(f"{target!r}: neither a model file nor a benchmark ({', '.join(benchmarks.NAMES)})")
+            raise EncodingError(f"{target!r}: neither a model file nor a benchmark ({', '.join(suite.NAMES)})")
         model = load_model(target)
         wbits = {l.weight_bits for l in model.layers}
         if len(wbits) > 1:
@@ -146,7 +146,7 @@ def _cmd_run(args) -> int:
     elif args.jsonl:
         for d in docs:
             print(strict_json(d))
-    elif target not in benchmarks.NAMES and model.is_sequence:
+    elif target not in suite.NAMES and model.is_sequence:
         print(_format_sequence(res, results, reports, total_report))
     else:
         for r, rep in zip(results, reports):
@@ -182,7 +182,7 @@ def _ntlstm_cell_step(b, cfg):
 
 
 def _bench_line(r, rep) -> str:
-    n_in, n_out, wd, ad, _ = benchmarks.TABLE_III[r.name.removesuffix("-cell")]
+    n_in, n_out, wd, ad, _ = suite.TABLE_III[r.name.removesuffix("-cell")]
     c = r.counters
     pad = 100 * c["macs_padding"] / max(1, c["macs_real"] + c["macs_padding"])
     shape = f"{r.shape[0]}x{r.shape[1]}"
@@ -193,17 +193,17 @@ def _bench_line(r, rep) -> str:
 
 def _cmd_bench(args) -> int:
     bench_options(args)
-    names = [n.strip() for n in args.layers.split(",")] if args.layers else list(benchmarks.NAMES)
+    names = [n.strip() for n in args.layers.split(",")] if args.layers else list(suite.NAMES)
     for n in names:
-        if n not in benchmarks.TABLE_III:
-            raise ConfigError(f"--layers: {n!r} is not a Table III layer; expected names from {', '.join(benchmarks.NAMES)}")
+        if n not in suite.TABLE_III:
+            raise ConfigError(f"--layers: {n!r} is not a Table III layer; expected names from {', '.join(suite.NAMES)}")
         if names.count(n) > 1:
             raise ConfigError(f"--layers: {n!r} is given {names.count(n)} times; name each layer once")
     cfg, explicit_ptr = config_from_args(args)
     table = table_from_args(args)
     rows, failed, docs = [], [], []
     for name in names:
-        b = benchmarks.get(name, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
+        b = suite.get(name, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
         try:  # a layer that cannot run on this configuration is marked, and the suite goes on
             res, used = simulate_widening(_shared_at(b, cfg.weight_bits), b.activations, cfg, explicit_ptr, name)
         except EIEError as exc:
@@ -270,7 +270,7 @@ def _cmd_energy_table(args) -> int:
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("run", help="simulate a model file or a Table III layer on the PE array")
-    p.add_argument("target", metavar="MODEL_FILE|BENCH_NAME", help=f"a model file or one of {', '.join(benchmarks.NAMES)}")
+    p.add_argument("target", metavar="MODEL_FILE|BENCH_NAME", help=f"a model file or one of {', '.join(suite.NAMES)}")
     p.add_argument("--input", metavar="ACTS.npy", help="input activations (default: the benchmark's, or seeded uniform [0, 1) for a model)")
     p.add_argument("-o", "--out", metavar="OUT.npy", default=None, help="save the output vector (float view) as .npy")
     add_arch_args(p)

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..cycle import suite as benchmarks
+from ..cycle import suite
 from ..config import ArchConfig
 from ..errors import ConfigError
 from .common import NODE_NM, SEED, VDD, check_writable, comma_list, float_in, int_in, strict_json, table_from_args
@@ -93,8 +93,8 @@ def _cmd_sweep(args) -> int:
     layers = []
     for tok in (args.layers or "").split(","):
         tok = tok.strip()
-        for name in benchmarks.NAMES if tok == "all" else [tok] if tok else []:
-            layers.append(name + (f"@{args.scale:g}" if args.scale != 1.0 and name in benchmarks.TABLE_III else ""))
+        for name in suite.NAMES if tok == "all" else [tok] if tok else []:
+            layers.append(name + (f"@{args.scale:g}" if args.scale != 1.0 and name in suite.TABLE_III else ""))
     if not layers and not args.model:
         raise ConfigError("give --layers (Table III names, 'all', or model files) and/or --model FILE")
     model_files = [x for x in layers if x.endswith(".npz") or Path(x).is_file()]
@@ -189,7 +189,7 @@ def add_parsers(sub) -> None:
                        help=f"values of {field}")
     p.add_argument("--set", action="append", metavar="FIELD=V1,V2", help="any other ArchConfig field (repeatable)")
     p.add_argument("--layers", default=None, metavar="NAMES",
-                   help=f"comma-separated Table III layers ({', '.join(benchmarks.NAMES)}; 'all' for the suite), "
+                   help=f"comma-separated Table III layers ({', '.join(suite.NAMES)}; 'all' for the suite), "
                         "NAME@SCALE for a scaled copy, or model files")
     p.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=1.0, help="scale every Table III layer by this factor (0, 1]")
     p.add_argument("--model", default=None, metavar="FILE.npz",

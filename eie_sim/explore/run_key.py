@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..cycle import suite as benchmarks
+from ..cycle import suite
 from ..errors import ConfigError
 
 __all__ = ["RUN_COLUMNS", "RunMismatchError", "run_columns", "check_run", "select_run"]
@@ -55,7 +55,7 @@ def run_columns(sources, table, table_key: str, seed: int, input_index: int, acc
     """{column: value} of the run-level settings, the same on every row this run writes."""
     kinds = {s.kind for s in sources}
     cols = {"run_command": "sweep", "run_layers": json.dumps([s.name for s in sources]), "seed": int(seed),
-            "table3_cv": f"{benchmarks.DEFAULT_ROW_CV:g}/{benchmarks.DEFAULT_COL_CV:g}" if "table3" in kinds else None,
+            "table3_cv": f"{suite.DEFAULT_ROW_CV:g}/{suite.DEFAULT_COL_CV:g}" if "table3" in kinds else None,
             "input_index": int(input_index) if "model" in kinds else np.nan,  # numbers: NaN for none (CSV reads so)
             "energy_table": table.name, "energy_table_digest": table_key,
             "energy_node_nm": float(table.node_nm), "energy_vdd": float(table.vdd)}

@@ -20,7 +20,7 @@ from ..contract.codebook import check_codebook
 from ..contract.model import load_model
 from ..cost.energy import REFERENCE, EnergyTable
 from ..cost.sram import DEFAULT_CELL
-from ..cycle import suite as benchmarks
+from ..cycle import suite
 from ..errors import ConfigError, EIEError, describe
 
 __all__ = ["SWEEP_FIELDS", "ENCODING_FIELDS", "SweepLayer", "LayerSource", "expand_space", "file_digest", "resolve_layers",
@@ -189,8 +189,8 @@ def _model_source(it, input_index: int, dataset: str | None, model_paths: set, s
 def _table3_source(it: str, seed: int) -> LayerSource:
     """The source for Table III name ``it`` (``"alex6"`` or a scaled copy ``"alex6@0.1"``)."""
     name, _, sc = it.partition("@")
-    if name not in benchmarks.TABLE_III:
-        raise ConfigError(f"layers: {it!r} is not a Table III layer ({', '.join(benchmarks.NAMES)}), "
+    if name not in suite.TABLE_III:
+        raise ConfigError(f"layers: {it!r} is not a Table III layer ({', '.join(suite.NAMES)}), "
                           "a model file (.npz) or a SweepLayer")
     try:
         scale = float(sc) if sc else 1.0
@@ -199,11 +199,10 @@ def _table3_source(it: str, seed: int) -> LayerSource:
     if not 0 < scale <= 1:
         raise ConfigError(f"layers: {it!r}: scale {scale} is not in (0, 1]")
     # the generator's dispersion is part of the layer: rows from another generator are not reused
-    key = f"table3:{name}:seed{seed}:scale{scale:g}:cv{benchmarks.DEFAULT_ROW_CV:g}/{benchmarks.DEFAULT_COL_CV:g}"
+    key = f"table3:{name}:seed{seed}:scale{scale:g}:cv{suite.DEFAULT_ROW_CV:g}/{suite.DEFAULT_COL_CV:g}"
     return LayerSource("table3", it, key, (4, 4, 16), (seed, scale))
 
 
-_resolve_layers = resolve_layers  # its former name (benchmarks/bench_sweep.py)
 
 
 # ----------------------------------------------------------------------------- points and ids

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from ..cost.energy import EnergyTable
-from ..cycle import suite as benchmarks
+from ..cycle import suite
 from ..cost.presets import get_table
 from ..errors import ConfigError, EIEError, describe
 from .tables import FORMATS
@@ -353,7 +353,7 @@ def _work_estimate(src, arrays: dict, n_pe: int, points: int) -> float:
     per-(broadcast column, PE) timing steps. A model's layers are not read here: it counts as
     the most expensive."""
     if src.kind == "table3":
-        n_in, n_out, wd, ad, _ = benchmarks.TABLE_III[src.name.partition("@")[0]]
+        n_in, n_out, wd, ad, _ = suite.TABLE_III[src.name.partition("@")[0]]
         scale = src.detail[1]
         n_in, n_out, wd, ad = max(1, round(n_in * scale)), max(1, round(n_out * scale)), wd / 100, ad / 100
     elif src.kind == "user":

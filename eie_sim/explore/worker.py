@@ -22,7 +22,7 @@ from ..contract.format import encode
 from ..contract.model import Model, ModelLayer, load_model
 from ..cost.energy import EnergyTable
 from ..cost.report import energy_report
-from ..cycle import suite as benchmarks
+from ..cycle import suite
 from ..cycle.simulator import COUNTERS, simulate
 from ..errors import ConfigError, EIEError, PointerOverflowError
 from .space import LayerSource
@@ -140,7 +140,7 @@ def _prepare(src: LayerSource, user, cfg: dict, seed: int):
     if src.kind == "table3":
         s, scale = src.detail
         name = src.name.partition("@")[0]
-        b = _cached(("table3", src.key), lambda: benchmarks.get(name, seed=s, scale=scale))
+        b = _cached(("table3", src.key), lambda: suite.get(name, seed=s, scale=scale))
         codes, cb, acts = b.codes, b.codebook, b.activations
     else:
         codes, cb, acts = user.codes, user.codebook, user.activations
@@ -257,7 +257,6 @@ def run_batch(src: LayerSource, user, cfgs: list[dict], ids: list[str], table: E
     return rows
 
 
-_run_batch = run_batch  # its former name (benchmarks/bench_sweep.py)
 
 
 def model_accuracy(path: str, weight_bits, act_bits, dataset: str, samples: int | None,

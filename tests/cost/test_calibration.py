@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from eie_sim import ArchConfig, benchmarks, energy_report, preset, simulate
+from eie_sim import ArchConfig, suite, energy_report, preset, simulate
 from eie_sim.cost.calibrate import measure_activity
 from eie_sim.cost.energy import TABLE2
 from eie_sim.cost.presets import ACTIVITY_PATH, ideal_rates, suite_rates
@@ -17,8 +17,8 @@ def suite_runs():
     """The nine Table III layers (default generator, seed 0, full size) on the EIE configuration."""
     cfg = ArchConfig()
     runs = {}
-    for name in benchmarks.NAMES:
-        b = benchmarks.get(name)
+    for name in suite.NAMES:
+        b = suite.get(name)
         runs[name] = simulate((b.codes, b.codebook), b.activations, cfg)
     return runs
 

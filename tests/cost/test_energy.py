@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from eie_sim import ArchConfig, EIEError, area_report, benchmarks, encode, energy_report, load_table, preset, scale_table, simulate
+from eie_sim import ArchConfig, EIEError, area_report, suite, encode, energy_report, load_table, preset, scale_table, simulate
 from eie_sim.cli import main
 from eie_sim.cycle.kernels import lnzd_nodes
 from eie_sim.cost.sram import TABLE_PATH, sram_figures
@@ -87,7 +87,7 @@ def test_hand_computed_energy_of_a_tiny_layer():
 
 
 def test_sram_width_trades_reads_against_energy_per_read():
-    b = benchmarks.get("alex7", scale=0.25)
+    b = suite.get("alex7", scale=0.25)
     reads, per_read = [], []
     for w in (32, 64, 128, 256):
         cfg = ArchConfig(n_pe=16, sram_width=w)
@@ -99,7 +99,7 @@ def test_sram_width_trades_reads_against_energy_per_read():
 
 
 def test_sram_capacity_changes_energy():
-    b = benchmarks.get("alex8", scale=0.2)
+    b = suite.get("alex8", scale=0.2)
     e = []
     for kb in (32, 128, 512):
         sim = simulate((b.codes, b.codebook), b.activations, ArchConfig(n_pe=8, spmat_sram_kb=kb))
@@ -108,7 +108,7 @@ def test_sram_capacity_changes_energy():
 
 
 def test_idle_pes_cost_static_energy():
-    b = benchmarks.get("alex8", scale=0.05)
+    b = suite.get("alex8", scale=0.05)
     small = energy_report(simulate((b.codes, b.codebook), b.activations, ArchConfig(n_pe=4)))
     big = energy_report(simulate((b.codes, b.codebook), b.activations, ArchConfig(n_pe=256)))
     sim_small = simulate((b.codes, b.codebook), b.activations, ArchConfig(n_pe=4))
@@ -181,7 +181,7 @@ def test_toml_round_trip(tmp_path):
         assert t.energy_pj[k].source == ref.energy_pj[k].source
     # a user table is used, not ignored: doubling the MAC doubles the MAC energy
     p2 = write_table(tmp_path, lambda s: s.replace(f"pj = {ref.energy_pj['mac'].value!r}", f"pj = {2 * ref.energy_pj['mac'].value!r}"))
-    b = benchmarks.get("alex8", scale=0.05)
+    b = suite.get("alex8", scale=0.05)
     sim = simulate((b.codes, b.codebook), b.activations, ArchConfig(n_pe=4))
     assert energy_report(sim, load_table(p2)).by_action["mac"] == pytest.approx(2 * energy_report(sim).by_action["mac"])
 
@@ -273,7 +273,7 @@ def test_energy_report_refuses_what_is_not_a_run():
 
     with pytest.raises(EIEError, match="sim=None: expected a SimResult"):
         energy_report(None)
-    b = benchmarks.get("alex8", scale=0.05)
+    b = suite.get("alex8", scale=0.05)
     sim = simulate((b.codes, b.codebook), b.activations, ArchConfig(n_pe=4))
     with pytest.raises(EIEError, match="0 cycles"):
         energy_report(dataclasses.replace(sim, cycles=0))

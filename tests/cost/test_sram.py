@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eie_sim import ArchConfig, ConfigError, benchmarks, preset, simulate
+from eie_sim import ArchConfig, ConfigError, suite, preset, simulate
 from eie_sim.cost.cacti.generate import parse_report
 from eie_sim.cost.sram import CELL_TYPES, TABLE_PATH, grid, sram_figures
 
@@ -96,7 +96,7 @@ def test_low_standby_power_cells_are_the_only_ones_table_ii_can_hold():
 def test_wider_words_read_less_often_and_cost_less_in_all():
     # paper Fig. 9: fewer reads with wider words; with CACTI's sublinear energy per read, the
     # total spmat read energy falls from 32 to 128 bits on a real layer
-    b = benchmarks.get("alex7", scale=0.25)
+    b = suite.get("alex7", scale=0.25)
     total = []
     for w in (32, 64, 128):
         cfg = ArchConfig(n_pe=16, sram_width=w)

@@ -7,36 +7,36 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eie_sim import ArchConfig, EIEError, benchmarks, encode, reference_spmv, simulate
+from eie_sim import ArchConfig, EIEError, suite, encode, reference_spmv, simulate
 from eie_sim.errors import ConfigError
 from eie_sim.cli import main
 from eie_sim.contract.fixedpoint import quantize_fixed
 
 
 def test_suite_matches_table_iii():
-    assert benchmarks.NAMES == ("alex6", "alex7", "alex8", "vgg6", "vgg7", "vgg8", "ntwe", "ntwd", "ntlstm")
-    assert benchmarks.TABLE_III["vgg6"][:4] == (25088, 4096, 4.0, 18.3)
-    assert benchmarks.TABLE_III["ntwd"][:4] == (600, 8791, 11.0, 100.0)
+    assert suite.NAMES == ("alex6", "alex7", "alex8", "vgg6", "vgg7", "vgg8", "ntwe", "ntwd", "ntlstm")
+    assert suite.TABLE_III["vgg6"][:4] == (25088, 4096, 4.0, 18.3)
+    assert suite.TABLE_III["ntwd"][:4] == (600, 8791, 11.0, 100.0)
 
 
-@pytest.mark.parametrize("name", benchmarks.NAMES)
+@pytest.mark.parametrize("name", suite.NAMES)
 def test_generated_layer_statistics(name):
-    b = benchmarks.get(name, seed=0, scale=0.25)
-    n_in, n_out, wd, ad, _ = benchmarks.TABLE_III[name]
+    b = suite.get(name, seed=0, scale=0.25)
+    n_in, n_out, wd, ad, _ = suite.TABLE_III[name]
     assert b.codes.shape == (round(n_out * 0.25), round(n_in * 0.25))
     assert b.codebook[0] == 0.0 and b.codebook.size == 16
     assert 100 * np.count_nonzero(b.codes) / b.codes.size == pytest.approx(wd, rel=0.05)
     assert 100 * np.count_nonzero(b.activations) / b.activations.size == pytest.approx(ad, abs=4.0)
     assert np.all(b.activations >= 0)
-    again = benchmarks.get(name, seed=0, scale=0.25)
+    again = suite.get(name, seed=0, scale=0.25)
     assert np.array_equal(b.codes, again.codes) and np.array_equal(b.activations, again.activations)
-    other = benchmarks.get(name, seed=1, scale=0.25)
+    other = suite.get(name, seed=1, scale=0.25)
     assert not np.array_equal(b.codes, other.codes)
 
 
-@pytest.mark.parametrize("name", benchmarks.NAMES)
+@pytest.mark.parametrize("name", suite.NAMES)
 def test_full_size_layer_bit_exact_against_golden(name):
-    b = benchmarks.get(name)
+    b = suite.get(name)
     cfg = ArchConfig()
     enc = encode(b.codes, b.codebook, n_pe=cfg.n_pe)
     res = simulate(enc, b.activations, cfg)
@@ -51,11 +51,11 @@ def test_full_size_layer_bit_exact_against_golden(name):
 
 def test_bad_benchmark_arguments():
     with pytest.raises(EIEError, match="benchmark='alex9'"):
-        benchmarks.get("alex9")
+        suite.get("alex9")
     with pytest.raises(EIEError, match="scale=0"):
-        benchmarks.get("alex6", scale=0)
+        suite.get("alex6", scale=0)
     with pytest.raises(EIEError, match="seed=-1"):
-        benchmarks.get("alex6", seed=-1)
+        suite.get("alex6", seed=-1)
 
 
 def test_cli_run_json(capsys):
@@ -65,7 +65,7 @@ def test_cli_run_json(capsys):
                 "padding_entries", "counters"):
         assert key in rec
     assert (rec["layer"], rec["n_pe"], rec["fifo_depth"], rec["sram_width"]) == ("alex8", 8, 2, 128)
-    b = benchmarks.get("alex8", scale=0.1)
+    b = suite.get("alex8", scale=0.1)
     direct = simulate((b.codes, b.codebook), b.activations, ArchConfig(n_pe=8, fifo_depth=2, sram_width=128))
     assert rec["cycles"] == direct.cycles and rec["counters"] == direct.counters
 
@@ -88,7 +88,7 @@ def test_cli_run_text_and_model(tmp_path, capsys):
 def test_cli_bench(capsys):
     assert main(["bench", "--scale", "0.05", "--pes", "4", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["layer"] for r in rows] == [*benchmarks.NAMES, "ntlstm-cell"]
+    assert [r["layer"] for r in rows] == [*suite.NAMES, "ntlstm-cell"]
     assert all(r["error"] is None for r in rows)
     assert main(["bench", "--scale", "0.05", "--pes", "4", "--layers", "alex6,vgg8"]) == 0
     out = capsys.readouterr().out
@@ -111,9 +111,9 @@ def test_cli_errors(capsys, args, match):
 def _uniform_reference(name, seed, scale):
     """The uniform generator as it was before row_cv / col_cv: chunks of (1 << 24) // n_in rows,
     each cell kept if its float32 uniform draw is below the density, codes drawn in row-major order."""
-    n_in, n_out, wd, ad, _ = benchmarks.TABLE_III[name]
+    n_in, n_out, wd, ad, _ = suite.TABLE_III[name]
     n_in_s, n_out_s = max(1, round(n_in * scale)), max(1, round(n_out * scale))
-    rng = np.random.default_rng([seed, benchmarks.NAMES.index(name)])
+    rng = np.random.default_rng([seed, suite.NAMES.index(name)])
     codebook = np.concatenate(([0.0], np.sort(rng.normal(0.0, 0.05, 15))))
     codes = np.zeros((n_out_s, n_in_s), dtype=np.uint8)
     chunk = max(1, (1 << 24) // n_in_s)
@@ -135,29 +135,29 @@ def _cv(counts):
                                                ("ntlstm", 7, 0.04), ("vgg6", 2, 0.5)])  # the last: 2 chunks
 def test_zero_dispersion_is_the_uniform_generator_bit_for_bit(name, seed, scale):
     codes, codebook, acts = _uniform_reference(name, seed, scale)
-    b = benchmarks.get(name, seed=seed, scale=scale, row_cv=0, col_cv=0)
+    b = suite.get(name, seed=seed, scale=scale, row_cv=0, col_cv=0)
     assert np.array_equal(b.codes, codes) and np.array_equal(b.codebook, codebook)
     assert np.array_equal(b.activations, acts)
     assert (b.row_cv, b.col_cv) == (0.0, 0.0)
 
 
 def test_defaults_are_dispersed_and_recorded():
-    assert 0 < benchmarks.DEFAULT_ROW_CV <= benchmarks.MAX_CV and 0 < benchmarks.DEFAULT_COL_CV <= benchmarks.MAX_CV
-    b = benchmarks.get("alex8", scale=0.1)
-    assert (b.row_cv, b.col_cv) == (benchmarks.DEFAULT_ROW_CV, benchmarks.DEFAULT_COL_CV)
-    u = benchmarks.get("alex8", scale=0.1, row_cv=0, col_cv=0)
+    assert 0 < suite.DEFAULT_ROW_CV <= suite.MAX_CV and 0 < suite.DEFAULT_COL_CV <= suite.MAX_CV
+    b = suite.get("alex8", scale=0.1)
+    assert (b.row_cv, b.col_cv) == (suite.DEFAULT_ROW_CV, suite.DEFAULT_COL_CV)
+    u = suite.get("alex8", scale=0.1, row_cv=0, col_cv=0)
     assert not np.array_equal(b.codes, u.codes)
     # the dispersion changes the pattern only: same codebook, same activations
     assert np.array_equal(b.codebook, u.codebook) and np.array_equal(b.activations, u.activations)
-    again = benchmarks.get("alex8", scale=0.1)
+    again = suite.get("alex8", scale=0.1)
     assert np.array_equal(b.codes, again.codes)
 
 
 @pytest.mark.parametrize("name", ["alex7", "alex8", "ntwd"])
 @pytest.mark.parametrize("row_cv, col_cv", [(0.5, 0.0), (0.0, 1.0), (1.0, 1.0), (2.0, 0.5), (4.0, 4.0)])
 def test_dispersed_density_is_table_iii(name, row_cv, col_cv):
-    b = benchmarks.get(name, seed=2, scale=0.2, row_cv=row_cv, col_cv=col_cv)
-    wd = benchmarks.TABLE_III[name][2]
+    b = suite.get(name, seed=2, scale=0.2, row_cv=row_cv, col_cv=col_cv)
+    wd = suite.TABLE_III[name][2]
     # the expected density is Table III's exactly (clipping at 1 compensated); what is left is
     # Bernoulli noise, below 1% of the density at these sizes (>= 18,000 non-zeros)
     assert 100 * np.count_nonzero(b.codes) / b.codes.size == pytest.approx(wd, rel=0.03)
@@ -166,13 +166,13 @@ def test_dispersed_density_is_table_iii(name, row_cv, col_cv):
 
 def test_realised_cvs_grow_with_the_parameters_and_match_them():
     name, scale = "alex7", 0.25  # 1024 x 1024 at 9 %
-    d = benchmarks.TABLE_III[name][2] / 100
+    d = suite.TABLE_III[name][2] / 100
     n = round(4096 * scale)
     noise2 = (1 - d) / (d * n)  # squared CV of the counts of a uniform pattern (binomial)
     rows, cols = [], []
     for cv in (0.0, 0.5, 1.0):
-        r = benchmarks.get(name, seed=5, scale=scale, row_cv=cv, col_cv=0)
-        c = benchmarks.get(name, seed=5, scale=scale, row_cv=0, col_cv=cv)
+        r = suite.get(name, seed=5, scale=scale, row_cv=cv, col_cv=0)
+        c = suite.get(name, seed=5, scale=scale, row_cv=0, col_cv=cv)
         rows.append(_cv(np.count_nonzero(r.codes, axis=1)))
         cols.append(_cv(np.count_nonzero(c.codes, axis=0)))
         for got in (rows[-1], cols[-1]):
@@ -189,14 +189,14 @@ def _pe_imbalance(name, row_cv, n_pe, seeds=(0, 1, 2)):
     """max / mean of the real (non-padding) entries per PE, averaged over seeds."""
     out = []
     for seed in seeds:
-        b = benchmarks.get(name, seed=seed, scale=0.1, row_cv=row_cv, col_cv=0.5)
+        b = suite.get(name, seed=seed, scale=0.1, row_cv=row_cv, col_cv=0.5)
         real = encode(b.codes, b.codebook, n_pe=n_pe, index_bits=4).real_per_pe
         out.append(real.max() / real.mean())
     return float(np.mean(out))
 
 
 @settings(max_examples=min(settings().max_examples, 20))
-@given(name=st.sampled_from(benchmarks.NAMES), n_pe=st.sampled_from([8, 16, 32]),
+@given(name=st.sampled_from(suite.NAMES), n_pe=st.sampled_from([8, 16, 32]),
        low=st.sampled_from([0.0, 0.5, 1.0, 1.5]), step=st.sampled_from([0.5, 1.0]))
 def test_more_row_dispersion_unbalances_the_pes_more(name, n_pe, low, step):
     assert _pe_imbalance(name, low + step, n_pe) > _pe_imbalance(name, low, n_pe)
@@ -206,7 +206,7 @@ def test_dispersion_lowers_load_efficiency():
     cfg = ArchConfig(n_pe=16)
     eff = {}
     for cv in (0.0, 0.6, 1.2):
-        runs = [benchmarks.get("alex7", seed=s, scale=0.125, row_cv=cv, col_cv=cv) for s in range(3)]
+        runs = [suite.get("alex7", seed=s, scale=0.125, row_cv=cv, col_cv=cv) for s in range(3)]
         eff[cv] = np.mean([simulate((b.codes, b.codebook), b.activations, cfg).load_efficiency for b in runs])
     assert eff[0.0] > eff[0.6] > eff[1.2]
 
@@ -222,9 +222,9 @@ def test_dispersion_lowers_load_efficiency():
 ])
 def test_bad_dispersion_arguments(kwargs, match):
     with pytest.raises(ConfigError, match=re.escape(match)):
-        benchmarks.get("alex8", scale=0.05, **kwargs)
+        suite.get("alex8", scale=0.05, **kwargs)
     with pytest.raises(TypeError):
-        benchmarks.get("alex8", 0, 0.05, 0.5)  # row_cv / col_cv are keyword-only
+        suite.get("alex8", 0, 0.05, 0.5)  # row_cv / col_cv are keyword-only
 
 
 @pytest.mark.parametrize("cv, target", [(0.5, 0.09), (2.0, 0.25), (4.0, 0.04), (3.0, 0.5)])
@@ -252,7 +252,7 @@ def test_cli_run_widens_pointers_like_the_sweep_and_saves_the_output(tmp_path, c
     cap = capsys.readouterr()
     doc = json.loads(cap.out)
     assert "ptr_bits widened from 17 to" in cap.err
-    b = benchmarks.get("alex6", scale=0.5)
+    b = suite.get("alex6", scale=0.5)
     want = simulate((b.codes, b.codebook), b.activations, ArchConfig(n_pe=4, ptr_bits=doc["ptr_bits"]))
     assert doc["ptr_bits"] > 17
     assert doc["cycles"] == want.cycles
@@ -280,7 +280,7 @@ def test_bench_ntlstm_cell_row_is_a_real_lstm_step(capsys):
 
     assert main(["bench", "--scale", "0.1", "--pes", "8", "--layers", "ntlstm", "--json"]) == 0
     rows = {r["layer"]: r for r in json.loads(capsys.readouterr().out)}
-    b = benchmarks.get("ntlstm", scale=0.1)
+    b = suite.get("ntlstm", scale=0.1)
     H = b.n_out // 4
     X = b.n_in - H - 1
     lay = ModelLayer(name="c", kind="lstm", params={"hidden": H}, codebook=b.codebook, codes=b.codes)

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("dask.distributed")
 pytest.importorskip("pyarrow")
 
-from eie_sim import ArchConfig, ConfigError, SweepLayer, benchmarks, encode, energy_report, simulate, sweep  # noqa: E402
+from eie_sim import ArchConfig, ConfigError, SweepLayer, suite, encode, energy_report, simulate, sweep  # noqa: E402
 from eie_sim.cli import main  # noqa: E402
 from eie_sim.contract.codebook import kmeans_codebook, quantize, recluster  # noqa: E402
 from eie_sim.contract.model import load_model  # noqa: E402
@@ -128,7 +128,7 @@ def test_rows_equal_direct_simulation(reference):
     assert len(df) == 8 * n_layers and df["point_id"].nunique() == len(df)
     assert df["error"].isna().all()
     for name in LAYERS:
-        b = benchmarks.get(name.split("@")[0], scale=float(name.split("@")[1]))
+        b = suite.get(name.split("@")[0], scale=float(name.split("@")[1]))
         for _, row in df[df["layer"] == name].iterrows():
             cfg = ArchConfig(n_pe=int(row["n_pe"]), fifo_depth=int(row["fifo_depth"]), sram_width=int(row["sram_width"]))
             sim = simulate(encode(b.codes, b.codebook, n_pe=cfg.n_pe), b.activations, cfg)
@@ -199,7 +199,7 @@ def test_failing_points_get_error_rows_and_the_sweep_goes_on():
 
 
 def test_pointer_width_grows_when_not_swept():
-    b = benchmarks.get("alex6", scale=0.5)  # 4608 x 2048 at 9%: ~850k entries on 1 PE need 20-bit pointers
+    b = suite.get("alex6", scale=0.5)  # 4608 x 2048 at 9%: ~850k entries on 1 PE need 20-bit pointers
     df = sweep({"n_pe": [1, 64]}, ["alex6@0.5"], workers=1)
     assert df["error"].isna().all()
     one = df[df["n_pe"] == 1].iloc[0]
@@ -213,7 +213,7 @@ def test_existing_cluster_by_scheduler_address():
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         got = sweep({"n_pe": [8], "fifo_depth": [4]}, ["alex8@0.05"], scheduler=cluster.scheduler_address)
-    b = benchmarks.get("alex8", scale=0.05)
+    b = suite.get("alex8", scale=0.05)
     cfg = ArchConfig(n_pe=8, fifo_depth=4)
     assert got.iloc[0]["cycles"] == simulate(encode(b.codes, b.codebook, n_pe=8), b.activations, cfg).cycles
     with pytest.raises(ConfigError, match="scheduler"):

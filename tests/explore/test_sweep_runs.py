@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("dask.distributed")
 pytest.importorskip("pyarrow")
 
-from eie_sim import ArchConfig, ConfigError, benchmarks, encode, simulate, sweep  # noqa: E402
+from eie_sim import ArchConfig, ConfigError, suite, encode, simulate, sweep  # noqa: E402
 from eie_sim.cli import main  # noqa: E402
 from eie_sim.explore.run_key import RUN_COLUMNS, RunMismatchError  # noqa: E402
 from eie_sim.explore.sweep import load_sweep  # noqa: E402
@@ -39,7 +39,7 @@ def cluster():
 
 def _cycles(n_pe: int, seed: int, name: str = "alex7", scale: float = 0.05) -> int:
     """The cycles of one point, simulated directly (not through the sweep)."""
-    b = benchmarks.get(name, seed=seed, scale=scale)
+    b = suite.get(name, seed=seed, scale=scale)
     return simulate(encode(b.codes, b.codebook, n_pe=n_pe), b.activations, ArchConfig(n_pe=n_pe)).cycles
 
 
@@ -63,7 +63,7 @@ def test_every_row_carries_the_settings_of_its_run(cluster, tmp_path):
     assert (df["energy_table"] == "horowitz45").all()
     assert (df["energy_table_digest"] == energy_table_key(get_table("horowitz45"))).all()
     assert (df["energy_node_nm"] == 45.0).all() and (df["energy_vdd"] == 1.0).all()
-    assert (df["table3_cv"] == f"{benchmarks.DEFAULT_ROW_CV:g}/{benchmarks.DEFAULT_COL_CV:g}").all()
+    assert (df["table3_cv"] == f"{suite.DEFAULT_ROW_CV:g}/{suite.DEFAULT_COL_CV:g}").all()
     assert df["input_index"].isna().all()  # no model in this run
     assert df.set_index("n_pe")["cycles"].to_dict() == {2: _cycles(2, 3), 4: _cycles(4, 3)}
     saved = load_sweep(tmp_path / "s.parquet")  # the file holds them too

@@ -3,7 +3,7 @@ sweep and the co-design search."""
 
 import pytest
 
-from eie_sim import ArchConfig, PointerOverflowError, benchmarks, encode
+from eie_sim import ArchConfig, PointerOverflowError, suite, encode
 from eie_sim.explore.worker import widen_ptr_bits
 
 
@@ -41,6 +41,6 @@ def test_fixed_width_and_exhausted_widenings_raise():
 
 
 def test_a_real_layer_on_one_pe_gets_the_pointers_it_needs():
-    b = benchmarks.get("alex7", scale=0.5)
+    b = suite.get("alex7", scale=0.5)
     res, bits = widen_ptr_bits(lambda w: encode(b.codes, b.codebook, n_pe=1, ptr_bits=w), 8)
     assert bits > 8 and res.ptr_bits_needed == bits and ArchConfig(ptr_bits=bits).ptr_bits == bits
