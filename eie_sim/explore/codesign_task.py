@@ -36,7 +36,7 @@ from ..cycle.simulator import simulate
 from ..errors import PointerOverflowError
 from ..train.data import Dataset, load_dataset
 from ..train.compress import TrainSettings, float_accuracy
-from ..train.refit import Recipe, compress_from_master, train_dense
+from ..train.pipeline import Recipe, compress_from_master, train_dense
 from .worker import _tune_malloc, _with_index_bits
 
 _DATA: dict = {}
