@@ -53,8 +53,8 @@ def _cmd_compress(args) -> int:
     from ..contract.master import save_with_master
     from ..train import compress as dc
     from ..train.data import load_dataset
-    from ..train.refit import master_of
     from ..train.nn import build, mlp_hidden
+    from ..train.pipeline import Recipe, export, run_recipe
 
     # everything that can be refused is refused before training
     if args.arch.startswith("mlp:"):
@@ -98,16 +98,13 @@ def _cmd_compress(args) -> int:
         dc.train(net, data, base, seed=args.seed, label="dense", progress=show)
         dense_acc = net.accuracy(data.x_test, data.y_test)
     log(f"dense test accuracy {dense_acc:.4f}")
-    retrain = dataclasses.replace(tenth, epochs=args.retrain_epochs)
     how = {"sparsity": args.sparsity} if args.sparsity else {"quality": args.prune_quality}
-    dc.prune(net, data, **how, rounds=args.prune_rounds, retrain=retrain, seed=args.seed, progress=show, **balance)
-    pruned_acc = net.accuracy(data.x_test, data.y_test)
-    log(f"pruned test accuracy {pruned_acc:.4f}")
-    master = master_of(net, "pruned") if args.keep_master else None  # float weights and masks before sharing
-    dc.share_weights(net, args.weight_bits, seed=args.seed)
-    finetune = dataclasses.replace(tenth, epochs=args.finetune_epochs, weight_decay=0.0)
-    dc.train(net, data, finetune, seed=args.seed + 100, label="codebook fine-tune", progress=show)
-    final_acc = net.accuracy(data.x_test, data.y_test)
+    recipe = Recipe(**how, weight_bits=args.weight_bits, prune_rounds=args.prune_rounds, retrain_epochs=args.retrain_epochs,
+                    finetune_epochs=args.finetune_epochs, lr=tenth.lr, finetune_lr=tenth.lr, weight_decay=args.weight_decay,
+                    finetune_guard=False, batch_size=args.batch_size, seed=args.seed, **balance)
+    res = run_recipe(net, data, recipe, progress=show, on_pruned=lambda acc: log(f"pruned test accuracy {acc:.4f}"))
+    pruned_acc, final_acc = res.accuracy["pruned"], res.accuracy["compressed"]
+    master = res.master if args.keep_master else None  # float weights and masks before sharing
     report = dc.compression_report(net, args.index_bits, dense_acc, final_acc)
     result.update(dense_accuracy=dense_acc, pruned_accuracy=pruned_acc, compressed_accuracy=final_acc,
                   report=report.total, layers=report.rows.to_dict(orient="records"))
@@ -118,7 +115,7 @@ def _cmd_compress(args) -> int:
                 "dense_accuracy": dense_acc, "compressed_float_accuracy": final_acc}
         if balance:
             meta["balance"] = result["balance"]
-        model = dc.export_model(net, data.x_train[:5000], name=Path(args.out).stem, index_bits=args.index_bits, meta=meta)
+        model = export(net, data, name=Path(args.out).stem, index_bits=args.index_bits, meta=meta)
         if master is not None:
             save_with_master(model, args.out, master)
         else:

@@ -16,7 +16,7 @@ import numpy as np
 from ..config import check_int, check_positive
 from ..errors import ConfigError, describe
 from ..train.nn import mlp_hidden
-from ..train.refit import Recipe
+from ..train.pipeline import Recipe
 
 __all__ = ["CodesignSpace", "SearchSettings", "DEFAULT_HIDDEN_SPARSITY", "DEFAULT_LAST_SPARSITY"]
 

@@ -35,7 +35,7 @@ from ..cost.report import energy_report
 from ..cycle.simulator import simulate
 from ..train.data import Dataset, load_dataset
 from ..train.compress import TrainSettings, float_accuracy
-from ..train.refit import Recipe, compress_from_master, train_dense
+from ..train.pipeline import Recipe, compress_from_master, train_dense
 from ..explore.worker import tune_malloc, widen_ptr_bits, with_index_bits
 
 _DATA: dict = {}

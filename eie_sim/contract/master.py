@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError, describe
-from .model import Model, _Reader, _as_path, load_model, save_model
+from .model import Model, ArrayReader, as_path, load_model, save_model
 
 __all__ = ["MasterWeights", "MASTER_VERSION", "save_with_master", "load_master", "master_from_codes", "has_master"]
 
@@ -115,7 +115,7 @@ def load_master(path, model: Model | None = None) -> MasterWeights | None:
     """The master weights of the model file at ``path`` (checked against ``model``, loaded from
     ``path`` when None), or None when the file has none. Never unpickles; ModelFileError naming
     the file and field for a missing, mis-typed or mis-shaped array."""
-    path = _as_path(path)
+    path = as_path(path)
     model = load_model(path) if model is None else model
     info = model.meta.get("master")
     if info is None:
@@ -130,7 +130,7 @@ def load_master(path, model: Model | None = None) -> MasterWeights | None:
     except Exception as exc:  # noqa: BLE001 - load_model opened it; anything now is corruption
         raise ModelFileError(f"{where}: cannot be opened for its master weights ({type(exc).__name__}: {exc})") from None
     with npz:
-        rd = _Reader(npz, where)
+        rd = ArrayReader(npz, where)
         ws, ms, bs = [], [], []
         for i, lay in enumerate(model.layers):
             w = rd.get(f"master.L{i}.w", "f", 2)

@@ -103,7 +103,7 @@ def save_model(model: Model | ModelLayer, path, *, extra: dict | None = None) ->
         model = Model(layers=(model,))
     if not isinstance(model, Model):
         raise ModelFileError(f"model={describe(model)}: expected a Model or ModelLayer")
-    path = _as_path(path)
+    path = as_path(path)
     try:
         json.dumps(model.meta)
     except (TypeError, ValueError) as exc:
@@ -148,7 +148,7 @@ def save_model(model: Model | ModelLayer, path, *, extra: dict | None = None) ->
 # ----------------------------------------------------------------------------- loading
 
 
-class _Reader:
+class ArrayReader:
     """Checked access to the arrays of an opened archive."""
 
     def __init__(self, npz, where: str):
@@ -195,7 +195,7 @@ class _Reader:
                                  f"{info.file_size - header_len}; the file is corrupt")
 
 
-def _as_path(path) -> Path:
+def as_path(path) -> Path:
     if not isinstance(path, (str, os.PathLike)) or not str(path):
         raise ModelFileError(f"path={describe(path)}: expected a file path (str or pathlib.Path)")
     return Path(path)
@@ -220,7 +220,7 @@ def _rec_int(rec: dict, key: str, where: str, lo: int, hi: int) -> int:
     return val
 
 
-def _load_layer(i: int, rec, rd: _Reader, version: int = FORMAT_VERSION) -> ModelLayer:
+def _load_layer(i: int, rec, rd: ArrayReader, version: int = FORMAT_VERSION) -> ModelLayer:
     where = f"{rd.where}: layers[{i}]"
     if not isinstance(rec, dict):
         raise ModelFileError(f"{where}: expected an object, got {describe(rec)}")
@@ -339,7 +339,7 @@ def load_model(path) -> Model:
     .npy readers raise (NotImplementedError for a mangled compression method, ...) is reported
     as corruption, never passed on.
     """
-    path = _as_path(path)
+    path = as_path(path)
     try:
         return _load_model(path)
     except EIEError:
@@ -360,7 +360,7 @@ def _load_model(path: Path) -> Model:
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ModelFileError(f"{where}: not an eie-sim model file (a bare .npy array, not an .npz archive)")
     with npz:
-        rd = _Reader(npz, where)
+        rd = ArrayReader(npz, where)
         odd = [n for n in npz.zip.namelist() if not n.endswith(".npy")]
         if odd:
             raise ModelFileError(f"{where}: member(s) {sorted(odd)[:5]} are not .npy arrays; not an eie-sim model file")

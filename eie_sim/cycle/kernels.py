@@ -218,10 +218,10 @@ def _pass_counts(ptr_t, real_p, nzcols, epw, entry_base, cap_words, held, real, 
 
 
 @njit(cache=True)
-def _dense_pass(ptr_t, real_p, nzcols, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real,
+def dense_pass(ptr_t, real_p, nzcols, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real,
                 pad, sram_reads, dram_words):
     """One pass without its arithmetic (done row by row for dense activations,
-    :func:`_accumulate_rows`, or column by column in :func:`_simulate_pass`): the timing of
+    :func:`accumulate_rows`, or column by column in :func:`simulate_pass`): the timing of
     :func:`_issue_timing`, then the counts of :func:`_pass_counts`, which cost one step per run
     of consecutive broadcast columns.
 
@@ -245,11 +245,11 @@ def _dense_pass(ptr_t, real_p, nzcols, fifo_depth, t_start, epw, entry_base, cap
 
 
 @njit(cache=True)
-def _simulate_pass(ptr_t, real_p, col_rs, real_rows, real_codes, nzcols, qa, qc, acc, acc_lo, acc_hi, check_sat,
+def simulate_pass(ptr_t, real_p, col_rs, real_rows, real_codes, nzcols, qa, qc, acc, acc_lo, acc_hi, check_sat,
                    row0, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real, pad,
                    sram_reads, dram_words):
     """One pass with its arithmetic done column by column (sparse activations): the timing and
-    counts of :func:`_dense_pass`, then, for every real entry of every broadcast column,
+    counts of :func:`dense_pass`, then, for every real entry of every broadcast column,
     ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` (golden contract, step 3; the saturation
     test is skipped when ``check_sat`` is False, i.e. when it provably cannot fire, and the
     products ``qc[v] * qa[j]`` are then formed once per code and column). Each row belongs to
@@ -259,7 +259,7 @@ def _simulate_pass(ptr_t, real_p, col_rs, real_rows, real_codes, nzcols, qa, qc,
     col_rs: (n_cols + 1) offsets of each column's real entries (all PEs) in ``real_rows`` (row
     in the sub-layer) and ``real_codes`` (uint8). Returns (the cycle the last PE is free,
     the number of additions that saturated)."""
-    t_end = _dense_pass(ptr_t, real_p, nzcols, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked,
+    t_end = dense_pass(ptr_t, real_p, nzcols, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked,
                         real, pad, sram_reads, dram_words)
     saturated = 0  # additions that saturated
     prod = np.empty(qc.size, dtype=np.int64)  # qc[v] * a for the column's activation a
@@ -287,7 +287,7 @@ def _simulate_pass(ptr_t, real_p, col_rs, real_rows, real_codes, nzcols, qa, qc,
 
 
 @njit(cache=True)
-def _build_real_entries(ptr_t, offsets, v, z, real_p, col_rs, real_rows, real_codes):
+def build_real_entries(ptr_t, offsets, v, z, real_p, col_rs, real_rows, real_codes):
     """Fill the kernel's view of a layer: per PE, the real entries in the columns before each
     column (``real_p``, (n_cols + 1, n_pe)), column offsets (``col_rs``) and, column by column
     (PE-major, rows ascending within a PE), the row (``k + n_pe * local_row``) and code of
@@ -326,7 +326,7 @@ def _build_real_entries(ptr_t, offsets, v, z, real_p, col_rs, real_rows, real_co
 
 
 @njit(cache=True)
-def _build_row_major(col_rs, real_rows, real_codes, shift, row_ptr, row_ent):
+def build_row_major(col_rs, real_rows, real_codes, shift, row_ptr, row_ent):
     """Counting sort of the column-major real entries into rows (columns ascending in each row),
     each entry packed into one unsigned integer, ``(column << shift) | code`` (the caller picks
     ``shift`` >= the code bits and a dtype that holds the largest column)."""
@@ -347,17 +347,17 @@ def _build_row_major(col_rs, real_rows, real_codes, shift, row_ptr, row_ent):
             fill[r] += 1
 
 
-#: arithmetic modes of :func:`_accumulate_rows`
+#: arithmetic modes of :func:`accumulate_rows`
 ACC_SATURATING, ACC_FLOAT, ACC_INT = 0, 1, 2
 
 
 @njit(cache=True)
-def _accumulate_rows(row_ptr, row_ent, shift, qa, qc, acc, row0, acc_lo, acc_hi, mode):
+def accumulate_rows(row_ptr, row_ent, shift, qa, qc, acc, row0, acc_lo, acc_hi, mode):
     """The arithmetic of a pass row by row (columns ascending, the hardware's order for every
     row): ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` for every real entry (j, v) of the row,
-    ``row_ent`` holding ``(j << shift) | v`` (see :func:`_build_row_major`). Zero activations
+    ``row_ent`` holding ``(j << shift) | v`` (see :func:`build_row_major`). Zero activations
     add zero, which changes nothing even under saturation, so this equals the column sweep of
-    :func:`_simulate_pass` and is faster when most activations are non-zero. Returns the
+    :func:`simulate_pass` and is faster when most activations are non-zero. Returns the
     number of additions that saturated. Indices are unsigned, so Numba emits no negative-index wraparound.
 
     ``mode`` ACC_SATURATING: the ordered saturating sum of the contract. The other modes are
@@ -440,7 +440,7 @@ def _accumulate_rows(row_ptr, row_ent, shift, qa, qc, acc, row0, acc_lo, acc_hi,
 
 
 @njit(cache=True)
-def _scan_acts(qa, acc0):
+def scan_acts(qa, acc0):
     """One pass over a layer's operands: (non-zero activations, ``sum|qa|``, ``max|acc0|``, 0
     for none), the exact integers that ``np.count_nonzero(qa)``, ``np.abs(qa).sum()`` and
     ``np.abs(acc0).max(initial=0)`` give (|qa| < 2**23 and n_cols < 2**40, so the sum cannot

@@ -21,7 +21,7 @@ from ..contract.format import CompressedLayer, encode, split_rows
 from ..contract.golden import check_layer_config
 from ..contract.model import ModelLayer
 from ..errors import ConfigError, EncodingError, describe
-from .kernels import _build_real_entries, _build_row_major
+from .kernels import build_real_entries, build_row_major
 
 __all__ = ["ROW_MAJOR_DENSITY"]
 
@@ -34,7 +34,7 @@ def _kernel_arrays(enc: CompressedLayer) -> dict:
     the real entries of all PEs in column order: real_rows (row in the sub-layer, uint16 when it
     fits, else int32), real_codes (uint8), with column offsets col_rs; code_bits (the codes'
     width). Padding entries are counted, never visited, so the arithmetic touches each real
-    entry once. The row-major copy for dense activations is added by :func:`_row_major`.
+    entry once. The row-major copy for dense activations is added by :func:`row_major`.
     """
     arr = enc._cache.get("kernel")
     if arr is not None:
@@ -55,7 +55,7 @@ def _kernel_arrays(enc: CompressedLayer) -> dict:
     col_rs = np.empty(K + 1, dtype=np.int64)
     real_rows = np.empty(nnz, dtype=row_dtype)
     real_codes = np.empty(nnz, dtype=np.uint8)
-    _build_real_entries(ptr_t, offsets, v, z, real_p, col_rs, real_rows, real_codes)
+    build_real_entries(ptr_t, offsets, v, z, real_p, col_rs, real_rows, real_codes)
     del v, z
     arr = {
         "ptr_t": ptr_t,
@@ -71,7 +71,7 @@ def _kernel_arrays(enc: CompressedLayer) -> dict:
     return arr
 
 
-def _row_major(arr: dict, n_rows: int) -> dict:
+def row_major(arr: dict, n_rows: int) -> dict:
     """Row-major copy of a kernel's real entries (built on first use, cached in ``arr``):
     ``row_ptr`` (n_rows + 1) offsets and ``row_ent``, each entry ``(column << row_shift) | code``
     in the smallest unsigned dtype that holds it (uint16 for up to 4,096 columns and 4-bit
@@ -84,18 +84,18 @@ def _row_major(arr: dict, n_rows: int) -> dict:
         dtype = np.uint16 if bits <= 16 else np.uint32 if bits <= 32 else np.uint64
         row_ptr = np.empty(n_rows + 1, dtype=np.int64)
         row_ent = np.empty(nnz, dtype=dtype)
-        _build_row_major(arr["col_rs"], arr["real_rows"], arr["real_codes"], shift, row_ptr, row_ent)
+        build_row_major(arr["col_rs"], arr["real_rows"], arr["real_codes"], shift, row_ptr, row_ent)
         arr["row_ptr"], arr["row_ent"], arr["row_shift"] = row_ptr, row_ent, shift
     return arr
 
 
 # Above this fraction of non-zero activations the arithmetic runs row by row over every real
 # entry (register accumulation, like CSR); below it, column by column over the broadcast
-# columns only. Both give identical results (see _accumulate_rows).
+# columns only. Both give identical results (see accumulate_rows).
 ROW_MAJOR_DENSITY = 0.6
 
 
-def _row_batches(enc: CompressedLayer, rows_per_batch: int) -> list[tuple[int, dict]]:
+def row_batches(enc: CompressedLayer, rows_per_batch: int) -> list[tuple[int, dict]]:
     """(first row, kernel arrays) per row batch, cached on the layer. A layer that fits the
     registers is one batch; a longer one is split (:func:`eie_sim.format.split_rows`) one batch
     at a time, keeping only the kernel arrays."""
@@ -138,7 +138,7 @@ def _encode_cached(codes, codebook, config: ArchConfig) -> CompressedLayer:
     return hit
 
 
-def _encoded_for(layer, config: ArchConfig) -> tuple[CompressedLayer, object]:
+def encoded_for(layer, config: ArchConfig) -> tuple[CompressedLayer, object]:
     """(encoded layer for config, object for the golden ``prepare``)."""
     if isinstance(layer, CompressedLayer):
         check_layer_config(layer, config)

@@ -22,10 +22,10 @@ from .kernels import (
     ACC_INT,
     ACC_SATURATING,
     DRAIN_CYCLES,
-    _accumulate_rows,
-    _scan_acts,
-    _dense_pass,
-    _simulate_pass,
+    accumulate_rows,
+    scan_acts,
+    dense_pass,
+    simulate_pass,
     lnzd_levels,
     lnzd_nodes,
 )
@@ -36,7 +36,7 @@ from ..contract.golden import finish, prepare
 from ..contract.model import Model, ModelLayer, load_model
 from ..contract.saturation import Saturation
 from .dram import dram_bytes
-from .layers import ROW_MAJOR_DENSITY, _encoded_for, _row_batches, _row_major
+from .layers import ROW_MAJOR_DENSITY, encoded_for, row_batches, row_major
 from .steps import register_step, step_of
 
 __all__ = ["SimResult", "simulate", "COUNTERS"]
@@ -241,7 +241,7 @@ class _ArrayPlan:
     cap_words: int  # spmat SRAM words per PE
     acc_lo: int  # accumulator range (acc_bits, signed)
     acc_hi: int
-    row_batches: list  # (first row, kernel arrays) per row batch, see _row_batches
+    row_batches: list  # (first row, kernel arrays) per row batch, see row_batches
     batch_rows: list  # rows of each row batch
     n_in_batches: int
     load_cycles: tuple  # per input batch: cycles loading its inputs into the registers (0: none)
@@ -281,7 +281,7 @@ def _array_plan(enc: CompressedLayer, config: ArchConfig) -> _ArrayPlan:
     M, K = enc.shape
     R = N * regs
     act_cap = config.act_sram_kb * 8192 // config.act_bits  # activation values per PE
-    batches = _row_batches(enc, R)
+    batches = row_batches(enc, R)
     n_in_batches = max(1, math.ceil(K / R))
     # vectors that fit the registers cost no load or write-back
     loads = _input_loads(K, N, regs, act_cap, n_in_batches) if K > R else ((0,) * n_in_batches, 0, 0)
@@ -330,11 +330,11 @@ def _run_passes(plan: _ArrayPlan, nz_all: np.ndarray, arith) -> tuple[_Timing, b
         for nz, load_cycles in zip(nz_batches, plan.load_cycles):
             t_start = t + load_cycles + plan.lnzd_latency
             if arith is None:
-                t = int(_dense_pass(ptr_t, real_p, nz, fifo, t_start, epw, entry_base, cap, held, busy, blocked,
+                t = int(dense_pass(ptr_t, real_p, nz, fifo, t_start, epw, entry_base, cap, held, busy, blocked,
                                     real, pad, sram, dram))
             else:
                 acc, qa, qc, check_sat = arith
-                t, sat = _simulate_pass(ptr_t, real_p, arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, qa, qc,
+                t, sat = simulate_pass(ptr_t, real_p, arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, qa, qc,
                                         acc, plan.acc_lo, plan.acc_hi, check_sat, row0, fifo, t_start, epw, entry_base,
                                         cap, held, busy, blocked, real, pad, sram, dram)
                 t = int(t)
@@ -396,11 +396,11 @@ def simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kwa
     When every activation is non-zero, every column is broadcast, so the timing (cycles,
     counters, per-PE arrays, notes) depends only on the layer and the configuration: it is
     computed once and kept in the layer's :class:`_ArrayPlan` (results get copies)."""
-    enc, source = _encoded_for(layer, config)
+    enc, source = encoded_for(layer, config)
     prep = prepare(source, activations, config, **prep_kwargs)
     plan = _array_plan(enc, config)
     qa, qc, K = prep.qa, prep.qc, plan.n_cols
-    n_nz, sum_abs, acc0_max = _scan_acts(qa, prep.acc0)
+    n_nz, sum_abs, acc0_max = scan_acts(qa, prep.acc0)
     qc_max = int(np.abs(qc).max())
     # Each row gets at most one product per column, so if |acc0| + max|qc| * sum|qa| fits, no
     # partial sum can saturate and the kernels may skip the test (they then sum exactly).
@@ -410,11 +410,11 @@ def simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kwa
     by_rows = n_nz > ROW_MAJOR_DENSITY * K  # arithmetic row by row (dense activations), not in the passes
     saturated = 0
     if by_rows:
-        # float64 is exact while every product and partial sum stays within 2**53 (_accumulate_rows)
+        # float64 is exact while every product and partial sum stays within 2**53 (accumulate_rows)
         mode = ACC_SATURATING if check_sat else ACC_FLOAT if qc_max * int(sum_abs) <= 1 << 53 else ACC_INT
         for (row0, arr), rows in zip(plan.row_batches, plan.batch_rows):
-            _row_major(arr, rows)
-            saturated += int(_accumulate_rows(arr["row_ptr"], arr["row_ent"], arr["row_shift"], qa, qc, acc, row0,
+            row_major(arr, rows)
+            saturated += int(accumulate_rows(arr["row_ptr"], arr["row_ent"], arr["row_shift"], qa, qc, acc, row0,
                                                plan.acc_lo, plan.acc_hi, mode))
     if by_rows and n_nz == K:
         timing = plan.full

@@ -272,7 +272,7 @@ def model_accuracy(path: str, weight_bits, act_bits, dataset: str, samples: int 
     d = _cached(("dataset", dataset), lambda: load_dataset(dataset))
     if retrain_epochs:
         from ..contract.master import load_master
-        from ..train.refit import refit_at_width
+        from ..train.pipeline import refit_at_width
 
         wb = base.layers[0].weight_bits if weight_bits is None else weight_bits
         refit = _cached(("refit", path, wb, retrain_epochs),

@@ -149,7 +149,7 @@ def network_to_onnx(net: Network, output_function: str | None = None) -> onnx.Mo
         raise OnnxExportError(f"net={describe(net)}: expected a trainer Network")
     if any(isinstance(l, Conv2D) for l in net.layers):
         raise OnnxExportError(f"network {net.name!r} has convolutions; only fully connected networks export")
-    if any(type(l).__name__ == "LSTM" for l in net.layers):
+    if any(l.reads_sequence for l in net.layers):
         raise OnnxExportError(f"network {net.name!r} has an LSTM; export its compressed Model (model_to_onnx) instead")
     dense = list(zip(net.dense_layers(), dense_activations(net)))
     writers = [lambda cur, nodes, inits, d=d, act=act: _gemm_nodes(d.name, d.params["W"].value, d.params["b"].value,

@@ -1,11 +1,13 @@
 """Compress an imported network with the trainer's pipeline: prune -> retrain -> share -> fine-tune.
 
-The same functions as ``eie-sim compress`` (:mod:`eie_sim.train.compress`), with the same
-settings: pruning by quality or sparsity (load-balance-aware with ``balance_pes``, see
+The one pipeline of ``eie-sim compress`` (:func:`eie_sim.train.pipeline.run_recipe`), with the
+settings turned into its :class:`~eie_sim.train.pipeline.Recipe` (:meth:`ImportSettings.recipe`):
+pruning by quality or sparsity (load-balance-aware with ``balance_pes``, see
 :mod:`eie_sim.train.balance`) over ``prune_rounds`` rounds, each retrained for
 ``epochs`` at ``lr`` (a tenth of ``compress``'s default rate); k-means weight sharing; codebook
 fine-tuning for ``epochs`` without weight decay; the Deep Compression report; export with
-fixed-point formats calibrated on up to 5,000 training inputs.
+fixed-point formats calibrated on up to :data:`~eie_sim.train.pipeline.CALIBRATION_IMAGES`
+training inputs.
 
 Without data nothing is trained: pruning is one shot at the final sparsity or quality, and the
 formats are calibrated on ``SYNTHETIC_SAMPLES`` seeded uniform [0, 1) inputs (the range of the
@@ -40,13 +42,15 @@ from ..errors import ConfigError, EIEError, describe
 from ..train import compress as dc
 from ..train.balance import check_balance
 from ..train.data import Dataset, load_dataset
+from ..train.lstm import export_lstm_model
+from ..train.nn import Network
+from ..train.pipeline import CALIBRATION_IMAGES, Recipe, calibration_inputs, run_recipe
 from .onnx_import import ImportedNetwork
 
 __all__ = ["ImportSettings", "ImportResult", "DataFileError", "load_data_file", "check_data", "compress_imported",
            "SYNTHETIC_SAMPLES"]
 
 SYNTHETIC_SAMPLES = 256
-CALIBRATION_SAMPLES = 5000  # as eie-sim compress
 _ARRAYS = ("x", "y", "x_test", "y_test")
 
 
@@ -86,6 +90,17 @@ class ImportSettings:
         dc.TrainSettings(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size)  # validates them
         if isinstance(self.prune_rounds, bool) or not isinstance(self.prune_rounds, int) or self.prune_rounds < 1:
             raise ConfigError(f"prune_rounds={describe(self.prune_rounds)}: expected an integer >= 1")
+        self.recipe(trains=True)  # validates the rest
+
+    def recipe(self, trains: bool) -> Recipe:
+        """The pipeline's :class:`~eie_sim.train.pipeline.Recipe` of these settings: retraining and
+        fine-tuning ``epochs`` each at ``lr`` (no guard) when ``trains`` (data and epochs > 0),
+        else one-shot pruning and no training."""
+        return Recipe(sparsity=self.sparsity, quality=self.quality, weight_bits=self.weight_bits,
+                      prune_rounds=self.prune_rounds if trains else 1, retrain_epochs=self.epochs if trains else 0,
+                      finetune_epochs=self.epochs if trains else 0, lr=self.lr, finetune_lr=self.lr,
+                      weight_decay=self.weight_decay, finetune_guard=False, batch_size=self.batch_size, seed=self.seed,
+                      **self.balance)
 
     @property
     def prunes(self) -> bool:
@@ -212,9 +227,9 @@ def _calibration(net: ImportedNetwork, data: Dataset | None, seed: int, input_ra
         x = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
         if x.shape[1] != net.n_inputs or not len(x) or not np.all(np.isfinite(x)):
             raise ConfigError(f"calibration inputs: shape {np.shape(samples)}; expected finite (samples, {net.n_inputs})")
-        return x[:CALIBRATION_SAMPLES], f"{min(len(x), CALIBRATION_SAMPLES)} given calibration inputs"
+        return x[:CALIBRATION_IMAGES], f"{min(len(x), CALIBRATION_IMAGES)} given calibration inputs"
     if data is not None:
-        x = data.x_train[:CALIBRATION_SAMPLES]
+        x = calibration_inputs(data)
         return x, f"{len(x)} training inputs of {data.name}"
     lo, hi = check_input_range(DEFAULT_INPUT_RANGE if input_range is None else input_range)
     x = lo + (hi - lo) * np.random.default_rng(seed).random((SYNTHETIC_SAMPLES, net.n_inputs))
@@ -225,9 +240,6 @@ def _calibration(net: ImportedNetwork, data: Dataset | None, seed: int, input_ra
 
 def _export_sequence(net, calibration: np.ndarray, *, name: str, index_bits: int, meta: dict) -> Model:
     """An LSTM network (trainer LSTM, then Dense / ReLU layers, weights shared) as a Model."""
-    from ..train.lstm import export_lstm_model
-    from ..train.nn import Network
-
     T, X = net.input_shape
     head = export_lstm_model(Network(net.name, net.layers[:1], (T, X)), calibration, name=name, index_bits=index_bits)
     lstm_layer = head.layers[0]
@@ -248,18 +260,11 @@ def compress_imported(net_in: ImportedNetwork, settings: ImportSettings | None =
     s = settings or ImportSettings()
     net = net_in.to_network()
     trains = data is not None and s.epochs > 0
-    acc = (lambda: net.accuracy(data.x_test, data.y_test)) if data is not None else (lambda: None)
-    retrain = dc.TrainSettings(epochs=s.epochs, lr=s.lr, batch_size=s.batch_size, weight_decay=s.weight_decay)
-    accuracy = {"imported": acc()}
+    accuracy = {"imported": net.accuracy(data.x_test, data.y_test) if data is not None else None}
+    res = run_recipe(net, data, s.recipe(trains), progress=progress)
     if s.prunes:
-        dc.prune(net, data if trains else None, quality=s.quality, sparsity=s.sparsity,
-                 rounds=s.prune_rounds if trains else 1, retrain=retrain, seed=s.seed, progress=progress, **s.balance)
-        accuracy["pruned"] = acc()
-    dc.share_weights(net, s.weight_bits, seed=s.seed)
-    if trains:
-        dc.train(net, data, dataclasses.replace(retrain, weight_decay=0.0), seed=s.seed + 100,
-                 label="codebook fine-tune", progress=progress)
-    accuracy["compressed"] = acc()
+        accuracy["pruned"] = res.accuracy.get("pruned")
+    accuracy["compressed"] = res.accuracy.get("compressed")
     nan = float("nan")
     report = dc.compression_report(net, s.index_bits, accuracy["imported"] if data else nan,
                                    accuracy["compressed"] if data else nan)

@@ -44,6 +44,7 @@ from ..contract.fixedpoint import choose_frac
 from ..contract.format import encode
 from .balance import balanced_mask, check_balance
 from .huffman import huffman_bits
+from .lstm import export_lstm_model
 from ..contract.model import Model, ModelLayer
 from .nn import SGD, Conv2D, Dense, Dropout, Flatten, Network, ReLU, softmax_cross_entropy
 
@@ -209,7 +210,7 @@ def _apply_balanced(net: Network, targets: list, balance: tuple) -> None:
         p = layer.params["W"]
         cand = np.ones(p.value.shape, bool) if p.mask is None else p.mask != 0
         if p.value.ndim == 2:
-            hidden = getattr(layer, "hidden", None) if type(layer).__name__ == "LSTM" else None
+            hidden = layer.gate_units
             mask = balanced_mask(p.value, cand, target != 0, n_pe, group=group, index_bits=index_bits, hidden=hidden)
         else:
             mask = (target != 0) & cand
@@ -474,9 +475,7 @@ def export_model(net: Network, calibration: np.ndarray, *, name: str, act_bits: 
     if any(isinstance(l, Conv2D) for l in net.layers):
         raise ConfigError(f"network {net.name!r} has convolutions; EIE runs fully connected layers, so only "
                           "fully connected networks export to the model format")
-    if net.layers and type(net.layers[0]).__name__ == "LSTM":
-        from .lstm import export_lstm_model
-
+    if net.layers and net.layers[0].reads_sequence:
         return export_lstm_model(net, calibration, name=name, act_bits=act_bits, index_bits=index_bits,
                                  headroom=headroom, meta=dict(meta or {}, sequential=True))
     dense = net.dense_layers()

@@ -1,4 +1,4 @@
-"""An LSTM layer in NumPy with backpropagation through time, and its export to the model format.
+"""The trainer's LSTM layer (:class:`eie_sim.train.nn.LSTM`, re-exported here) and its export to the model format.
 
 The layer reads a batch of sequences ``x`` (batch, T, X) and returns the last hidden state
 h_T (batch, H), which a Dense classifier follows (sequential Fashion-MNIST: the 28 rows of an
@@ -18,113 +18,14 @@ batch (Pascanu et al., ICML 2013). Masks and shared codes work as for Dense (:cl
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..contract.fixedpoint import choose_frac
 from ..contract.model import Model, ModelLayer
-from ..errors import ConfigError, describe
-from .nn import Dense, Layer, Network, Param
+from ..errors import ConfigError
+from .nn import LSTM, Dense, Network, lstm_classifier, lstm_hidden, sigmoid  # noqa: F401  (re-exported)
 
 __all__ = ["LSTM", "lstm_classifier", "lstm_hidden", "export_lstm_model", "float_lstm_states"]
-
-
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-class LSTM(Layer):
-    """A single-layer LSTM over (batch, T, X) returning h_T (batch, H); W is (4H, X + H + 1)."""
-
-    def __init__(self, n_in: int, hidden: int, rng: np.random.Generator, name: str = "lstm", clip: float = 5.0):
-        self.name = name
-        self.n_in, self.hidden, self.clip = int(n_in), int(hidden), clip
-        H = self.hidden
-        s = 1.0 / math.sqrt(H)
-        w = rng.uniform(-s, s, (4 * H, n_in + H + 1)).astype(np.float32)
-        w[:, -1] = 0.0
-        w[H : 2 * H, -1] = 1.0  # forget-gate bias
-        self.params = {"W": Param(w)}
-        self.need_dx = False
-
-    def forward(self, x, train):
-        B, T, X = x.shape
-        H = self.hidden
-        W = self.params["W"].value
-        wx, wh, wb = W[:, :X], W[:, X : X + H], W[:, -1]
-        zx = (x.reshape(B * T, X) @ wx.T).reshape(B, T, 4 * H) + wb
-        h = np.zeros((B, H), np.float32)
-        c = np.zeros((B, H), np.float32)
-        keep = train
-        if keep:
-            self.x = x
-            self.hs = np.zeros((T + 1, B, H), np.float32)
-            self.cs = np.zeros((T + 1, B, H), np.float32)
-            self.gates = np.zeros((T, B, 4 * H), np.float32)
-            self.tc = np.zeros((T, B, H), np.float32)
-        for t in range(T):
-            z = zx[:, t] + h @ wh.T
-            a = np.empty_like(z)
-            a[:, : 2 * H] = _sigmoid(z[:, : 2 * H])
-            a[:, 2 * H : 3 * H] = np.tanh(z[:, 2 * H : 3 * H])
-            a[:, 3 * H :] = _sigmoid(z[:, 3 * H :])
-            c = a[:, H : 2 * H] * c + a[:, :H] * a[:, 2 * H : 3 * H]
-            tc = np.tanh(c)
-            h = a[:, 3 * H :] * tc
-            if keep:
-                self.gates[t], self.tc[t], self.hs[t + 1], self.cs[t + 1] = a, tc, h, c
-        return h
-
-    def backward(self, grad):
-        x = self.x
-        B, T, X = x.shape
-        H = self.hidden
-        W = self.params["W"].value
-        wh = W[:, X : X + H]
-        dz_all = np.empty((T, B, 4 * H), np.float32)
-        dh = grad.astype(np.float32)
-        dc = np.zeros((B, H), np.float32)
-        for t in range(T - 1, -1, -1):
-            a = self.gates[t]
-            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-            tc = self.tc[t]
-            dc = dc + dh * o * (1.0 - tc * tc)
-            dz = dz_all[t]
-            dz[:, 3 * H :] = dh * tc * o * (1.0 - o)
-            dz[:, :H] = dc * g * i * (1.0 - i)
-            dz[:, H : 2 * H] = dc * self.cs[t] * f * (1.0 - f)
-            dz[:, 2 * H : 3 * H] = dc * i * (1.0 - g * g)
-            dc = dc * f
-            dh = dz @ wh
-        dz2 = dz_all.transpose(1, 0, 2).reshape(B * T, 4 * H)
-        gw = np.empty_like(W)
-        gw[:, :X] = dz2.T @ x.reshape(B * T, X)
-        hprev = self.hs[:T].transpose(1, 0, 2).reshape(B * T, H)
-        gw[:, X : X + H] = dz2.T @ hprev
-        gw[:, -1] = dz2.sum(axis=0)
-        if self.clip:
-            n = float(np.sqrt(np.sum(gw.astype(np.float64) ** 2)))
-            if n > self.clip:
-                gw *= np.float32(self.clip / n)
-        self.params["W"].grad = gw
-        return None  # the LSTM is the first layer: no input gradient needed
-
-
-def lstm_hidden(arch: str) -> int:
-    """H of ``lstm:H`` (an integer in 1..4096), or ConfigError."""
-    s = arch[5:].strip()
-    if not s.isdigit() or not 1 <= int(s) <= 4096:
-        raise ConfigError(f"architecture={describe(arch)}: expected lstm:H with a hidden size H in 1..4096")
-    return int(s)
-
-
-def lstm_classifier(rng: np.random.Generator, steps: int, n_in: int, hidden: int, n_out: int) -> Network:
-    """LSTM(H) over ``steps`` steps of ``n_in`` features, then Dense(H -> n_out) on h_T."""
-    if steps < 1 or n_in < 1:
-        raise ConfigError(f"sequence shape {steps} x {n_in}: expected steps >= 1 and features >= 1")
-    return Network(f"lstm{hidden}", [LSTM(n_in, hidden, rng, name="lstm"), Dense(hidden, n_out, rng, name="fc")],
-                   (steps, n_in))
 
 
 def float_lstm_states(w: np.ndarray, hidden: int, seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +39,7 @@ def float_lstm_states(w: np.ndarray, hidden: int, seq: np.ndarray) -> tuple[np.n
     hs, cs = [], []
     for xt in seq:
         z = w @ np.concatenate([xt, h, [1.0]])
-        i, f, g, o = _sigmoid(z[:H]), _sigmoid(z[H : 2 * H]), np.tanh(z[2 * H : 3 * H]), _sigmoid(z[3 * H :])
+        i, f, g, o = sigmoid(z[:H]), sigmoid(z[H : 2 * H]), np.tanh(z[2 * H : 3 * H]), sigmoid(z[3 * H :])
         c = f * c + i * g
         h = o * np.tanh(c)
         hs.append(h)
@@ -173,7 +74,7 @@ def export_lstm_model(net: Network, calibration: np.ndarray, *, name: str, act_b
     for t in range(T):
         z = np.concatenate([xs[:, t], h, np.ones((len(xs), 1))], axis=1) @ w.T
         zmax = max(zmax, float(np.abs(z).max()))
-        i, f, g, o = _sigmoid(z[:, :H]), _sigmoid(z[:, H : 2 * H]), np.tanh(z[:, 2 * H : 3 * H]), _sigmoid(z[:, 3 * H :])
+        i, f, g, o = sigmoid(z[:, :H]), sigmoid(z[:, H : 2 * H]), np.tanh(z[:, 2 * H : 3 * H]), sigmoid(z[:, 3 * H :])
         c = f * c + i * g
         cmax = max(cmax, float(np.abs(c).max()))
         h = o * np.tanh(c)

@@ -1,4 +1,4 @@
-"""Small neural networks in NumPy: layers, loss, SGD with momentum, and the LeNet builders.
+"""Small neural networks in NumPy: layers (the LSTM too), loss, SGD with momentum, and the builders.
 
 Everything is float32 and seeded. Weights of Dense layers are stored outputs x inputs, the
 layout of the EIE format. Each weight tensor may carry a ``mask``; masked weights and their
@@ -22,12 +22,16 @@ __all__ = [
     "ReLU",
     "Dropout",
     "Flatten",
+    "LSTM",
+    "sigmoid",
     "Network",
     "SGD",
     "softmax_cross_entropy",
     "lenet300",
     "lenet5",
     "mlp",
+    "lstm_classifier",
+    "lstm_hidden",
     "build",
     "ARCHITECTURES",
 ]
@@ -60,7 +64,14 @@ class Param:
 
 
 class Layer:
+    """A trainer layer. What it exports as is declared here: ``reads_sequence`` -- it reads
+    (batch, T, X) sequences and exports as a sequence layer (:func:`eie_sim.train.lstm.export_lstm_model`),
+    not as fully connected ones; ``gate_units`` -- H of a stacked 4H-row gate matrix (rows
+    k*H + u go to PEs by unit u in load-balanced pruning), None for a plain matrix."""
+
     params: dict
+    reads_sequence = False
+    gate_units = None
 
     def forward(self, x: np.ndarray, train: bool) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
@@ -221,6 +232,97 @@ class Flatten(Layer):
         return grad.reshape(self.shape)
 
 
+def sigmoid(z):
+    """The logistic function, without overflow."""
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+class LSTM(Layer):
+    """A single-layer LSTM over (batch, T, X) returning h_T (batch, H); W is (4H, X + H + 1), the
+    stacked gate matrix of eie-sim's ``lstm`` layer kind (gate order i, f, g, o; the bias its last
+    column; :mod:`eie_sim.train.lstm`). The forget-gate bias starts at 1 and the gradient of W is
+    clipped to an L2 norm of ``clip`` per batch."""
+
+    reads_sequence = True
+
+    def __init__(self, n_in: int, hidden: int, rng: np.random.Generator, name: str = "lstm", clip: float = 5.0):
+        self.name = name
+        self.n_in, self.hidden, self.clip = int(n_in), int(hidden), clip
+        H = self.hidden
+        s = 1.0 / math.sqrt(H)
+        w = rng.uniform(-s, s, (4 * H, n_in + H + 1)).astype(np.float32)
+        w[:, -1] = 0.0
+        w[H : 2 * H, -1] = 1.0  # forget-gate bias
+        self.params = {"W": Param(w)}
+        self.need_dx = False
+
+    @property
+    def gate_units(self) -> int:
+        return self.hidden
+
+    def forward(self, x, train):
+        B, T, X = x.shape
+        H = self.hidden
+        W = self.params["W"].value
+        wx, wh, wb = W[:, :X], W[:, X : X + H], W[:, -1]
+        zx = (x.reshape(B * T, X) @ wx.T).reshape(B, T, 4 * H) + wb
+        h = np.zeros((B, H), np.float32)
+        c = np.zeros((B, H), np.float32)
+        keep = train
+        if keep:
+            self.x = x
+            self.hs = np.zeros((T + 1, B, H), np.float32)
+            self.cs = np.zeros((T + 1, B, H), np.float32)
+            self.gates = np.zeros((T, B, 4 * H), np.float32)
+            self.tc = np.zeros((T, B, H), np.float32)
+        for t in range(T):
+            z = zx[:, t] + h @ wh.T
+            a = np.empty_like(z)
+            a[:, : 2 * H] = sigmoid(z[:, : 2 * H])
+            a[:, 2 * H : 3 * H] = np.tanh(z[:, 2 * H : 3 * H])
+            a[:, 3 * H :] = sigmoid(z[:, 3 * H :])
+            c = a[:, H : 2 * H] * c + a[:, :H] * a[:, 2 * H : 3 * H]
+            tc = np.tanh(c)
+            h = a[:, 3 * H :] * tc
+            if keep:
+                self.gates[t], self.tc[t], self.hs[t + 1], self.cs[t + 1] = a, tc, h, c
+        return h
+
+    def backward(self, grad):
+        x = self.x
+        B, T, X = x.shape
+        H = self.hidden
+        W = self.params["W"].value
+        wh = W[:, X : X + H]
+        dz_all = np.empty((T, B, 4 * H), np.float32)
+        dh = grad.astype(np.float32)
+        dc = np.zeros((B, H), np.float32)
+        for t in range(T - 1, -1, -1):
+            a = self.gates[t]
+            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            tc = self.tc[t]
+            dc = dc + dh * o * (1.0 - tc * tc)
+            dz = dz_all[t]
+            dz[:, 3 * H :] = dh * tc * o * (1.0 - o)
+            dz[:, :H] = dc * g * i * (1.0 - i)
+            dz[:, H : 2 * H] = dc * self.cs[t] * f * (1.0 - f)
+            dz[:, 2 * H : 3 * H] = dc * i * (1.0 - g * g)
+            dc = dc * f
+            dh = dz @ wh
+        dz2 = dz_all.transpose(1, 0, 2).reshape(B * T, 4 * H)
+        gw = np.empty_like(W)
+        gw[:, :X] = dz2.T @ x.reshape(B * T, X)
+        hprev = self.hs[:T].transpose(1, 0, 2).reshape(B * T, H)
+        gw[:, X : X + H] = dz2.T @ hprev
+        gw[:, -1] = dz2.sum(axis=0)
+        if self.clip:
+            n = float(np.sqrt(np.sum(gw.astype(np.float64) ** 2)))
+            if n > self.clip:
+                gw *= np.float32(self.clip / n)
+        self.params["W"].grad = gw
+        return None  # the LSTM is the first layer: no input gradient needed
+
+
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of integer labels ``y`` and its gradient with respect to ``logits``."""
     z = logits - logits.max(axis=1, keepdims=True)
@@ -260,7 +362,7 @@ class Network:
                 break
 
     def weighted(self) -> list:
-        """Layers with weights (Dense, Conv2D and the LSTM of :mod:`eie_sim.train.lstm`), in order."""
+        """Layers with weights (Dense, Conv2D and LSTM), in order."""
         return [l for l in self.layers if "W" in l.params]
 
     def dense_layers(self) -> list:
@@ -395,8 +497,6 @@ def build(arch: str, rng: np.random.Generator, n_features: int, n_classes: int, 
     if arch.startswith("mlp:"):
         return mlp([n_features, *mlp_hidden(arch), n_classes], rng, dropout)
     if arch.startswith("lstm:"):  # sequential images: one row of pixels per step
-        from .lstm import lstm_classifier, lstm_hidden
-
         hidden = lstm_hidden(arch)
         if side is None or side * side != n_features:
             raise ConfigError(f"lstm:H reads square images row by row; got {n_features} features")
@@ -410,3 +510,19 @@ def mlp_hidden(arch: str) -> list[int]:
     if not parts or not all(s.isdigit() and 1 <= int(s) <= 1 << 16 for s in parts):
         raise ConfigError(f"architecture={describe(arch)}: expected mlp:H1,H2,... with hidden sizes in 1..65536")
     return [int(s) for s in parts]
+
+
+def lstm_hidden(arch: str) -> int:
+    """H of ``lstm:H`` (an integer in 1..4096), or ConfigError."""
+    s = arch[5:].strip()
+    if not s.isdigit() or not 1 <= int(s) <= 4096:
+        raise ConfigError(f"architecture={describe(arch)}: expected lstm:H with a hidden size H in 1..4096")
+    return int(s)
+
+
+def lstm_classifier(rng: np.random.Generator, steps: int, n_in: int, hidden: int, n_out: int) -> Network:
+    """LSTM(H) over ``steps`` steps of ``n_in`` features, then Dense(H -> n_out) on h_T."""
+    if steps < 1 or n_in < 1:
+        raise ConfigError(f"sequence shape {steps} x {n_in}: expected steps >= 1 and features >= 1")
+    return Network(f"lstm{hidden}", [LSTM(n_in, hidden, rng, name="lstm"), Dense(hidden, n_out, rng, name="fc")],
+                   (steps, n_in))

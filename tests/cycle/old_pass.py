@@ -23,7 +23,7 @@ def old_simulate_pass(ptr_t, real_t, col_rs, real_rows, real_codes, nzcols, qa, 
     per column and PE; col_rs: (n_cols + 1) offsets of each column's real entries (all PEs) in
     ``real_rows`` (row in the sub-layer, int32) and ``real_codes`` (uint8). nzcols: broadcast
     columns in order; ``do_arith`` False skips the arithmetic (done row by row instead, see
-    :func:`_accumulate_rows`); ``full`` (every column from nzcols[0] to nzcols[-1]) is accepted
+    :func:`accumulate_rows`); ``full`` (every column from nzcols[0] to nzcols[-1]) is accepted
     for the old signature and ignored. Accumulates ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` (golden contract,
     step 3; the saturation test is skipped when ``check_sat`` is False, i.e. when it provably
     cannot fire). Each row belongs to one PE, which sees its columns in ascending order, so a

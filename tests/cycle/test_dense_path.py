@@ -1,4 +1,4 @@
-"""The pass kernels of the cycle model (kernels._dense_pass, which _simulate_pass also runs, and
+"""The pass kernels of the cycle model (kernels._dense_pass, which simulate_pass also runs, and
 the per-code and float64 sums of kernels._accumulate_rows) against the previous fused column loop
 (old_pass.old_simulate_pass), the ordered sums and the slow reference: identical cycles, counters and outputs, with and without stalls, holes in the
 broadcast columns, several PEs and fifo depths, row and input batches, SRAM overflow."""
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from eie_sim import ArchConfig, encode
-from eie_sim.cycle.kernels import ACC_FLOAT, ACC_INT, ACC_SATURATING, _accumulate_rows, _dense_pass, _simulate_pass
-from eie_sim.cycle.layers import ROW_MAJOR_DENSITY, _kernel_arrays, _row_major
+from eie_sim.cycle.kernels import ACC_FLOAT, ACC_INT, ACC_SATURATING, accumulate_rows, dense_pass, simulate_pass
+from eie_sim.cycle.layers import ROW_MAJOR_DENSITY, _kernel_arrays, row_major
 
 from helpers import random_codebook, random_codes
 from old_pass import old_simulate_pass
@@ -21,14 +21,14 @@ def _real_t(arr):
 
 
 def _both_passes(arr, nz, fifo_depth, epw, cap_words, entry_base, held):
-    """(t_end, per-PE arrays) of the previous fused loop and of _dense_pass from the same state."""
+    """(t_end, per-PE arrays) of the previous fused loop and of dense_pass from the same state."""
     n_pe = arr["ptr_t"].shape[1]
     out = []
     for dense in (False, True):
         st = [np.zeros(n_pe, dtype=np.int64) for _ in range(6)]
         h = held.copy()
         if dense:
-            t = _dense_pass(arr["ptr_t"], arr["real_p"], nz, fifo_depth, 7, epw, entry_base, cap_words, h, *st)
+            t = dense_pass(arr["ptr_t"], arr["real_p"], nz, fifo_depth, 7, epw, entry_base, cap_words, h, *st)
         else:
             acc = np.zeros(1, dtype=np.int64)
             t, _ = old_simulate_pass(arr["ptr_t"], _real_t(arr), arr["col_rs"], arr["real_rows"], arr["real_codes"],
@@ -90,7 +90,7 @@ def test_per_code_sums_equal_ordered_sums(seed):
     weight_bits = int(rng.choice([1, 2, 4, 8]))
     codes = random_codes(rng, rows, cols, float(rng.choice([0.05, 0.5, 1.0])), weight_bits)
     enc = encode(codes, random_codebook(rng, weight_bits), n_pe=int(rng.integers(1, 9)))
-    arr = _row_major(_kernel_arrays(enc), rows)
+    arr = row_major(_kernel_arrays(enc), rows)
     qc = rng.integers(-(1 << 23), 1 << 23, size=1 << weight_bits)
     # activations at the edge of the float64 bound: max|qc| * sum|qa| close to 2**53
     big = rng.integers(-(1 << 23), 1 << 23, size=cols)
@@ -100,7 +100,7 @@ def test_per_code_sums_equal_ordered_sums(seed):
     for qa, modes in ((big, (ACC_INT,)), (qa_float, (ACC_INT, ACC_FLOAT))):
         acc0 = rng.integers(-(1 << 40), 1 << 40, size=rows + 3)
         want = acc0.copy()
-        assert not _accumulate_rows(arr["row_ptr"], arr["row_ent"], arr["row_shift"], qa, qc, want, 3, -(1 << 62),
+        assert not accumulate_rows(arr["row_ptr"], arr["row_ent"], arr["row_shift"], qa, qc, want, 3, -(1 << 62),
                                     (1 << 62) - 1, ACC_SATURATING)
         dense = np.asarray(codes, dtype=np.int64)
         exact = [int(acc0[3 + r]) + sum(int(qc[dense[r, j]]) * int(qa[j]) for j in np.flatnonzero(dense[r]))
@@ -108,7 +108,7 @@ def test_per_code_sums_equal_ordered_sums(seed):
         assert want[3:].tolist() == exact
         for mode in modes:
             got = acc0.copy()
-            assert not _accumulate_rows(arr["row_ptr"], arr["row_ent"], arr["row_shift"], qa, qc, got, 3, -(1 << 62),
+            assert not accumulate_rows(arr["row_ptr"], arr["row_ent"], arr["row_shift"], qa, qc, got, 3, -(1 << 62),
                                         (1 << 62) - 1, mode)
             assert got.tolist() == want.tolist()
 
@@ -124,7 +124,7 @@ def test_row_major_packing_dtypes():
         codes[rng.integers(0, 5, size=40), hit] = rng.integers(1, 1 << weight_bits, size=40)
         codes[4, cols - 1] = (1 << weight_bits) - 1
         enc = encode(codes, random_codebook(rng, weight_bits), n_pe=2)
-        arr = _row_major(_kernel_arrays(enc), 5)
+        arr = row_major(_kernel_arrays(enc), 5)
         ent = arr["row_ent"]
         assert ent.dtype == dtype and arr["row_shift"] == weight_bits
         got = np.zeros_like(codes)
@@ -137,7 +137,7 @@ def test_row_major_packing_dtypes():
 
 @pytest.mark.parametrize("seed", range(12))
 def test_dense_activations_match_slow_reference(seed):
-    """simulate() with dense activations (row-by-row arithmetic, _dense_pass) against the slow
+    """simulate() with dense activations (row-by-row arithmetic, dense_pass) against the slow
     reference: a few zero activations (holes), stalls (small fifo), row and input batches."""
     rng = np.random.default_rng(1000 + seed)
     n_pe = int(rng.choice([1, 2, 4, 6]))
@@ -156,7 +156,7 @@ def test_dense_activations_match_slow_reference(seed):
 
 @pytest.mark.parametrize("seed", range(20))
 def test_simulate_pass_equals_previous_kernel(seed):
-    """_simulate_pass (column-by-column arithmetic, products per code) against the previous
+    """simulate_pass (column-by-column arithmetic, products per code) against the previous
     kernel: the same cycle, per-PE counts, accumulators and saturation flag."""
     rng = np.random.default_rng(500 + seed)
     n_pe = int(rng.choice([1, 3, 8, 64]))
@@ -171,12 +171,12 @@ def test_simulate_pass_equals_previous_kernel(seed):
     lim = int(rng.choice([1 << 20, 1 << 40]))
     acc0 = rng.integers(-lim // 2, lim // 2, size=rows)
     res = []
-    for kern in (old_simulate_pass, _simulate_pass):
+    for kern in (old_simulate_pass, simulate_pass):
         st = [np.zeros(n_pe, dtype=np.int64) for _ in range(6)]
         held = np.full(n_pe, -1, dtype=np.int64)
         acc = acc0.copy()
         extra = (bool(nz.size and nz[-1] - nz[0] + 1 == nz.size), True) if kern is old_simulate_pass else ()
-        t, sat = kern(arr["ptr_t"], arr["real_p"] if kern is _simulate_pass else _real_t(arr), arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, qa, qc, acc,
+        t, sat = kern(arr["ptr_t"], arr["real_p"] if kern is simulate_pass else _real_t(arr), arr["col_rs"], arr["real_rows"], arr["real_codes"], nz, qa, qc, acc,
                       -lim, lim - 1, check_sat, 0, 4, 3, 4,
                       np.zeros(n_pe, dtype=np.int64), 2**40, held, *st, *extra)
         res.append((int(t), bool(sat), acc.tolist(), [a.tolist() for a in st], held.tolist()))

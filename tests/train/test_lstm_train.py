@@ -13,7 +13,7 @@ from eie_sim.contract.model import load_model, save_model
 from eie_sim.cycle.simulator import simulate
 from eie_sim.train import compress as dc
 from eie_sim.train.data import Dataset
-from eie_sim.train.lstm import lstm_classifier
+from eie_sim.train.nn import lstm_classifier
 from eie_sim.train.nn import softmax_cross_entropy
 
 
