@@ -3,13 +3,14 @@
 One subpackage per tier; each imports only the tiers below it (``cli -> codesign -> explore ->
 io -> cost / cycle / train -> contract -> config, errors``):
 
-* :mod:`eie_sim.contract` -- the compressed-layer format, codebooks, fixed point, the bit-exact
-  golden model and model files;
-* :mod:`eie_sim.cycle` -- the cycle model of the PE array and the Table III suite;
+* :mod:`eie_sim.contract` -- the compressed-layer format, codebooks, fixed point, the layer kinds,
+  the bit-exact golden model and model files;
+* :mod:`eie_sim.cycle` -- the cycle model of the PE array (a step per layer kind) and the Table III suite;
 * :mod:`eie_sim.cost` -- energy tables, the energy report and area;
 * :mod:`eie_sim.train` -- networks, data sets, pruning, weight sharing, DSD and Huffman coding;
 * :mod:`eie_sim.io` -- ONNX import (and its compression) and export;
-* :mod:`eie_sim.explore` -- design-space sweeps on Dask and their figures;
+* :mod:`eie_sim.explore` -- design-space sweeps on Dask, their results store and figures;
+* :mod:`eie_sim.codesign` -- the co-design search over compression and PE array together;
 * :mod:`eie_sim.cli` -- the ``eie-sim`` command line.
 
 The public API is ``eie_sim.<name>`` for every name in ``__all__``; ``eie_sim.suite`` is

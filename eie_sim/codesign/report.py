@@ -27,8 +27,6 @@ from ..explore.plots import pareto_mask, plain_log_ticks
 
 __all__ = ["fronts", "front_table", "choose_best", "best_compression", "design_text", "figures"]
 
-TABLE_COLUMNS = ("accuracy_pct", "energy_nj", "latency_us", "area_mm2", "compression", "rung", "design")
-
 
 def _ran(df: pd.DataFrame, kind: str = "candidate") -> pd.DataFrame:
     ok = df["error"].isna() if "error" in df.columns else np.ones(len(df), bool)

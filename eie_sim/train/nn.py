@@ -381,9 +381,6 @@ class Network:
     def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
         return float((self.predict(x) == y).mean()) if len(y) else 0.0
 
-    def n_weights(self) -> int:
-        return sum(l.params["W"].value.size for l in self.weighted())
-
     def state(self) -> dict:
         """A copy of every parameter value (and mask, codes, codebook) for save/restore."""
         out = {}
