@@ -62,6 +62,7 @@ __all__ = [
     "reference_spmv",
     "reference_forward",
     "reference_forward_batch",
+    "run_chain",
     "spmv_prepared",
     "error_bound",
     "check_activations",
@@ -393,6 +394,13 @@ def reference_forward(model, x, config: ArchConfig | None = None):
         model = Model(layers=(model,))
     if not isinstance(model, Model):
         raise EncodingError(f"model={describe(model)}: expected a Model, ModelLayer or CompressedLayer")
+    return run_chain(model, x, config)
+
+
+def run_chain(model: Model, x, config: ArchConfig | None = None):
+    """The golden chain of every layer kind: the first layer's kind steps on ``x``, each later
+    layer on the previous one's output integers and format; the first layer's kind wraps the
+    results (:meth:`~eie_sim.contract.kinds.base.LayerKind.chain_result`)."""
     first = model.layers[0]
     res = head = first.spec.golden(first, x, config)
     rest = []
