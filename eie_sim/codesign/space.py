@@ -102,7 +102,7 @@ class SearchSettings:
     ``epochs`` per rung, ``budget_minutes`` of wall time, ``simulate_images`` K per hardware
     point, ``validation`` training images held out for ranking (0: rank on the test set), the
     dense base's ``dense_epochs`` and ``dense_lr``, the retraining ``lr`` and codebook
-    ``finetune_lr`` (:mod:`eie_sim.train.refit`), ``seed``."""
+    ``finetune_lr`` (:mod:`eie_sim.train.pipeline`), ``seed``."""
 
     candidates: int = 48
     eta: int = 3

@@ -124,7 +124,7 @@ def dense_task(arch: str, dataset: str, data_dir, validation: int, epochs: int, 
 
 def candidate_task(recipe: Recipe, mode: str, parent: tuple[Model, MasterWeights], name: str, meta: dict, dataset: str,
                    data_dir, validation: int, hw_points: list, images: int, table: EnergyTable) -> dict:
-    """Compress ``parent`` by ``recipe`` (:func:`eie_sim.train.refit.compress_from_master`) and
+    """Compress ``parent`` by ``recipe`` (:func:`eie_sim.train.pipeline.compress_from_master`) and
     evaluate the result: {"model", "master", "info", "accuracy": {...}, "rows": [...], "seconds"}."""
     tune_malloc()
     t0 = time.perf_counter()

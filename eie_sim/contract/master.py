@@ -2,7 +2,7 @@
 
 A model file stores what the hardware runs: each layer's weight codes and codebook. To
 re-cluster *and fine-tune* a model at another weight width, or prune it further and retrain
-(:func:`eie_sim.explore.codesign.codesign`, :mod:`eie_sim.train.refit`), the trainer needs the
+(:func:`eie_sim.codesign.search.codesign`, :mod:`eie_sim.train.pipeline`), the trainer needs the
 float weights the codebook was clustered from and the pruning masks. They may travel in the
 same ``.npz`` archive as extra arrays, still without pickle:
 

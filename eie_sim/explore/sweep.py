@@ -96,7 +96,7 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     module docstring of :mod:`.results`). ``retrain_epochs``: for a model carrying master weights
     (:mod:`eie_sim.contract.master`), the accuracy at every width (its own too) comes from
     re-clustering the float master weights and fine-tuning the codebook that many epochs on the
-    model's training set (:func:`eie_sim.train.refit.refit_at_width`, on the workers, once per
+    model's training set (:func:`eie_sim.train.pipeline.refit_at_width`, on the workers, once per
     width and worker), not from re-clustering the shared weights; its rows get other point ids
     and ``accuracy_model`` says so. ``progress(done, total, elapsed_s)`` is called as points
     finish. ``seed``: Table III generator seed and the fallback model input. Every row carries

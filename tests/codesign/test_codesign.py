@@ -1,5 +1,5 @@
 """The co-design search (eie_sim.codesign), master weights in model files
-(eie_sim.contract.master) and retraining from them (eie_sim.train.refit), on scikit-learn's
+(eie_sim.contract.master) and retraining from them (eie_sim.train.pipeline), on scikit-learn's
 digits with a tiny MLP, every task in this process (scheduler="synchronous")."""
 
 import json
@@ -22,7 +22,7 @@ from eie_sim.explore.plots import pareto_mask
 from eie_sim.explore.worker import _relayer
 from eie_sim.train.compress import TrainSettings
 from eie_sim.train.data import load_dataset
-from eie_sim.train.refit import Recipe, compress_from_master, refit_at_width, train_dense
+from eie_sim.train.pipeline import Recipe, compress_from_master, refit_at_width, train_dense
 
 pytest.importorskip("sklearn")
 pytest.importorskip("pyarrow")
