@@ -39,9 +39,8 @@ import numpy as np
 from .meta_checks import check_meta
 from ..budget import check_budget
 from ..errors import EIEError, EncodingError, ModelFileError, describe
-from .fixedpoint import FRAC_MAX, FRAC_MIN
 from .format import CompressedLayer, PEColumns, check_codes
-from .kinds.base import kind_names, kind_of, kind_with_field
+from .kinds.base import kind_names, kind_of, kind_with_field, record_frac, record_int
 from .layer import ACTIVATIONS, Model, ModelLayer
 
 __all__ = ["ACTIVATIONS", "FORMAT_NAME", "FORMAT_VERSION", "ModelLayer", "Model", "save_model", "load_model"]
@@ -213,13 +212,6 @@ def _json_depth_ok(obj, limit: int = MAX_META_DEPTH) -> bool:
     return True
 
 
-def _rec_int(rec: dict, key: str, where: str, lo: int, hi: int) -> int:
-    val = rec.get(key)
-    if isinstance(val, bool) or not isinstance(val, int) or not lo <= val <= hi:
-        raise ModelFileError(f"{where}: field {key!r}={describe(val)}; expected an integer in {lo}..{hi}")
-    return val
-
-
 def _load_layer(i: int, rec, rd: ArrayReader, version: int = FORMAT_VERSION) -> ModelLayer:
     where = f"{rd.where}: layers[{i}]"
     if not isinstance(rec, dict):
@@ -253,15 +245,10 @@ def _load_layer(i: int, rec, rd: ArrayReader, version: int = FORMAT_VERSION) -> 
         check_budget(f"layer of shape {rows}x{cols}", rows * cols + 16 * (rows + cols))
     except EIEError as exc:
         raise ModelFileError(f"{where}: {exc}") from None
-    wb = _rec_int(rec, "weight_bits", where, 1, 8)
-    ib = _rec_int(rec, "index_bits", where, 1, 8)
-    act_bits = _rec_int(rec, "act_bits", where, 2, 24)
-    fracs = {}
-    for key in ("in_frac", "w_frac", "out_frac"):
-        val = rec.get(key, "missing")
-        if val is not None and (isinstance(val, bool) or not isinstance(val, int) or not FRAC_MIN <= val <= FRAC_MAX):
-            raise ModelFileError(f"{where}: field {key!r}={describe(val)}; expected null or an integer in {FRAC_MIN}..{FRAC_MAX}")
-        fracs[key] = val
+    wb = record_int(rec, "weight_bits", where, 1, 8)
+    ib = record_int(rec, "index_bits", where, 1, 8)
+    act_bits = record_int(rec, "act_bits", where, 2, 24)
+    fracs = {key: record_frac(rec, key, where) for key in ("in_frac", "w_frac", "out_frac")}
     activation = rec.get("activation")
     if activation not in ACTIVATIONS:
         raise ModelFileError(f"{where}: field 'activation'={describe(activation)}; expected one of {ACTIVATIONS}")
@@ -289,11 +276,11 @@ def _load_layer(i: int, rec, rd: ArrayReader, version: int = FORMAT_VERSION) -> 
                 raise ModelFileError(f"{where}: codes have shape {codes.shape}; expected {(rows, cols)}")
             check_codes(codes, wb, name=f"{where}: codes")
         elif layout == "eie":
-            n_pe = _rec_int(rec, "n_pe", where, 1, 1 << 16)
-            ptr_bits = _rec_int(rec, "ptr_bits", where, 1, 40)
-            sram_width = _rec_int(rec, "sram_width", where, wb + ib, 4096)
-            spmat_kb = _rec_int(rec, "spmat_sram_kb", where, 1, 1 << 20)
-            ptr_kb = _rec_int(rec, "ptr_sram_kb", where, 1, 1 << 20)
+            n_pe = record_int(rec, "n_pe", where, 1, 1 << 16)
+            ptr_bits = record_int(rec, "ptr_bits", where, 1, 40)
+            sram_width = record_int(rec, "sram_width", where, wb + ib, 4096)
+            spmat_kb = record_int(rec, "spmat_sram_kb", where, 1, 1 << 20)
+            ptr_kb = record_int(rec, "ptr_sram_kb", where, 1, 1 << 20)
             ptr = rd.get(f"L{i}.ptr", "i", 2)
             offsets = rd.get(f"L{i}.offsets", "i", 1)
             v = rd.get(f"L{i}.v", "u8", 1)

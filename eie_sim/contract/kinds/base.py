@@ -27,9 +27,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ...errors import EncodingError, describe
+from ...errors import EncodingError, ModelFileError, describe
+from ..fixedpoint import FRAC_MAX, FRAC_MIN
 
-__all__ = ["LayerKind", "register", "kind_of", "kind_names", "kind_with_field"]
+__all__ = ["LayerKind", "register", "kind_of", "kind_names", "kind_with_field", "record_int", "record_frac"]
 
 _REGISTRY: dict[str, "LayerKind"] = {}
 
@@ -95,6 +96,22 @@ class LayerKind:
     def chain_result(self, first, rest: tuple):
         """What the golden run of a model whose first layer is of this kind returns."""
         raise NotImplementedError
+
+
+def record_int(rec: dict, key: str, where: str, lo: int, hi: int) -> int:
+    """Field ``key`` of a model-file record: an integer in lo..hi, else ModelFileError naming it."""
+    val = rec.get(key)
+    if isinstance(val, bool) or not isinstance(val, int) or not lo <= val <= hi:
+        raise ModelFileError(f"{where}: field {key!r}={describe(val)}; expected an integer in {lo}..{hi}")
+    return val
+
+
+def record_frac(rec: dict, key: str, where: str) -> int | None:
+    """Field ``key`` of a model-file record: null or fractional bits in FRAC_MIN..FRAC_MAX."""
+    val = rec.get(key, "missing")
+    if val is not None and (isinstance(val, bool) or not isinstance(val, int) or not FRAC_MIN <= val <= FRAC_MAX):
+        raise ModelFileError(f"{where}: field {key!r}={describe(val)}; expected null or an integer in {FRAC_MIN}..{FRAC_MAX}")
+    return val
 
 
 def register(kind: LayerKind) -> LayerKind:

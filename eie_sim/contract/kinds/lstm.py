@@ -11,20 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import EncodingError, ModelFileError, describe
-from ..fixedpoint import FRAC_MAX, FRAC_MIN
+from ...errors import EncodingError, describe
+from ..layer import check_opt_frac
 from ..lstm import SequenceResult, float_lstm, lstm_batch, lstm_formats, reference_lstm
-from .base import LayerKind, register
+from .base import LayerKind, record_frac, record_int, register
 
 __all__ = ["LSTM"]
-
-
-def _check_frac(where: str, name: str, value, error):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not FRAC_MIN <= int(value) <= FRAC_MAX:
-        raise error(f"{where}: {name}={describe(value)}; expected None or an integer in {FRAC_MIN}..{FRAC_MAX}")
-    return int(value)
 
 
 class LSTM(LayerKind):
@@ -38,7 +30,7 @@ class LSTM(LayerKind):
         extra = sorted(set(params) - set(self.fields))
         if extra:
             raise EncodingError(f"{where}: params {extra}; kind 'lstm' has fields {list(self.fields)}")
-        state_frac = _check_frac(where, "state_frac", params.get("state_frac"), EncodingError)
+        state_frac = check_opt_frac(f"{where}: state_frac", params.get("state_frac"))
         H = params.get("hidden")
         if isinstance(H, bool) or not isinstance(H, (int, np.integer)) or H < 1:
             raise EncodingError(f"{where}: hidden={describe(H)}; expected an integer >= 1 for an lstm layer")
@@ -53,13 +45,7 @@ class LSTM(LayerKind):
         return {"hidden": H, "state_frac": state_frac}
 
     def read(self, rec, where):
-        H = rec.get("hidden")
-        if isinstance(H, bool) or not isinstance(H, int) or not 1 <= H <= 1 << 22:
-            raise ModelFileError(f"{where}: field 'hidden'={describe(H)}; expected an integer in 1..{1 << 22}")
-        sf = rec.get("state_frac", "missing")
-        if sf is not None and (isinstance(sf, bool) or not isinstance(sf, int) or not FRAC_MIN <= sf <= FRAC_MAX):
-            raise ModelFileError(f"{where}: field 'state_frac'={describe(sf)}; expected null or an integer in {FRAC_MIN}..{FRAC_MAX}")
-        return {"hidden": H, "state_frac": sf}
+        return {"hidden": record_int(rec, "hidden", where, 1, 1 << 22), "state_frac": record_frac(rec, "state_frac", where)}
 
     def n_in(self, layer):
         return layer.shape[1] - layer.params["hidden"] - 1
