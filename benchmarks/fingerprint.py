@@ -34,8 +34,6 @@ MODELS = ["lenet300-fashion", "lenet300-fashion-balanced", "lstm-fashion", "lstm
 #: keys whose values depend on the machine or the clock, not on the computation
 VOLATILE = re.compile(r"(seconds|_s$|_sec|elapsed|wall|time|duration|started|finished|host|pid|"
                       r"workers?$|path|file|out$|workdir|version|command|when|date)", re.I)
-#: model-file arrays that name the writer, not the model
-VOLATILE_ARRAYS = {"format_version", "version"}
 
 
 def _strip(value):
@@ -57,8 +55,6 @@ def npz_digest(path: Path) -> dict:
     with zipfile.ZipFile(path) as zf:
         for name in sorted(zf.namelist()):
             key = name[:-4] if name.endswith(".npy") else name
-            if key in VOLATILE_ARRAYS:
-                continue
             arr = np.load(io.BytesIO(zf.read(name)), allow_pickle=False)
             if key == "meta.json":
                 text = arr.tobytes().decode()
@@ -66,12 +62,6 @@ def npz_digest(path: Path) -> dict:
                 # the bytes as written, apart from the version field (and the machine's paths)
                 out["meta.json bytes"] = re.sub(r'"version": \d+', '"version": V', text)
                 continue
-            if arr.dtype.kind == "U" and arr.ndim == 0 and str(arr).lstrip().startswith("{"):
-                try:
-                    out[key] = _strip(json.loads(str(arr)))
-                    continue
-                except json.JSONDecodeError:
-                    pass
             out[key] = f"{arr.dtype.str}{list(arr.shape)}:{_digest(arr.tobytes())}"
     return out
 
