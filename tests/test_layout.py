@@ -224,7 +224,7 @@ def test_no_cross_module_private_imports():
     assert not wrong, "\n".join(wrong)
 
 
-KIND_NAMES = ("fc", "lstm")
+KIND_NAMES = ("fc", "lstm", "conv")
 KIND_HOMES = ("contract/kinds/", "cycle/steps.py")
 
 

@@ -193,9 +193,9 @@ class Model:
                                     "only as the first layer")
             if i:
                 prev = layers[i - 1]
-                if lay.shape[1] != prev.n_out:
+                if lay.n_in != prev.n_out:
                     raise EncodingError(
-                        f"layer {lay.name!r} has {lay.shape[1]} inputs; expected {prev.n_out}, "
+                        f"layer {lay.name!r} has {lay.n_in} inputs; expected {prev.n_out}, "
                         f"the outputs of layer {prev.name!r}"
                     )
                 if lay.in_frac is not None and prev.next_frac is not None and lay.in_frac != prev.next_frac:
