@@ -44,7 +44,7 @@ import numpy as np
 
 from ..errors import ConfigError, describe
 
-__all__ = ["NAMES", "TABLE_III", "Benchmark", "get", "DEFAULT_ROW_CV", "DEFAULT_COL_CV", "MAX_CV"]
+__all__ = ["NAMES", "TABLE_III", "Benchmark", "get", "multipliers", "keep_scale", "check_cv", "DEFAULT_ROW_CV", "DEFAULT_COL_CV", "MAX_CV"]
 
 # name: (inputs, outputs, weight density %, activation density %, description)
 TABLE_III = {
@@ -91,7 +91,7 @@ class Benchmark:
     col_cv: float = 0.0
 
 
-def _check_cv(arg: str, value) -> float:
+def check_cv(arg: str, value) -> float:
     ok = (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
           and math.isfinite(value) and 0 <= value <= MAX_CV)
     if not ok:
@@ -99,7 +99,7 @@ def _check_cv(arg: str, value) -> float:
     return float(value)
 
 
-def _multipliers(seed: int, index: int, stream: int, n: int, cv: float) -> np.ndarray:
+def multipliers(seed: int, index: int, stream: int, n: int, cv: float) -> np.ndarray:
     """n gamma variates of mean 1 and coefficient of variation ``cv``: quantiles at seeded uniforms,
     so for one seed a larger ``cv`` spreads the same ranks further (all ones when ``cv`` is 0)."""
     if cv == 0:
@@ -119,7 +119,7 @@ def _expected_density(s: float, a: np.ndarray, c_sorted: np.ndarray, c_cum: np.n
     return float(total) / (a.size * c_sorted.size)
 
 
-def _keep_scale(a: np.ndarray, c: np.ndarray, target: float) -> float:
+def keep_scale(a: np.ndarray, c: np.ndarray, target: float) -> float:
     """s with mean_ij min(1, s * a_i * c_j) = target (bisection; the mean is increasing in s)."""
     c_sorted = np.sort(c)
     c_cum = np.concatenate(([0.0], np.cumsum(c_sorted)))
@@ -155,7 +155,7 @@ def get(name: str, seed: int = 0, scale: float = 1.0, *, row_cv: float = DEFAULT
         raise ConfigError(f"seed={describe(seed)}: expected an integer >= 0")
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 1:
         raise ConfigError(f"scale={describe(scale)}: expected a number in (0, 1]")
-    row_cv, col_cv = _check_cv("row_cv", row_cv), _check_cv("col_cv", col_cv)
+    row_cv, col_cv = check_cv("row_cv", row_cv), check_cv("col_cv", col_cv)
     n_in, n_out, wd, ad, desc = TABLE_III[name]
     n_in_s, n_out_s = max(1, round(n_in * scale)), max(1, round(n_out * scale))
     index = NAMES.index(name)
@@ -170,10 +170,10 @@ def get(name: str, seed: int = 0, scale: float = 1.0, *, row_cv: float = DEFAULT
             block = codes[r0 : r0 + mask.shape[0]]
             block[mask] = rng.integers(1, 16, size=int(mask.sum()), dtype=np.uint8)
     else:
-        r = _multipliers(int(seed), index, 1, n_out_s, row_cv)
-        c = _multipliers(int(seed), index, 2, n_in_s, col_cv)
+        r = multipliers(int(seed), index, 1, n_out_s, row_cv)
+        c = multipliers(int(seed), index, 2, n_in_s, col_cv)
         a = (wd / 100.0) * r
-        a *= _keep_scale(a, c, wd / 100.0)
+        a *= keep_scale(a, c, wd / 100.0)
         a32, c32 = a.astype(np.float32), c.astype(np.float32)
         code_rng = np.random.default_rng([int(seed), index, 3])
         for r0 in range(0, n_out_s, chunk):

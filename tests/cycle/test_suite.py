@@ -229,12 +229,12 @@ def test_bad_dispersion_arguments(kwargs, match):
 
 @pytest.mark.parametrize("cv, target", [(0.5, 0.09), (2.0, 0.25), (4.0, 0.04), (3.0, 0.5)])
 def test_keep_scale_compensates_clipping(cv, target):
-    from eie_sim.cycle.suite import _keep_scale
+    from eie_sim.cycle.suite import keep_scale
 
     rng = np.random.default_rng(11)
     k = 1 / cv ** 2
     a, c = rng.gamma(k, 1 / k, 300) * target, rng.gamma(k, 1 / k, 200)
-    s = _keep_scale(a, c, target)
+    s = keep_scale(a, c, target)
     expected = np.minimum(1.0, s * np.outer(a, c)).mean()  # brute force over every cell
     assert expected == pytest.approx(target, rel=1e-9)
     if cv >= 2:  # clipping bites: the scale that would do without clipping falls short
