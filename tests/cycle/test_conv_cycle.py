@@ -159,3 +159,24 @@ def test_conv_conv_fc_model_through_simulate():
     for k in CONV_COUNTERS + COUNTERS:  # the union of the layers' counters
         assert res.counters[k] == sum(r.counters.get(k, 0) for r in res.layers)
     assert res.saturation == gold.saturation
+
+
+def test_sram_overflow_counts_as_the_fc_model_plus_the_feature_maps():
+    """Pointers, entries and activations beyond tiny SRAMs go to DRAM per position as in the fc
+    model; the input and output maps beyond the array's activation SRAM add to dram_bytes_act."""
+    rng = np.random.default_rng(11)
+    layer = conv_layer(rng, c_in=64, c_out=20, hw=(3, 3), kernel=(3, 3), stride=(1, 1), padding=(1, 1, 1, 1),
+                       density=0.8)
+    x = input_map(rng, layer, density=0.9)
+    config = ArchConfig(n_pe=2, act_regs_per_pe=8, ptr_sram_kb=1, spmat_sram_kb=1, act_sram_kb=0)
+    res = simulate_conv(layer, x, config)
+    cycles, counters, per_pe, _ = slow_reference(layer, x, config)
+    assert counters["dram_bytes_ptr"] > 0 and counters["dram_bytes_spmat"] > 0 and counters["dram_bytes_act"] > 0
+    g = geometry(layer)
+    maps = -(-(g.n_in + g.n_conv_out) * config.act_bits // 8)  # no activation SRAM: both maps in DRAM
+    fc_keys = [k for k in COUNTERS if k not in ("dram_bytes", "dram_bytes_act")]
+    assert {k: res.counters[k] for k in fc_keys} == {k: counters[k] for k in fc_keys}
+    assert res.counters["dram_bytes_act"] == counters["dram_bytes_act"] + maps
+    assert res.counters["dram_bytes"] == counters["dram_bytes"] + maps
+    assert any("feature map overflow" in n for n in res.notes)
+    assert res.cycles == sum(cycles) + conv_extras(layer, x, config, cycles)["patch_stall_cycles"]
