@@ -454,6 +454,7 @@ def simulate(layer_or_model, activations, config: ArchConfig | None = None) -> S
     layer's result and the top level sums cycles, counters and per-PE figures. A sequence model
     (first layer of kind lstm, :mod:`eie_sim.cycle.lstm`) takes a T x X sequence; its ``layers``
     are one result per step (``lstm[0]``, ``lstm[1]``, ...; output h_t), then the FC layers.
+    A conv layer (:mod:`eie_sim.cycle.conv`) gives one result, its input the flattened map.
     """
     config = ArchConfig() if config is None else config
     if not isinstance(config, ArchConfig):
@@ -462,9 +463,10 @@ def simulate(layer_or_model, activations, config: ArchConfig | None = None) -> S
         layer_or_model = load_model(layer_or_model)
     if isinstance(layer_or_model, ModelLayer) and layer_or_model.spec.sequence:
         layer_or_model = Model(layers=(layer_or_model,), meta={"name": layer_or_model.name})
+    if isinstance(layer_or_model, ModelLayer):  # its kind's step (.steps): one result for fc and conv
+        return step_of(layer_or_model.kind)(layer_or_model, activations, config)[0]
     if not isinstance(layer_or_model, Model):
-        name = layer_or_model.name if isinstance(layer_or_model, ModelLayer) else "layer"
-        return simulate_layer(layer_or_model, activations, config, name)
+        return simulate_layer(layer_or_model, activations, config, "layer")
     model = layer_or_model
     results = []  # every layer's step results, chained through the kinds' steps (.steps)
     first = model.layers[0]

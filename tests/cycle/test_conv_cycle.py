@@ -153,8 +153,9 @@ def test_conv_conv_fc_model_through_simulate():
     gold = reference_forward(model, x)
     np.testing.assert_array_equal(res.output_fixed, gold.output_fixed)
     assert [r.name for r in res.layers] == ["conv1", "conv2", "fc"]
-    one = simulate_conv(c1, x, config)
-    assert res.layers[0].cycles == one.cycles
+    one = simulate(c1, x, config)  # a conv ModelLayer alone runs its kind's step
+    assert one.cycles == simulate_conv(c1, x, config).cycles == res.layers[0].cycles
+    np.testing.assert_array_equal(one.output_fixed, res.layers[0].output_fixed)
     assert res.cycles == sum(r.cycles for r in res.layers)
     for k in CONV_COUNTERS + COUNTERS:  # the union of the layers' counters
         assert res.counters[k] == sum(r.counters.get(k, 0) for r in res.layers)
