@@ -55,7 +55,6 @@ def median_ms(f, reps):
 
 def scipy_layer(layer):
     """im2col + CSR product + ReLU on float inputs: the same layer's values, no timing."""
-    g = geometry(layer)
     w = sp.csr_matrix(layer.codebook[layer.codes.astype(np.int64)])
     bias = layer.bias[:, None]
     return lambda x: np.maximum(w @ patches_of(layer, x).T + bias, 0.0)
