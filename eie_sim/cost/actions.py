@@ -14,6 +14,11 @@ node and voltage rule applies. Three kinds of entries:
   every PE (idle ones included) or every LNZD node. ``clock``: clock-network power, a fixed
   energy per cycle at the reference clock; ``cacti_leakage``: SRAM leakage, scaled to the
   simulated SRAMs with CACTI, over the simulated clock;
+* **conv actions** (``in_table=False``, :mod:`eie_sim.cycle.conv`): ``pool_op`` at Horowitz's
+  45 nm add figures (:attr:`Action.source`) scaled to the table's node and voltage, and the
+  feature-map reads and writes at the table's activation SRAM figures
+  (:func:`eie_sim.cost.conv.conv_pj`); like the element-wise actions they are not table keys,
+  so every existing table still loads;
 * **element-wise actions** of the LSTM unit (``in_table=False``, :mod:`eie_sim.cycle.lstm`):
   they exist only in sequence models, so they are not keys of the energy tables (whose presets
   are calibrated on the FC suite and must list every key); their figure is a fixed 45 nm law of
@@ -32,6 +37,7 @@ from dataclasses import dataclass
 from ..errors import EIEError
 
 __all__ = ["Action", "ActionError", "ACTIONS", "ACTION", "TABLE_ACTIONS", "STATIC_ACTIONS", "ELEMENTWISE_ACTIONS",
+           "CONV_ACTIONS",
            "ACTION_KEYS", "STATIC_KEYS", "LEVELS", "UNITS", "WIDTH_RULES", "MEMORIES", "CHARGED_PER"]
 
 
@@ -62,6 +68,9 @@ WIDTH_RULES = {
                      "x 1e3 / the configuration's clock_mhz = pJ per cycle (leakage is power)",
     "horowitz_mult": "Horowitz 32-bit integer multiply 3.1 pJ x (act_bits / 32)**2",
     "horowitz_add32": "Horowitz 32-bit integer add, 0.1 pJ",
+    "horowitz_add": "Horowitz act_bits-bit integer add, linear in the width through the 8-bit (0.03 pJ) and 32-bit "
+                    "(0.1 pJ) adds: 0.03 + (act_bits - 8) x 0.07 / 24 pJ (0.0533 pJ at 16 bits), at 45 nm / 1.0 V, "
+                    "times the table's (node_nm / 45) x (vdd / 1.0)**2",
     "copy": "the energy table's figure for the action `copy_of` at the configuration",
 }
 #: the memories a width rule reads the geometry of: CACTI SRAMs (eie_sim.cost.energy.srams) and
@@ -78,7 +87,7 @@ MEMORIES = {
 _NEEDS_MEMORY = {"cacti_read": ("spmat", "ptr", "act"), "cacti_write": ("spmat", "ptr", "act"),
                  "cacti_leakage": ("spmat", "ptr", "act"), "horowitz_sram": ("codebook", "act_regs", "queue", "lut")}
 _STATIC_RULES = ("clock", "cacti_leakage")
-_ELEMENTWISE_RULES = ("horowitz_mult", "horowitz_add32", "horowitz_sram", "copy")
+_ELEMENTWISE_RULES = ("horowitz_mult", "horowitz_add32", "horowitz_sram", "copy", "horowitz_add")
 
 
 @dataclass(frozen=True)
@@ -186,6 +195,17 @@ ACTIONS: tuple[Action, ...] = (
     Action("cell_reg_write", ("cell_reg_writes",), "ElemUnit", "registers", "copy", copy_of="act_reg_write",
            in_table=False, source="the energy table's act_reg_write (c lives in a per-PE register file)",
            doc="one cell-state write"),
+    # ------------------------------------------------------------ feature maps and pooling of a conv layer, pJ per event
+    Action("pool_op", ("pool_ops",), "ActRW", "logic", "horowitz_add", in_table=False,
+           source=f"{_HZ} 45 nm adds, 8-bit 0.03 pJ and 32-bit 0.1 pJ, linear in the width: 0.0533 pJ at 16 bits; "
+                  "scaled to the table's node and voltage",
+           doc="one act_bits compare (max pool) or add (avg pool) in the activation unit"),
+    Action("fmap_read", ("fmap_reads",), "ActRW", "sram", "copy", copy_of="act_sram_read", in_table=False,
+           source="the energy table's act_sram_read (the feature maps live in the activation SRAM)",
+           doc="one input-map value read into a patch"),
+    Action("fmap_write", ("fmap_writes",), "ActRW", "sram", "copy", copy_of="act_sram_write", in_table=False,
+           source="the energy table's act_sram_write (the feature maps live in the activation SRAM)",
+           doc="one conv output written to the output map"),
     # ------------------------------------------------------------ static, mW, in every table
     Action("actqueue_static_mw", (), "ActQueue", "static", "clock", unit="mW", charged_per="pe",
            doc="ActQueue clock-network power per PE"),
@@ -216,9 +236,11 @@ TABLE_ACTIONS = tuple(a for a in ACTIONS if a.in_table and a.unit == "pJ")
 #: the static keys every energy table holds (``static_mw``), in table order
 STATIC_ACTIONS = tuple(a for a in ACTIONS if a.unit == "mW")
 #: the LSTM element-wise actions, charged at fixed figures outside the tables
-ELEMENTWISE_ACTIONS = tuple(a for a in ACTIONS if not a.in_table)
+ELEMENTWISE_ACTIONS = tuple(a for a in ACTIONS if not a.in_table and a.module == "ElemUnit")
+#: the conv layer's feature-map and pooling actions, charged outside the tables (eie_sim.cost.conv)
+CONV_ACTIONS = tuple(a for a in ACTIONS if not a.in_table and a.module != "ElemUnit")
 ACTION_KEYS = tuple(a.key for a in TABLE_ACTIONS)
 STATIC_KEYS = tuple(a.key for a in STATIC_ACTIONS)
-for _a in ELEMENTWISE_ACTIONS:
+for _a in ELEMENTWISE_ACTIONS + CONV_ACTIONS:
     if _a.copy_of and _a.copy_of not in ACTION_KEYS:
         raise ActionError(f"action {_a.key!r}: copy_of={_a.copy_of!r}; expected one of {', '.join(ACTION_KEYS)}")

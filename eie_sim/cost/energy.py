@@ -212,6 +212,9 @@ def figure_law(action: Action, config: ArchConfig, cell_type: str = DEFAULT_CELL
         return TABLE1["int32_mult_pj"] * (config.act_bits / 32.0) ** 2
     if rule == "horowitz_add32":
         return TABLE1["int32_add_pj"]
+    if rule == "horowitz_add":
+        slope = (TABLE1["int32_add_pj"] - TABLE1["int8_add_pj"]) / 24.0
+        return TABLE1["int8_add_pj"] + (config.act_bits - 8) * slope
     return None
 
 

@@ -15,7 +15,10 @@ weight sharing, activation skipping), per weight fetch and MAC, with Table I fig
 4. weight sharing:         entries x (5 pJ x (weight_bits + index_bits)/32 + codebook read + 16-bit MAC)
 5. activation skipping:    entries processed x the same as 4
 
-(entries: stored, padding included; the codebook read and MAC come from the table.) The
+(entries: stored, padding included; the codebook read and MAC come from the table.) A conv layer
+runs its matrix once per output position (counter ``positions``, :mod:`eie_sim.cycle.conv`), so
+steps 1-4 are multiplied by the positions: dense MACs = positions x C_out x K, each with its
+weight fetch; step 5 and the simulated energy already count every position. The
 savings are the ratios of consecutive steps; ``eie_pj`` is the simulated energy of the layer,
 which adds pointers, queues, activations and static power to step 5.
 """
@@ -24,8 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .actions import ACTION, ELEMENTWISE_ACTIONS, LEVELS, STATIC_ACTIONS
+from .actions import ACTION, CONV_ACTIONS, ELEMENTWISE_ACTIONS, LEVELS, STATIC_ACTIONS
 from .area import area_report
+from .conv import conv_pj
 from .elementwise import elementwise_pj
 from ..cycle.kernels import lnzd_nodes
 from .energy import TABLE1, EnergyTable
@@ -140,29 +144,34 @@ def _layer_report(sim: SimResult, table: EnergyTable) -> EnergyReport:
     by_level["static"] = sum(static.values())
     for k, v in by_action.items():
         by_level[ACTION[k].level] += v
+    extra = {}
     if all(n in c for a in ELEMENTWISE_ACTIONS for n in a.counters):  # an LSTM step: the element-wise unit
-        for k, pj in elementwise_pj(cfg, e).items():
-            a = ACTION[k]
-            by_action[k] = pj * sum(c[n] for n in a.counters)
-            by_module[a.module] = by_module.get(a.module, 0.0) + by_action[k]
-            by_level[a.level] += by_action[k]
+        extra.update(elementwise_pj(cfg, e))
+    if all(n in c for a in CONV_ACTIONS for n in a.counters):  # a conv layer: feature maps and pooling
+        extra.update(conv_pj(cfg, e, table))
+    for k, pj in extra.items():
+        a = ACTION[k]
+        by_action[k] = pj * sum(c[n] for n in a.counters)
+        by_module[a.module] = by_module.get(a.module, 0.0) + by_action[k]
+        by_level[a.level] += by_action[k]
     total = sum(by_action.values()) + sum(static.values())
     by_action = {**by_action, **{k.replace("_mw", ""): v for k, v in static.items()}}
     M, K = sim.shape
+    reuse = c.get("positions", 1)  # SpMVs of the matrix per inference: a conv layer's output positions
     processed = c["macs_real"] + c["macs_padding"]
     per_entry_shared = TABLE1["sram32_read_pj"] * (cfg.weight_bits + cfg.index_bits) / 32 + e["codebook_read"] + e["mac"]
     fmac = TABLE1["float32_mult_pj"] + TABLE1["float32_add_pj"]
     base = DenseBaseline(
-        dense_dram_pj=M * K * (TABLE1["dram32_read_pj"] + fmac),
-        dense_sram_pj=M * K * (TABLE1["sram32_read_pj"] + fmac),
-        pruned_pj=sim.entries * (TABLE1["sram32_read_pj"] * (32 + cfg.index_bits) / 32 + fmac),
-        shared_pj=sim.entries * per_entry_shared,
+        dense_dram_pj=reuse * M * K * (TABLE1["dram32_read_pj"] + fmac),
+        dense_sram_pj=reuse * M * K * (TABLE1["sram32_read_pj"] + fmac),
+        pruned_pj=reuse * sim.entries * (TABLE1["sram32_read_pj"] * (32 + cfg.index_bits) / 32 + fmac),
+        shared_pj=reuse * sim.entries * per_entry_shared,
         skipped_pj=processed * per_entry_shared,
         eie_pj=total,
     )
     return EnergyReport(
         name=sim.name, table=table.name, energy_pj=total, by_action=by_action, by_module=by_module, by_level=by_level,
-        latency_us=sim.latency_us, macs_real=c["macs_real"], dense_ops=2 * M * K,
+        latency_us=sim.latency_us, macs_real=c["macs_real"], dense_ops=2 * reuse * M * K,
         area_mm2=area_report(cfg, table.node_nm, table.sram_cell).area_mm2, baseline=base,
     )
 

@@ -39,7 +39,7 @@ from .dram import dram_bytes
 from .layers import ROW_MAJOR_DENSITY, encoded_for, row_batches, row_major
 from .steps import register_step, step_of
 
-__all__ = ["SimResult", "simulate", "COUNTERS"]
+__all__ = ["SimResult", "simulate", "COUNTERS", "PER_PE_COLUMNS", "array_plan", "overflow_notes"]
 
 COUNTERS = (
     "broadcasts",
@@ -303,6 +303,9 @@ def _array_plan(enc: CompressedLayer, config: ArchConfig) -> _ArrayPlan:
     return plan
 
 
+array_plan = _array_plan  # public names for the conv step (.conv), which runs the same plan per position
+
+
 def _run_passes(plan: _ArrayPlan, nz_all: np.ndarray, arith) -> tuple[_Timing, bool]:
     """Time every pass of the layer: each row batch broadcasts ``nz_all`` (non-zero input
     indices, int64 ascending) input batch by input batch; each input batch is loaded into the
@@ -388,6 +391,9 @@ def _overflow_notes(counters: dict, config: ArchConfig, n_cols: int) -> tuple[st
     return tuple(notes)
 
 
+overflow_notes = _overflow_notes
+
+
 def simulate_layer(layer, activations, config: ArchConfig, name: str, **prep_kwargs) -> SimResult:
     """Run one layer (``prep_kwargs`` go to the golden ``prepare``): the arithmetic (row by row
     for dense activations, else in the passes) and the timing of every pass, then counters,
@@ -448,6 +454,7 @@ def simulate(layer_or_model, activations, config: ArchConfig | None = None) -> S
     layer's result and the top level sums cycles, counters and per-PE figures. A sequence model
     (first layer of kind lstm, :mod:`eie_sim.cycle.lstm`) takes a T x X sequence; its ``layers``
     are one result per step (``lstm[0]``, ``lstm[1]``, ...; output h_t), then the FC layers.
+    A conv layer (:mod:`eie_sim.cycle.conv`) gives one result, its input the flattened map.
     """
     config = ArchConfig() if config is None else config
     if not isinstance(config, ArchConfig):
@@ -456,9 +463,10 @@ def simulate(layer_or_model, activations, config: ArchConfig | None = None) -> S
         layer_or_model = load_model(layer_or_model)
     if isinstance(layer_or_model, ModelLayer) and layer_or_model.spec.sequence:
         layer_or_model = Model(layers=(layer_or_model,), meta={"name": layer_or_model.name})
+    if isinstance(layer_or_model, ModelLayer):  # its kind's step (.steps): one result for fc and conv
+        return step_of(layer_or_model.kind)(layer_or_model, activations, config)[0]
     if not isinstance(layer_or_model, Model):
-        name = layer_or_model.name if isinstance(layer_or_model, ModelLayer) else "layer"
-        return simulate_layer(layer_or_model, activations, config, name)
+        return simulate_layer(layer_or_model, activations, config, "layer")
     model = layer_or_model
     results = []  # every layer's step results, chained through the kinds' steps (.steps)
     first = model.layers[0]
@@ -466,7 +474,8 @@ def simulate(layer_or_model, activations, config: ArchConfig | None = None) -> S
     for layer in model.layers[1:]:
         prev = results[-1]
         results += step_of(layer.kind)(layer, prev.output_fixed, config, act_frac=prev.out_format.frac, fixed_input=True)
-    counters = {k: sum(r.counters.get(k, 0) for r in results) for k in results[0].counters}
+    keys = dict.fromkeys(k for r in results for k in r.counters)  # union, first-seen order
+    counters = {k: sum(r.counters.get(k, 0) for r in results) for k in keys}
     per_pe = {c: sum(r.per_pe_arrays[c] for r in results) for c in PER_PE_COLUMNS}
     last = results[-1]
     return SimResult(

@@ -6,7 +6,7 @@ the results of running ``layer`` on ``x`` (floats, or integers in ``act_frac`` w
 ``fixed_input``), one per pass the kind makes (one for fc, one per time step for lstm); the last
 result's ``output_fixed`` and ``out_format`` go to the next layer. :func:`eie_sim.cycle.simulator.simulate`
 chains the steps of a model's layers. The fc step is registered by :mod:`.simulator`, the lstm
-step by :mod:`.lstm`; :mod:`eie_sim.cycle` imports both.
+step by :mod:`.lstm`, the conv step by :mod:`.conv`; :mod:`eie_sim.cycle` imports all three.
 """
 
 from __future__ import annotations
