@@ -1,0 +1,69 @@
+"""A conv layer on the RTL (Amaranth simulator) as its sequence of patch SpMVs (host-side
+im2col and pooling): outputs equal the golden model bit for bit, cycles and every fc counter
+per position equal the fc cycle model on (W', patch) -- the spec's slow reference of the conv
+cycle step -- and, when a conv cycle step is registered, the conv step's array cycles and fc
+counters."""
+
+import numpy as np
+import pytest
+
+from eie_sim import ArchConfig
+from eie_sim.contract.model import ModelLayer
+
+pytestmark = pytest.mark.rtl
+
+CASES = [  # name, c_in, c_out, hw, kernel, stride, padding, pool, seed
+    ("s1-pad1-maxpool", 2, 6, (5, 5), (3, 3), (1, 1), (1, 1, 1, 1), "max", 1),
+    ("s2-asym-pad", 2, 6, (5, 5), (3, 3), (2, 2), (0, 1, 1, 0), "none", 2),
+]
+
+
+def _layer(c_in, c_out, hw, kernel, stride, padding, pool, seed):
+    rng = np.random.default_rng(seed)
+    kh, kw = kernel
+    codes = rng.integers(0, 16, (c_out, c_in * kh * kw))
+    codes[rng.random(codes.shape) > 0.5] = 0
+    cb = np.concatenate([[0.0], rng.normal(0, 0.5, 15)])
+    params = dict(in_hw=hw, kernel=kernel, stride=stride, padding=padding, pool=pool)
+    if pool != "none":
+        params.update(pool_kernel=2, pool_stride=2, pool_padding=0)
+    layer = ModelLayer(name="c", codebook=cb, codes=codes.astype(np.uint8), bias=rng.normal(0, 0.1, c_out),
+                       activation="relu", kind="conv", params=params)
+    x = np.abs(rng.normal(size=c_in * hw[0] * hw[1])) * (rng.random(c_in * hw[0] * hw[1]) < 0.7)
+    return layer, x
+
+
+@pytest.mark.parametrize("name, c_in, c_out, hw, kernel, stride, padding, pool, seed", CASES, ids=[c[0] for c in CASES])
+def test_conv_layer_in_amaranth_sim(name, c_in, c_out, hw, kernel, stride, padding, pool, seed):
+    from eie_rtl.conv import run_conv_pysim
+    from eie_rtl.driver import compare_counters, model_counters
+
+    from eie_sim import reference_forward
+    from eie_sim.contract.conv import patches_of
+    from eie_sim.cycle.simulator import simulate_layer
+    from eie_sim.cycle.steps import step_kinds
+
+    layer, x = _layer(c_in, c_out, hw, kernel, stride, padding, pool, seed)
+    cfg = ArchConfig(n_pe=4)
+    run = run_conv_pysim(layer, x, cfg)
+    gold = run.golden
+    assert run.conv_fixed.tolist() == gold.conv_fixed.reshape(run.conv_fixed.shape).tolist()
+    assert run.output_fixed.tolist() == gold.output_fixed.tolist()
+    assert run.output_fixed.tolist() == np.asarray(reference_forward(layer, x, cfg).output_fixed).reshape(-1).tolist()
+    fmt = dict(fixed_input=True, act_frac=gold.act_format.frac, out_frac=gold.out_format.frac)
+    total = 0
+    for p, patch in enumerate(patches_of(layer, gold.input_fixed)):
+        sim = simulate_layer(layer, patch.astype(np.int64), cfg, "c", **fmt)
+        assert run.cycles[p] == sim.cycles
+        assert compare_counters(run.counters[p], model_counters(sim)) == []
+        total += sim.cycles
+    assert sum(run.cycles) == total
+    if "conv" in step_kinds():  # the cycle model's conv step: array cycles and the fc counters
+        from eie_sim import simulate
+
+        conv = simulate(layer, x, cfg)
+        extra = ("fmap_reads", "fmap_writes", "pool_ops", "patch_stall_cycles", "pool_cycles")
+        c = conv.counters
+        assert conv.cycles - c["patch_stall_cycles"] - c["pool_cycles"] == total
+        summed = {k: sum(r[k] for r in run.counters) for k in run.counters[0] if k not in extra and k != "per_pe"}
+        assert {k: int(c[k]) for k in summed} == summed
