@@ -15,6 +15,7 @@ from ..cycle import suite
 from ..cycle.simulator import SimResult, simulate
 from ..errors import ConfigError, EIEError, EncodingError
 from . import saturation as sat_report
+from .conv_bench import run_conv_suite
 from .common import (NODE_NM, VDD, add_arch_args, bench_options, check_writable, config_from_args, load_npy, simulate_widening,
                      strict_json, table_from_args)
 
@@ -193,6 +194,9 @@ def _bench_line(r, rep) -> str:
 
 def _cmd_bench(args) -> int:
     bench_options(args)
+    if args.suite == "conv":
+        cfg, explicit_ptr = config_from_args(args)
+        return run_conv_suite(args, cfg, explicit_ptr, table_from_args(args))
     names = [n.strip() for n in args.layers.split(",")] if args.layers else list(suite.NAMES)
     for n in names:
         if n not in suite.TABLE_III:
@@ -277,6 +281,8 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("bench", help="simulate the whole EIE benchmark suite (Table III), one row per layer")
+    p.add_argument("--suite", choices=("table3", "conv"), default="table3",
+                   help="table3: EIE's FC/LSTM layers (default); conv: AlexNet and VGG-16 conv layers and whole-network energy")
     p.add_argument("--layers", default=None, help="comma-separated subset of the suite")
     add_arch_args(p)
     p.set_defaults(func=_cmd_bench)
