@@ -46,6 +46,7 @@ from .balance import balanced_mask, check_balance
 from .huffman import huffman_bits
 from .lstm import export_lstm_model
 from ..contract.model import Model, ModelLayer
+from .export_cnn import export_cnn
 from .nn import SGD, Conv2D, Dense, Dropout, Flatten, Network, ReLU, softmax_cross_entropy
 
 __all__ = [
@@ -472,9 +473,9 @@ def export_model(net: Network, calibration: np.ndarray, *, name: str, act_bits: 
     format from the codebook's range. A layer's activation is "relu" when a ReLU follows it in
     ``net``, else "none".
     """
-    if any(isinstance(l, Conv2D) for l in net.layers):
-        raise ConfigError(f"network {net.name!r} has convolutions; EIE runs fully connected layers, so only "
-                          "fully connected networks export to the model format")
+    if any(isinstance(l, Conv2D) for l in net.layers):  # conv layers: the conv kind (export_cnn)
+        return export_cnn(net, calibration, name=name, act_bits=act_bits, index_bits=index_bits,
+                          headroom=headroom, meta=meta)
     if net.layers and net.layers[0].reads_sequence:
         return export_lstm_model(net, calibration, name=name, act_bits=act_bits, index_bits=index_bits,
                                  headroom=headroom, meta=dict(meta or {}, sequential=True))

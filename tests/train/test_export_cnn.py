@@ -1,0 +1,50 @@
+"""Export of a weight-shared CNN (eie_sim.train.export_cnn): the model's float view equals the
+trainer network's forward; golden, cycle model and model file agree on it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eie_sim.config import ArchConfig
+from eie_sim.contract.golden import reference_forward, reference_forward_batch
+from eie_sim.contract.model import load_model, save_model
+from eie_sim.cycle.simulator import simulate
+from eie_sim.train.compress import apply_sparsity, export_model, float_forward, share_weights
+from eie_sim.train.nn import lenet5
+
+
+def _net():
+    rng = np.random.default_rng(5)
+    net = lenet5(rng, side=16)  # conv 5x5 -> pool -> conv 5x5 -> pool -> fc 500 relu -> fc 10
+    apply_sparsity(net, [0.4, 0.7, 0.9, 0.8])
+    share_weights(net, 4, seed=0)
+    return net, rng
+
+
+def test_exported_model_is_the_trainer_network():
+    net, rng = _net()
+    x = rng.random((12, 1, 16, 16)).astype(np.float32)
+    model = export_model(net, x[:8], name="lenet5-small")
+    assert [l.kind for l in model.layers] == ["conv", "conv", "fc", "fc"]
+    assert model.layers[0].pool == "max" and model.layers[2].activation == "relu"
+    want = net.forward(x).astype(np.float64)
+    got = float_forward(model, x.reshape(len(x), -1))
+    assert np.allclose(got, want, rtol=1e-4, atol=1e-4)
+    # the calibrated golden model: batch = single, and close to the float view
+    q = reference_forward_batch(model, x.reshape(len(x), -1).astype(np.float64))
+    for i in (0, 11):
+        r = reference_forward(model, x[i].reshape(-1).astype(np.float64))
+        assert np.array_equal(r.output_fixed, q[i])
+        assert np.abs(r.output - got[i]).max() < 0.02 * max(1.0, np.abs(got[i]).max())
+
+
+def test_exported_cnn_runs_on_the_cycle_model_and_round_trips(tmp_path):
+    net, rng = _net()
+    x = rng.random((4, 1, 16, 16)).astype(np.float32)
+    model = export_model(net, x, name="lenet5-small")
+    path = save_model(model, tmp_path / "cnn.npz")
+    back = load_model(path)
+    v = x[0].reshape(-1).astype(np.float64)
+    res = simulate(back, v, ArchConfig(n_pe=8))
+    assert np.array_equal(res.output_fixed, reference_forward(model, v).output_fixed)
+    assert [r.name for r in res.layers] == ["conv1", "conv2", "fc1", "fc2"]
