@@ -58,6 +58,7 @@ import pandas as pd
 from pandas.api.types import infer_dtype, is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
 from ..config import ArchConfig
+from ..cycle.conv import CONV_COUNTERS
 from ..cycle.simulator import COUNTERS
 from ..errors import ConfigError, describe
 from .tables import TEXT_COLUMNS, null_errors, read_results, write_results
@@ -90,7 +91,7 @@ def load_sweep(path) -> pd.DataFrame:
     return df
 
 
-_INT_COLS = ("rows", "cols", "cycles", "entries", "padding_entries", "pe_work_max", *COUNTERS)
+_INT_COLS = ("rows", "cols", "cycles", "entries", "padding_entries", "pe_work_max", *COUNTERS, *CONV_COUNTERS)
 
 
 def _tidy(df: pd.DataFrame) -> pd.DataFrame:

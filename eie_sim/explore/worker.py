@@ -23,6 +23,7 @@ from ..contract.model import Model, ModelLayer, load_model
 from ..cost.energy import EnergyTable
 from ..cost.report import energy_report
 from ..cycle import suite
+from ..cycle.conv import CONV_COUNTERS
 from ..cycle.simulator import COUNTERS, simulate
 from ..errors import ConfigError, EIEError, PointerOverflowError
 from .space import LayerSource
@@ -168,6 +169,8 @@ def _rows(res, table: EnergyTable) -> list[dict]:
             "gops": float(r.gops), "entries": int(r.entries), "padding_entries": int(r.padding_entries),
             "padding_pct": 100.0 * r.padding_entries / max(1, r.entries),  # entries include the padding
             **{c: int(r.counters[c]) for c in COUNTERS},
+            # a conv layer's own counters (eie_sim.cycle.conv); an fc or lstm layer is one position
+            **{c: int(r.counters.get(c, 1 if c == "positions" else 0)) for c in CONV_COUNTERS},
             **r.saturation.to_dict(),  # values clipped per quantisation point (eie_sim.contract.saturation)
             "pe_work_max": int(work.max()), "pe_work_mean": float(work.mean()),
             "pe_imbalance": float(work.max() / work.mean()) if work.mean() > 0 else 1.0,
