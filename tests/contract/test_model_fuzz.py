@@ -4,7 +4,7 @@ Corruptions: truncation, byte flips, a member replaced (random bytes, another ar
 declared shape), metadata edits (fields deleted, retyped, enlarged, nested deep) and oversized
 declarations. A file that still loads must also survive ``info``, the golden model and a save,
 and the commands ``info``, ``golden``, ``run`` and ``export`` on it must succeed or fail with one
-``eie-sim: error:`` line (an LSTM model file is mutated too).
+``eie-sim: error:`` line (LSTM and conv model files are mutated too).
 Cases per test: ``EIE_FUZZ_EXAMPLES`` (default 400: five tests, about two thousand files in CI;
 set it to 20000 for the long run).
 """
@@ -66,8 +66,28 @@ def _valid_lstm_file() -> bytes:
         return f.read()
 
 
+def _valid_conv_file() -> bytes:
+    """A CNN: a conv layer (2 x 6 x 6 input, 3x3 kernel, stride (2, 1), asymmetric padding, max
+    pooling) and an FC layer."""
+    rng = np.random.default_rng(2)
+    cb = np.r_[0.0, np.linspace(-1, 1, 15)]
+    c1 = np.where(rng.random((3, 18)) < 0.6, rng.integers(1, 16, (3, 18)), 0).astype(np.uint8)
+    params = {"in_hw": [6, 6], "kernel": [3, 3], "stride": [2, 1], "padding": [1, 0, 1, 1], "pool": "max",
+              "pool_kernel": [2, 2], "pool_stride": [1, 1]}
+    conv = ModelLayer(name="conv", codebook=cb, codes=c1, bias=rng.normal(size=3), activation="relu", kind="conv",
+                      params=params, in_frac=12, w_frac=14, out_frac=10)
+    c2 = np.where(rng.random((4, conv.n_out)) < 0.5, rng.integers(1, 16, (4, conv.n_out)), 0).astype(np.uint8)
+    model = Model(layers=(conv, ModelLayer(name="fc", codebook=cb, codes=c2, in_frac=10, w_frac=14, out_frac=9)),
+                  meta={"name": "fuzz-conv"})
+    path = "/tmp/_eie_fuzz_valid_conv.npz"
+    save_model(model, path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
 VALID = _valid_file()
 VALID_LSTM = _valid_lstm_file()
+VALID_CONV = _valid_conv_file()
 TALLY = {"refused": 0, "loaded": 0, "commands_ok": 0, "commands_eie_error": 0}  # printed at the end (pytest -s)
 COMMANDS = (["info"], ["golden"], ["run", "--pes", "2"], ["export", "--check", "0", "-o"])
 
@@ -190,6 +210,7 @@ def _paths(obj, prefix=()):
 
 PATHS = [p for p in _paths(_header()) if p]
 PATHS_LSTM = [p for p in _paths(_header(VALID_LSTM)) if p]
+PATHS_CONV = [p for p in _paths(_header(VALID_CONV)) if p]
 
 
 @fuzz
@@ -201,6 +222,28 @@ def test_lstm_metadata_edited(tmp_path_factory, edits):
 
 def test_the_valid_lstm_file_loads(tmp_path):
     assert _outcome(tmp_path, VALID_LSTM) == "loaded"
+
+
+@fuzz
+@given(edits=st.lists(st.tuples(st.sampled_from(PATHS_CONV), st.one_of(_JSON_VALUE, st.just("DELETE"))), min_size=1,
+                      max_size=3))
+def test_conv_metadata_edited(tmp_path_factory, edits):
+    _outcome(tmp_path_factory.mktemp("t"), _edited(VALID_CONV, edits, 0))
+
+
+@fuzz
+@given(flips=st.lists(st.tuples(st.integers(0, len(VALID_CONV) - 1), st.integers(1, 255)), min_size=1, max_size=8))
+def test_conv_byte_flips(tmp_path_factory, flips):
+    data = bytearray(VALID_CONV)
+    for pos, x in flips:
+        data[pos] ^= x
+    _outcome(tmp_path_factory.mktemp("t"), bytes(data))
+
+
+def test_the_valid_conv_file_loads(tmp_path):
+    assert _outcome(tmp_path, VALID_CONV) == "loaded"
+    m = load_model(tmp_path / "f.npz")
+    assert m.layers[0].kind == "conv" and m.layers[0].n_out == 3 * 2 * 4  # 3 x 5 map, 2x2 pool stride 1
 
 
 def _edited(valid: bytes, edits, depth: int) -> bytes:
