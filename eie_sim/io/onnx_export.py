@@ -12,8 +12,8 @@ default activations; W, R and B = [Wb, 0] from the gate matrix, gates reordered 
 i, f, g, o to ONNX's i, o, f, c), whose Y_h is squeezed to [N, H] for the Gemm layers. A conv
 layer is a ``Conv`` (weight ``<layer>.weight`` [C_out, C_in, kh, kw] of the shared values, pads
 top, left, bottom, right), its ``Relu``, its ``MaxPool`` / ``AveragePool`` (count_include_pad=0)
-and a ``Flatten`` (channel-major, as the conv kind lays out its outputs); a conv model's input is
-[N, C, H, W], and a conv layer after another reshapes the flat tensor back to maps. Opset 17, IR
+and, before a Gemm or the output, a ``Flatten`` (channel-major, as the conv kind lays out its
+outputs); a conv model's input is [N, C, H, W]. Opset 17, IR
 version 8; the file is checked with ``onnx.checker`` and written atomically (temporary file in
 the same folder, then rename).
 """
@@ -67,6 +67,7 @@ def _lstm_nodes(lname: str, w: np.ndarray, hidden: int, cur: str, nodes: list, i
 
 def _gemm_nodes(lname: str, w: np.ndarray, b, activation: str, cur: str, nodes: list, inits: list) -> str:
     """Gemm (and Relu) of a fully connected layer ``w`` [out, in] float32 on ``cur``; returns its output's name."""
+    cur = _rows(cur, nodes)
     inits.append(numpy_helper.from_array(np.ascontiguousarray(w, dtype=np.float32), f"{lname}.weight"))
     inputs = [cur, f"{lname}.weight"]
     if b is not None:
@@ -82,9 +83,9 @@ def _gemm_nodes(lname: str, w: np.ndarray, b, activation: str, cur: str, nodes: 
 
 def _conv_nodes(lay, cur: str, nodes: list, inits: list) -> str:
     """Conv (+ Relu, + MaxPool / AveragePool with count_include_pad=0) of a conv layer on ``cur``
-    (the graph input [N, C, H, W], or a previous layer's [N, n] output, reshaped), then Flatten."""
+    (the graph input [N, C, H, W], a previous conv layer's maps, or an [N, n] output, reshaped)."""
     g, lname = geometry(lay), lay.name
-    if cur != "input":
+    if cur != "input" and not _is_map(cur, nodes):
         inits.append(numpy_helper.from_array(np.array([-1, g.c_in, g.h, g.w], np.int64), f"{lname}.in_shape"))
         nodes.append(helper.make_node("Reshape", [cur, f"{lname}.in_shape"], [f"{lname}.in"], name=f"{lname}_maps"))
         cur = f"{lname}.in"
@@ -107,8 +108,27 @@ def _conv_nodes(lay, cur: str, nodes: list, inits: list) -> str:
         nodes.append(helper.make_node(op, [cur], [f"{lname}.pool"], name=f"{lname}_pool", kernel_shape=list(g.pool_kernel),
                                       strides=list(g.pool_stride), pads=[qt, ql, qb, qr], **extra))
         cur = f"{lname}.pool"
-    nodes.append(helper.make_node("Flatten", [cur], [f"{lname}.flat"], name=f"{lname}_flatten", axis=1))
-    return f"{lname}.flat"
+    return cur
+
+
+_MAP_OPS = ("Conv", "MaxPool", "AveragePool")
+
+
+def _is_map(cur: str, nodes: list) -> bool:
+    """Whether ``cur`` is a conv layer's [N, C, H, W] output (a Conv or pool, then maybe a Relu)."""
+    made = {o: n for n in nodes for o in n.output}
+    n = made.get(cur)
+    while n is not None and n.op_type == "Relu":
+        n = made.get(n.input[0])
+    return n is not None and n.op_type in _MAP_OPS
+
+
+def _rows(cur: str, nodes: list) -> str:
+    """``cur`` as [N, n]: a Flatten (channel-major, the conv kind's layout) after a conv layer."""
+    if not _is_map(cur, nodes):
+        return cur
+    nodes.append(helper.make_node("Flatten", [cur], [f"{cur}.flat"], name=f"{nodes[-1].name}_flatten", axis=1))
+    return f"{cur}.flat"
 
 
 def _conv_input(lay) -> list:
@@ -145,6 +165,7 @@ def _graph(name: str, in_shape: list, n_out: int, writers: list, output_function
     cur = "input"
     for write in writers:
         cur = write(cur, nodes, inits)
+    cur = _rows(cur, nodes)
     if output_function is not None:
         extra = {"axis": -1} if output_function == "softmax" else {}
         nodes.append(helper.make_node(_NODE[output_function], [cur], ["output"], name=output_function, **extra))
