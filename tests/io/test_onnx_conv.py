@@ -145,10 +145,11 @@ def _golden_bound(model, x):
     return res.output, delta
 
 
+@pytest.mark.parametrize("settings", [{"weight_bits": 8}, {"weight_bits": 4, "sparsity": 0.5}], ids=["mild", "4bit-pruned"])
 @pytest.mark.parametrize("build", NETS, ids=IDS)
-def test_fixed_point_golden_within_its_bound_of_onnxruntime(build, tmp_path):
+def test_fixed_point_golden_within_its_bound_of_onnxruntime(build, settings, tmp_path):
     path, x, _, shape = _setup(build, tmp_path)
-    model = _model(import_onnx(path))
+    model = compress_imported(import_onnx(path), ImportSettings(**settings)).model
     back = export_onnx(model, tmp_path / "back.onnx")
     ort_out = run_ort(back, x.reshape(len(x), *shape)).astype(np.float64)
     batch = np.ldexp(reference_forward_batch(model, x).astype(np.float64), -model.layers[-1].out_frac)
