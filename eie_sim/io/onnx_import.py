@@ -1,4 +1,4 @@
-"""Read a fully connected network from an ONNX file into a dense float network.
+"""Read a fully connected network or a chain CNN from an ONNX file into a dense float network.
 
 What is read (default ONNX domain, any opset the installed ``onnx`` checks):
 
@@ -26,13 +26,19 @@ What is read (default ONNX domain, any opset the installed ``onnx`` checks):
   reverse / bidirectional, other activations, non-zero initial states, ``layout=1``, varying
   sequence_lens, Y_c used, and an LSTM anywhere but first.
 
+* on an input [batch, C, H, W]: ``Conv`` (2-D, dilation 1, group 1) with a folded
+  ``BatchNormalization``, ``Relu`` and one pooling after it, as conv layers (:mod:`.onnx_conv`),
+  then ``Flatten`` / ``Reshape`` to [batch, -1] and the dense layers.
+
 The graph must be one chain from its single input to its single output, every other operand a
-constant (an initializer or a ``Constant``). The input is float with a batch dimension of 1 or
-symbolic and fixed sizes otherwise. Refused with :class:`OnnxImportError` (an ``EIEError``)
-naming the node, its op type and what is supported: any other op (Conv, attention, quantised
-QDQ or integer ops, control flow, other domains), ``transA=1``, hidden Sigmoid / Tanh /
-Softmax, branches, dynamic or other batch dimensions, external-data or sparse tensors, integer
-weights, and files that are not valid ONNX protobufs. Nothing is unpickled.
+constant (an initializer or a ``Constant``); a node joining two computed tensors (a residual
+``Add``, ``Concat``) or a tensor read twice is refused first (:func:`.onnx_conv.refuse_branches`).
+The input is float with a batch dimension of 1 or symbolic and fixed sizes otherwise. Refused
+with :class:`OnnxImportError` (an ``EIEError``) naming the node, its op type and what is
+supported: any other op (ConvTranspose, attention, quantised QDQ or integer ops, control flow,
+other domains), ``transA=1``, hidden Sigmoid / Tanh / Softmax, dynamic or other batch
+dimensions, external-data or sparse tensors, integer weights, and files that are not valid ONNX
+protobufs. Nothing is unpickled.
 """
 
 from __future__ import annotations
