@@ -136,6 +136,9 @@ def _cmd_import(args) -> int:
     return 0
 
 
+_ONNX_OP = {"fc": "Gemm", "conv": "Conv"}  # the ONNX op each layer kind is written as
+
+
 def _cmd_export(args) -> int:
     io = _io()
     check_writable(args.out, "--out", (".onnx",))
@@ -147,8 +150,9 @@ def _cmd_export(args) -> int:
         what = f"1 LSTM layer ({lstm.n_in} inputs per step, {lstm.hidden} units)" + (
             f" and {len(model.layers) - 1} Gemm layer(s) {fcs}" if len(model.layers) > 1 else "")
     else:
-        sizes = " -> ".join(str(s) for s in [model.n_inputs] + [l.shape[0] for l in model.layers])
-        what = f"{len(model.layers)} Gemm layer(s) {sizes}"
+        sizes = " -> ".join(str(s) for s in [model.n_inputs] + [l.n_out for l in model.layers])
+        ops = sorted({_ONNX_OP.get(l.kind, l.kind) for l in model.layers})
+        what = f"{len(model.layers)} {' / '.join(ops)} layer(s) {sizes}"
     print(f"wrote {args.out}: {what}, float32 shared weights, "
           f"output function {model.meta.get('output_function') or 'none'}, opset {io.onnx_export.OPSET}")
     if args.check:

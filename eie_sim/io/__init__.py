@@ -1,7 +1,8 @@
-"""Bring your own network: fully connected networks in and out of eie-sim through ONNX.
+"""Bring your own network: fully connected networks and chain CNNs in and out of eie-sim through ONNX.
 
 * :mod:`.onnx_import` -- read an ONNX file (Gemm, MatMul + Add, Relu, Flatten / Reshape,
-  Identity, Dropout, a final Sigmoid / Tanh / Softmax) into a dense float network, refusing
+  Identity, Dropout, a final Sigmoid / Tanh / Softmax, an LSTM first, Conv / BatchNormalization
+  / pooling chains: :mod:`.onnx_lstm`, :mod:`.onnx_conv`) into a dense float network, refusing
   everything else with an :class:`~eie_sim.errors.EIEError` that names the node;
 * :mod:`.pipeline` -- compress it with the trainer's prune -> retrain -> share -> fine-tune
   pipeline into an eie-sim :class:`~eie_sim.contract.model.Model` with calibrated formats;

@@ -9,8 +9,13 @@ function (``meta["output_function"]``: Sigmoid, Tanh or Softmax on the last axis
 current weights. A sequence model (an ``lstm`` first layer) reads ``input`` [T, N, X]
 (T = ``meta["sequence"]["steps"]``) with an ``LSTM`` node named after the layer (forward,
 default activations; W, R and B = [Wb, 0] from the gate matrix, gates reordered from eie-sim's
-i, f, g, o to ONNX's i, o, f, c), whose Y_h is squeezed to [N, H] for the Gemm layers. Opset 17, IR version 8; the file is checked with ``onnx.checker`` and written
-atomically (temporary file in the same folder, then rename).
+i, f, g, o to ONNX's i, o, f, c), whose Y_h is squeezed to [N, H] for the Gemm layers. A conv
+layer is a ``Conv`` (weight ``<layer>.weight`` [C_out, C_in, kh, kw] of the shared values, pads
+top, left, bottom, right), its ``Relu``, its ``MaxPool`` / ``AveragePool`` (count_include_pad=0)
+and, before a Gemm or the output, a ``Flatten`` (channel-major, as the conv kind lays out its
+outputs); a conv model's input is [N, C, H, W]. Opset 17, IR
+version 8; the file is checked with ``onnx.checker`` and written atomically (temporary file in
+the same folder, then rename).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from .._version import __version__
+from ..contract.conv import geometry
 from ..contract.model import Model
 from ..errors import EIEError, describe
 from ..train.compress import OUTPUT_FUNCTIONS, dense_activations, float_forward
@@ -61,6 +67,7 @@ def _lstm_nodes(lname: str, w: np.ndarray, hidden: int, cur: str, nodes: list, i
 
 def _gemm_nodes(lname: str, w: np.ndarray, b, activation: str, cur: str, nodes: list, inits: list) -> str:
     """Gemm (and Relu) of a fully connected layer ``w`` [out, in] float32 on ``cur``; returns its output's name."""
+    cur = _rows(cur, nodes)
     inits.append(numpy_helper.from_array(np.ascontiguousarray(w, dtype=np.float32), f"{lname}.weight"))
     inputs = [cur, f"{lname}.weight"]
     if b is not None:
@@ -72,6 +79,61 @@ def _gemm_nodes(lname: str, w: np.ndarray, b, activation: str, cur: str, nodes: 
         nodes.append(helper.make_node("Relu", [cur], [f"{lname}.relu"], name=f"{lname}_relu"))
         cur = f"{lname}.relu"
     return cur
+
+
+def _conv_nodes(lay, cur: str, nodes: list, inits: list) -> str:
+    """Conv (+ Relu, + MaxPool / AveragePool with count_include_pad=0) of a conv layer on ``cur``
+    (the graph input [N, C, H, W], a previous conv layer's maps, or an [N, n] output, reshaped)."""
+    g, lname = geometry(lay), lay.name
+    if cur != "input" and not _is_map(cur, nodes):
+        inits.append(numpy_helper.from_array(np.array([-1, g.c_in, g.h, g.w], np.int64), f"{lname}.in_shape"))
+        nodes.append(helper.make_node("Reshape", [cur, f"{lname}.in_shape"], [f"{lname}.in"], name=f"{lname}_maps"))
+        cur = f"{lname}.in"
+    w = _shared(lay).reshape(g.c_out, g.c_in, g.kh, g.kw)
+    inits.append(numpy_helper.from_array(np.ascontiguousarray(w, dtype=np.float32), f"{lname}.weight"))
+    inputs = [cur, f"{lname}.weight"]
+    if lay.bias is not None:
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(lay.bias, dtype=np.float32), f"{lname}.bias"))
+        inputs.append(f"{lname}.bias")
+    pt, pl, pb, pr = g.padding
+    nodes.append(helper.make_node("Conv", inputs, [f"{lname}.out"], name=lname, kernel_shape=[g.kh, g.kw],
+                                  strides=list(g.stride), pads=[pt, pl, pb, pr]))
+    cur = f"{lname}.out"
+    if lay.activation == "relu":
+        nodes.append(helper.make_node("Relu", [cur], [f"{lname}.relu"], name=f"{lname}_relu"))
+        cur = f"{lname}.relu"
+    if g.pool != "none":
+        qt, ql, qb, qr = g.pool_padding
+        op, extra = ("MaxPool", {}) if g.pool == "max" else ("AveragePool", {"count_include_pad": 0})
+        nodes.append(helper.make_node(op, [cur], [f"{lname}.pool"], name=f"{lname}_pool", kernel_shape=list(g.pool_kernel),
+                                      strides=list(g.pool_stride), pads=[qt, ql, qb, qr], **extra))
+        cur = f"{lname}.pool"
+    return cur
+
+
+_MAP_OPS = ("Conv", "MaxPool", "AveragePool")
+
+
+def _is_map(cur: str, nodes: list) -> bool:
+    """Whether ``cur`` is a conv layer's [N, C, H, W] output (a Conv or pool, then maybe a Relu)."""
+    made = {o: n for n in nodes for o in n.output}
+    n = made.get(cur)
+    while n is not None and n.op_type == "Relu":
+        n = made.get(n.input[0])
+    return n is not None and n.op_type in _MAP_OPS
+
+
+def _rows(cur: str, nodes: list) -> str:
+    """``cur`` as [N, n]: a Flatten (channel-major, the conv kind's layout) after a conv layer."""
+    if not _is_map(cur, nodes):
+        return cur
+    nodes.append(helper.make_node("Flatten", [cur], [f"{cur}.flat"], name=f"{nodes[-1].name}_flatten", axis=1))
+    return f"{cur}.flat"
+
+
+def _conv_input(lay) -> list:
+    g = geometry(lay)
+    return ["N", g.c_in, g.h, g.w]
 
 
 def _shared(lay) -> np.ndarray:
@@ -89,6 +151,7 @@ _KIND_ONNX = {
            lambda lay, cur, nodes, inits: _gemm_nodes(lay.name, _shared(lay), lay.bias, lay.activation, cur, nodes, inits)),
     "lstm": (lambda lay, model: [_steps(model), "N", lay.n_in],
              lambda lay, cur, nodes, inits: _lstm_nodes(lay.name, _shared(lay), lay.hidden, cur, nodes, inits)),
+    "conv": (lambda lay, model: _conv_input(lay), _conv_nodes),
 }
 
 
@@ -102,6 +165,7 @@ def _graph(name: str, in_shape: list, n_out: int, writers: list, output_function
     cur = "input"
     for write in writers:
         cur = write(cur, nodes, inits)
+    cur = _rows(cur, nodes)
     if output_function is not None:
         extra = {"axis": -1} if output_function == "softmax" else {}
         nodes.append(helper.make_node(_NODE[output_function], [cur], ["output"], name=output_function, **extra))
@@ -206,6 +270,9 @@ def onnxruntime_agreement(path, model: Model, x: np.ndarray) -> float:
         feed = np.ascontiguousarray(x.transpose(1, 0, 2))
         x = x.reshape(len(x), -1)
     sess = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    dims = sess.get_inputs()[0].shape
+    if len(dims) == 4 and feed.ndim == 2:  # a conv model reads [N, C, H, W] maps
+        feed = np.ascontiguousarray(feed.reshape(len(feed), *dims[1:]))
     got = sess.run(None, {sess.get_inputs()[0].name: feed})[0]
     ref = float_forward(model, x)
     return float(np.abs(got - ref).max() / max(float(np.abs(ref).max()), np.finfo(np.float64).tiny))

@@ -1,4 +1,4 @@
-"""Read a fully connected network from an ONNX file into a dense float network.
+"""Read a fully connected network or a chain CNN from an ONNX file into a dense float network.
 
 What is read (default ONNX domain, any opset the installed ``onnx`` checks):
 
@@ -26,13 +26,19 @@ What is read (default ONNX domain, any opset the installed ``onnx`` checks):
   reverse / bidirectional, other activations, non-zero initial states, ``layout=1``, varying
   sequence_lens, Y_c used, and an LSTM anywhere but first.
 
+* on an input [batch, C, H, W]: ``Conv`` (2-D, dilation 1, group 1) with a folded
+  ``BatchNormalization``, ``Relu`` and one pooling after it, as conv layers (:mod:`.onnx_conv`),
+  then ``Flatten`` / ``Reshape`` to [batch, -1] and the dense layers.
+
 The graph must be one chain from its single input to its single output, every other operand a
-constant (an initializer or a ``Constant``). The input is float with a batch dimension of 1 or
-symbolic and fixed sizes otherwise. Refused with :class:`OnnxImportError` (an ``EIEError``)
-naming the node, its op type and what is supported: any other op (Conv, attention, quantised
-QDQ or integer ops, control flow, other domains), ``transA=1``, hidden Sigmoid / Tanh /
-Softmax, branches, dynamic or other batch dimensions, external-data or sparse tensors, integer
-weights, and files that are not valid ONNX protobufs. Nothing is unpickled.
+constant (an initializer or a ``Constant``); a node joining two computed tensors (a residual
+``Add``, ``Concat``) or a tensor read twice is refused first (:func:`.onnx_conv.refuse_branches`).
+The input is float with a batch dimension of 1 or symbolic and fixed sizes otherwise. Refused
+with :class:`OnnxImportError` (an ``EIEError``) naming the node, its op type and what is
+supported: any other op (ConvTranspose, attention, quantised QDQ or integer ops, control flow,
+other domains), ``transA=1``, hidden Sigmoid / Tanh / Softmax, dynamic or other batch
+dimensions, external-data or sparse tensors, integer weights, and files that are not valid ONNX
+protobufs. Nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -45,22 +51,24 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from .onnx_conv import CONV_OPS, CONV_SUPPORTED, ConvOps, refuse_branches
 from .onnx_fold import NORMALISING_OPS, InputAffine
 from .onnx_lstm import LstmOps, attrs as _attrs
 from ..errors import EIEError
 from ..train.compress import apply_output_function
-from ..train.nn import Dense, Network, Param, ReLU
+from ..train.nn import Dense, Flatten, Network, Param, ReLU
+from ..train.nn_conv import GeneralConv2D, Pool2D
 
 __all__ = ["OnnxImportError", "ImportedLayer", "ImportedLstm", "ImportedNetwork", "SUPPORTED", "read_onnx", "import_onnx"]
 
 SUPPORTED = ("Gemm (transA=0), MatMul + Add, Relu, Flatten, Reshape to [batch, features], Identity, Dropout, "
              "Sigmoid / Tanh / Softmax as the final output function, and a forward LSTM (default activations) as "
-             "the first operation, its last hidden state taken by Squeeze / Gather / Slice / Reshape")
+             "the first operation, its last hidden state taken by Squeeze / Gather / Slice / Reshape; " + CONV_SUPPORTED)
 _SEQ_OPS = {"LSTM", "Squeeze", "Gather", "Slice"}
 _PASS = {"Identity", "Dropout"}
 _OUTPUT_FUNCTIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax"}
 _OPS = ({"Gemm", "MatMul", "Add", "Relu", "Flatten", "Reshape", "Constant", "Transpose"} | _PASS | set(_OUTPUT_FUNCTIONS)
-        | _SEQ_OPS | NORMALISING_OPS)
+        | _SEQ_OPS | NORMALISING_OPS | CONV_OPS)
 _QUANTISED = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "QLinearMatMul", "QLinearConv",
               "MatMulInteger", "ConvInteger", "QGemm", "QLinearAdd", "DynamicQuantizeMatMul", "MatMulIntegerToFloat"}
 _FLOAT_TYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.DOUBLE: "float64", onnx.TensorProto.FLOAT16: "float16"}
@@ -72,12 +80,23 @@ class OnnxImportError(EIEError):
 
 @dataclass(frozen=True, eq=False)
 class ImportedLayer:
-    """One fully connected layer: ``act(weight @ x + bias)``, weight float32 (outputs x inputs)."""
+    """One fully connected layer: ``act(weight @ x + bias)``, weight float32 (outputs x inputs);
+    or, with ``conv`` ({in_hw, stride, padding, pool, out}: :mod:`.onnx_conv`), a conv layer of
+    weight (C_out, C_in, kh, kw), then its pooling."""
 
     name: str
     weight: np.ndarray
     bias: np.ndarray
     activation: str = "none"
+    conv: dict | None = None
+
+    @property
+    def n_in(self) -> int:
+        return self.weight.shape[1] * math.prod(self.conv["in_hw"]) if self.conv else self.weight.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return math.prod(self.conv["out"]) if self.conv else self.weight.shape[0]
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,11 +134,11 @@ class ImportedNetwork:
         """Values per sample: T * X for a sequence network (a sequence flattened), else the inputs."""
         if self.lstm is not None:
             return self.lstm.steps * self.lstm.features
-        return self.layers[0].weight.shape[1]
+        return self.layers[0].n_in
 
     @property
     def n_outputs(self) -> int:
-        return self.layers[-1].weight.shape[0]
+        return self.layers[-1].n_out
 
     def to_network(self) -> Network:
         """A trainer :class:`~eie_sim.train.nn.Network` of Dense and ReLU layers. A layer with
@@ -127,14 +146,27 @@ class ImportedNetwork:
         layers = []
         if self.lstm is not None:
             layers.append(_lstm_layer(self.lstm))
+        maps = False  # the previous layer gives (C, H, W) maps
         for lay in self.layers:
-            dense = _dense_layer(lay.name, lay.weight, lay.bias)
+            if lay.conv:
+                dense = GeneralConv2D(lay.weight, lay.bias, lay.conv["stride"], lay.conv["padding"], name=lay.name)
+            else:
+                if maps:
+                    layers.append(Flatten())
+                dense = _dense_layer(lay.name, lay.weight, lay.bias)
+            maps = lay.conv is not None
             if not np.all(lay.weight):
                 dense.params["W"].mask = (lay.weight != 0).astype(np.float32)
             layers.append(dense)
             if lay.activation == "relu":
                 layers.append(ReLU())
+            if lay.conv and lay.conv["pool"]:
+                layers.append(Pool2D(*lay.conv["pool"]))
+        if maps:
+            layers.append(Flatten())
         shape = (self.lstm.steps, self.lstm.features) if self.lstm is not None else (self.n_inputs,)
+        if self.layers[0].conv:
+            shape = (self.layers[0].weight.shape[1], *self.layers[0].conv["in_hw"])
         return Network(self.name, layers, shape)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -213,11 +245,11 @@ def _unsupported(node, where: str, why: str = "is not supported") -> OnnxImportE
     if node.op_type in _QUANTISED or "Integer" in node.op_type or node.op_type.startswith("QLinear"):
         hint = " (quantised or integer models are not read: import the float model)"
     elif "Conv" in node.op_type:
-        hint = " (convolutions do not run on EIE's fully connected PE array)"
+        hint = " (of the convolutions, only Conv is read)"
     elif "Attention" in node.op_type:
         hint = " (attention is not a fully connected layer)"
     return OnnxImportError(f"{where}: node {node.name!r} (op {node.op_type}{domain}) {why}{hint}; "
-                           f"eie-sim imports fully connected networks: {SUPPORTED}")
+                           f"eie-sim imports chains of: {SUPPORTED}")
 
 
 def _check_ops(graph, where: str) -> None:
@@ -264,8 +296,10 @@ def _input_shape(graph, init_names: set, where: str) -> tuple[str, tuple[int, ..
 # ----------------------------------------------------------------------------- walking the chain
 
 
-class _Chain(InputAffine, LstmOps):
+class _Chain(InputAffine, LstmOps, ConvOps):
     """The walk along the graph's chain, one node at a time, building the layers."""
+
+    error = OnnxImportError
 
     def __init__(self, graph, opset: int, where: str):
         self.where = where
@@ -399,6 +433,8 @@ class _Chain(InputAffine, LstmOps):
         if not self.after_linear:
             raise self.fail(node, "does not follow a Gemm or MatMul; Add is read only as a layer's bias")
         layer = self.layers[-1]
+        if "conv" in layer:
+            return self.conv_add(node, k, layer)
         c = self.const(node, 1 - k, "a bias")
         layer["b"] = layer["b"] + self.bias_vector(node, c, layer["w"].shape[0])
 
@@ -410,6 +446,8 @@ class _Chain(InputAffine, LstmOps):
     def op_relu(self, node, k: int) -> None:
         if not self.layers:
             raise self.fail(node, "comes before the first layer; EIE applies ReLU to a layer's outputs")
+        if "conv" in self.layers[-1]:
+            self.conv_relu(node, self.layers[-1])
         self.layers[-1]["activation"] = "relu"
         self.after_linear = False
 
@@ -496,6 +534,7 @@ def import_onnx(path, name: str | None = None) -> ImportedNetwork:
     where = str(path)
     proto = read_onnx(path)
     graph = proto.graph
+    refuse_branches(graph, where, OnnxImportError)
     _check_ops(graph, where)
     opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 1)
     chain = _Chain(graph, opset, where)
@@ -510,8 +549,8 @@ def import_onnx(path, name: str | None = None) -> ImportedNetwork:
     if not chain.layers:
         raise OnnxImportError(f"{where}: no Gemm or MatMul layer; expected a fully connected network"
                               + (" (an LSTM is read followed by dense layers)" if chain.lstm else ""))
-    layers = tuple(ImportedLayer(l["name"], l["w"].astype(np.float32), l["b"].astype(np.float32), l["activation"])
-                   for l in chain.layers)
+    layers = tuple(ImportedLayer(l["name"], l["w"].astype(np.float32), l["b"].astype(np.float32), l["activation"],
+                                 l.get("conv")) for l in chain.layers)
     source = {"file": Path(path).name, "producer": f"{proto.producer_name} {proto.producer_version}".strip(),
               "opset": opset, "ir_version": int(proto.ir_version),
               "graph": graph.name, "input_shape": ["batch", *chain.input_sizes]}
@@ -526,10 +565,19 @@ def import_onnx(path, name: str | None = None) -> ImportedNetwork:
 
 def describe_network(net: ImportedNetwork) -> str:
     """One line: layer sizes, activations and output function."""
-    first = net.lstm.hidden if net.lstm else net.n_inputs
-    sizes = " -> ".join(str(s) for s in [first] + [l.weight.shape[0] for l in net.layers])
-    acts = ", ".join(f"{l.name} {l.activation}" for l in net.layers)
-    text = f"{len(net.layers)} fully connected layer(s) {sizes} ({acts}), output function {net.output_function or 'none'}"
+    convs = [l for l in net.layers if l.conv]
+    fcs = [l for l in net.layers if not l.conv]
+    first = net.lstm.hidden if net.lstm else fcs[0].n_in if fcs else 0
+    sizes = " -> ".join(str(s) for s in [first] + [l.weight.shape[0] for l in fcs])
+    acts = ", ".join(f"{l.name} {l.activation}" for l in fcs)
+    text = f"{len(fcs)} fully connected layer(s) {sizes} ({acts}), output function {net.output_function or 'none'}"
+    if convs:
+        parts = [f"{l.name} {'x'.join(map(str, l.weight.shape[:1] + l.weight.shape[2:]))}"
+                 f"{' ' + l.activation if l.activation != 'none' else ''}"
+                 f"{' ' + l.conv['pool'][0] + 'pool' if l.conv['pool'] else ''} -> {'x'.join(map(str, l.conv['out']))}"
+                 for l in convs]
+        text = f"{len(convs)} conv layer(s) on {net.layers[0].weight.shape[1]}x{'x'.join(map(str, net.layers[0].conv['in_hw']))} " \
+               f"({', '.join(parts)}), then " + text
     if net.lstm:
         lay = net.lstm
         text = f"LSTM {lay.name} {lay.features} -> {lay.hidden} over {lay.steps} steps, then " + text

@@ -2,8 +2,10 @@
 :class:`~.nn.MaxPool2D` after it, :class:`~.nn.Flatten`, :class:`~.nn.Dense`, :class:`~.nn.ReLU`)
 to an eie-sim :class:`Model` of conv and fc layers (:mod:`eie_sim.contract.kinds.conv`).
 
-Each Conv2D becomes one conv layer (valid convolution, stride 1: the trainer's, :class:`~.nn.Conv2D`)
-with the max pooling that follows it fused (pool 2 x 2, stride 2: in the activation unit) and
+Each Conv2D becomes one conv layer (valid convolution, stride 1: the trainer's, :class:`~.nn.Conv2D`;
+kernel, stride and padding of a :class:`~.nn_conv.GeneralConv2D`) with the max pooling that follows
+it fused (pool 2 x 2, stride 2: in the activation unit; a :class:`~.nn_conv.Pool2D`'s max or avg
+pooling with its kernel, stride and padding) and
 ``relu`` when a ReLU follows it or its pooling (max and ReLU commute). Its codes are the trainer's
 W (C_out, C_in, k, k) as the EIE matrix W.reshape(C_out, -1), the conv kind's column order.
 Flatten is the identity: the trainer's (B, C, H, W) arrays flatten channel-major, as the conv
@@ -21,7 +23,9 @@ import numpy as np
 from ..contract.fixedpoint import choose_frac
 from ..contract.layer import Model, ModelLayer
 from ..errors import ConfigError
+from ..contract.conv import geometry_of
 from .nn import Conv2D, Dense, Dropout, Flatten, MaxPool2D, Network, ReLU
+from .nn_conv import Pool2D
 
 __all__ = ["export_cnn"]
 
@@ -40,14 +44,17 @@ def _kind_fields(layer, follow: list, shape: tuple) -> tuple[str, dict, tuple]:
     """(kind, params, output shape) of a weighted layer given what follows it and its input shape."""
     if isinstance(layer, Dense):
         return "fc", {}, (layer.params["W"].value.shape[0],)
-    c_out, _, k, _ = layer.params["W"].value.shape
+    c_out, _, kh, kw = layer.params["W"].value.shape
     _, h, w = shape
-    params = dict(in_hw=(h, w), kernel=(k, k))
-    ho, wo = h - k + 1, w - k + 1
-    if any(isinstance(l, MaxPool2D) for l in follow):
-        params.update(pool="max", pool_kernel=(2, 2), pool_stride=(2, 2))
-        ho, wo = ho // 2, wo // 2
-    return "conv", params, (c_out, ho, wo)
+    params = dict(in_hw=(h, w), kernel=(kh, kw), stride=tuple(layer.stride), padding=tuple(layer.padding), pool="none")
+    pools = [l.pool for l in follow if isinstance(l, (MaxPool2D, Pool2D))]
+    if len(pools) > 1:
+        raise ConfigError(f"layer {layer.name!r}: followed by {len(pools)} pooling layers; expected at most one")
+    if pools:
+        mode, k, s, p = pools[0]
+        params.update(pool=mode, pool_kernel=k, pool_stride=s, pool_padding=p)
+    g = geometry_of((c_out, layer.params["W"].value[0].size), params)
+    return "conv", params, (c_out, g.hp, g.wp)
 
 
 def export_cnn(net: Network, calibration: np.ndarray, *, name: str, act_bits: int = 16, index_bits: int = 4,
@@ -66,9 +73,9 @@ def export_cnn(net: Network, calibration: np.ndarray, *, name: str, act_bits: in
         if "W" not in layer.params:
             continue
         follow = _followers(net, i)
-        if any(not isinstance(l, (MaxPool2D, ReLU, Flatten, Dropout)) for l in follow):
+        if any(not isinstance(l, (MaxPool2D, Pool2D, ReLU, Flatten, Dropout)) for l in follow):
             raise ConfigError(f"layer {layer.name!r}: followed by {[type(l).__name__ for l in follow]}; "
-                              "expected MaxPool2D, ReLU, Flatten or Dropout")
+                              "expected MaxPool2D, Pool2D, ReLU, Flatten or Dropout")
         kind, params, out_shape = _kind_fields(layer, follow, shape)
         p = layer.params["W"]
         cb = p.codebook.astype(np.float64)

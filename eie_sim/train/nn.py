@@ -114,6 +114,8 @@ def _im2col(x: np.ndarray, k: int) -> np.ndarray:
 class Conv2D(Layer):
     """Valid convolution, stride 1, by im2col; W of shape (out_ch, in_ch, k, k)."""
 
+    stride, padding = (1, 1), (0, 0, 0, 0)  # the conv kind's fields (train.nn_conv has the general layer)
+
     def __init__(self, in_ch: int, out_ch: int, k: int, rng: np.random.Generator, name: str = "conv"):
         self.name = name
         self.k = k
@@ -159,6 +161,7 @@ class MaxPool2D(Layer):
         if size != 2:
             raise ConfigError(f"MaxPool2D size={describe(size)}: only 2 is implemented")
         self.size = size
+        self.pool = ("max", (2, 2), (2, 2), (0, 0, 0, 0))  # the conv kind's pool fields
         self.params = {}
 
     def forward(self, x, train):

@@ -123,9 +123,9 @@ def _two_layer(rng, first, *, shape=("N", 4), opset=17, inits=None, extra_inputs
 
 
 def r_conv(rng):
-    conv = helper.make_node("Conv", ["x", "K"], ["c"], name="conv1", kernel_shape=[3, 3])
+    conv = helper.make_node("ConvTranspose", ["x", "K"], ["c"], name="conv1", kernel_shape=[3, 3])
     flat = helper.make_node("Flatten", ["c"], ["a"], name="flat")
-    return _two_layer(rng, [conv, flat], shape=(1, 1, 4, 4), inits={"K": f32(rng, 1, 1, 3, 3), "W": f32(rng, 3, 4)})
+    return _two_layer(rng, [conv, flat], shape=(1, 1, 2, 2), inits={"K": f32(rng, 1, 1, 3, 3), "W": f32(rng, 3, 16)})
 
 
 def r_attention(rng):
@@ -242,7 +242,7 @@ def r_sparse_initializer(rng):
 
 
 REFUSED = [
-    (r_conv, ["node 'conv1' (op Conv)", "convolutions", "Gemm (transA=0), MatMul + Add"]),
+    (r_conv, ["node 'conv1' (op ConvTranspose)", "only Conv is read", "Gemm (transA=0), MatMul + Add"]),
     (r_attention, ["node 'attn' (op Attention in domain 'com.microsoft')", "attention"]),
     (r_leaky, ["node 'leaky' (op LeakyRelu) is not supported", "Sigmoid / Tanh / Softmax"]),
     (r_trans_a, ["node 'fc1' (op Gemm)", "transA=1"]),
@@ -253,7 +253,7 @@ REFUSED = [
     (r_hidden_sigmoid, ["node 'fc_out' (op Gemm)", "follows the output function sigmoid of node 'sig'"]),
     (r_softmax_axis0, ["node 'sm' (op Softmax)", "axis=0"]),
     (r_relu_first, ["node 'relu0' (op Relu)", "before the first layer"]),
-    (r_branch, ["node 'residual' (op Add)", "takes 'x'", "no branches"]),
+    (r_branch, ["node 'residual' (Add) joins two branches ['h', 'x']", "eie-sim imports chains only"]),
     (r_dropout_training, ["node 'drop' (op Dropout)", "training_mode=true"]),
     (r_two_inputs, ["2 inputs ['x', 'x2']"]),
     (r_integer_input, ["input 'x' is INT64", "expected a float tensor"]),
