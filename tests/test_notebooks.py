@@ -16,7 +16,7 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
-WITH_FIGURES = {"01_energy_per_inference", "02_design_space_sweep"}
+WITH_FIGURES = {"01_energy_per_inference", "02_design_space_sweep", "04_conv_networks"}
 MAX_PNG_BYTES = 80_000
 MAX_NOTEBOOK_BYTES = 600_000
 

@@ -29,7 +29,8 @@ Fixed-point contract (B = act_bits, A = acc_bits; formats as :mod:`eie_sim.contr
 
 The float reference is the same computation in float64 with the codebook's values (no fixed
 point); the error bound of one output position is the fc bound of its patch
-(:func:`eie_sim.contract.golden.error_bound`); max and average pooling do not increase a bound.
+(:func:`eie_sim.contract.golden.error_bound`); max pooling does not increase it, average pooling's
+rounding adds up to half an output LSB (2**-(fo + 1)) to it.
 """
 
 from __future__ import annotations
