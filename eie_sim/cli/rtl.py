@@ -125,9 +125,31 @@ def _saturated_text(counters) -> str:
     return ", saturated (RTL): " + ", ".join(f"{k} {v:,}" for k, v in sat.items()) if sat else ""
 
 
+def _conv_cosim(args, lay, cfg) -> int:
+    """``rtl cosim`` of a conv model layer: the weights loaded once, one patch SpMV per output
+    position (host-side im2col and pooling), compared with the golden and cycle models' conv step."""
+    from eie_rtl.conv import conv_report, run_conv_cosim, run_conv_pysim, summary_line
+
+    from ..contract.conv import geometry
+
+    if args.table3_build:
+        raise ConfigError("--table3-build is for fc layers; a conv layer gets a build sized for its matrix")
+    x = np.maximum(np.random.default_rng(args.seed).normal(size=geometry(lay).n_in), 0)
+    if lay.in_frac is not None:
+        x = x * 0.5  # stay inside the calibrated input range
+    run = run_conv_pysim(lay, x, cfg) if args.engine == "amaranth" else run_conv_cosim(lay, x, cfg, waves=args.waves)
+    rep = conv_report(lay, x, cfg, run)
+    rep.update(n_pe=cfg.n_pe, fifo_depth=cfg.fifo_depth, cycles_per_position=run.cycles)
+    print(strict_json(rep) if args.json else "cosim: " + summary_line(rep, cfg))
+    ok = rep["outputs_match"] and rep["cycles_rtl"] == rep["cycles_model"] and rep["counters_match"]
+    return 0 if ok and rep["cycles_per_position_match"] else 1
+
+
 def _cmd_cosim(args) -> int:
     _rtl()
     layer, acts, cfg, src = _layer_from_args(args)
+    if src is not None and getattr(src, "kind", "fc") == "conv":
+        return _conv_cosim(args, src, cfg)
     if args.engine == "amaranth":
         from eie_rtl.driver import compare_counters, model_counters
         from eie_rtl.pysim import run_pysim
@@ -212,7 +234,8 @@ def add_parsers(sub) -> None:
     q.add_argument("--out", required=True, metavar="DIR", help="folder for eie_array.v and the memory images")
     q.set_defaults(func=_tool_errors(_cmd_export))
 
-    q = rsub.add_parser("cosim", help="run a layer on the RTL and compare with the golden and cycle models")
+    q = rsub.add_parser("cosim", help="run a layer on the RTL and compare with the golden and cycle models (a conv "
+                        "layer of --model: weights loaded once, one patch SpMV per output position, host im2col and pooling)")
     layer_args(q)
     q.add_argument("--engine", choices=["verilator", "amaranth"], default="verilator", help="Verilator through cocotb, or the Amaranth simulator")
     q.add_argument("--waves", action="store_true", help="dump waveforms (FST) of the run")

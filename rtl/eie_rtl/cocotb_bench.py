@@ -3,7 +3,14 @@ of the read-out (each row acknowledged, for the saturated-output counter) and of
 counters. The job (writes to make, where to read each output, the rows to acknowledge) comes
 from the file named by EIE_JOB, written by :func:`eie_rtl.verilator.run_cosim` from
 :func:`eie_rtl.driver.make_job`; the large memories were preloaded from files at time 0
-(``+EIE_PRELOAD``). The result goes to EIE_RESULT."""
+(``+EIE_PRELOAD``). The result goes to EIE_RESULT.
+
+A job may hold ``positions``: a list of load-port write lists (e.g. the patch activations of each
+output position of a conv layer, :func:`eie_rtl.conv.run_conv_cosim`). Then the common
+``writes`` (weights, pointers, bias, configuration) are made once, and for each position its
+writes are made, the array started, its outputs read and acknowledged and its counters read,
+one after another in the one simulation; the result's ``runs`` holds each position's figures
+(the top-level ones are the first run's). Without ``positions``, one run with no extra writes."""
 
 from __future__ import annotations
 
@@ -64,6 +71,22 @@ async def run_layer(dut):
     t0 = time.perf_counter()
     await load(dut, job["writes"], job["wide_target"])
     t_load = time.perf_counter() - t0
+    runs, t_run, t_read = [], 0.0, 0.0
+    for writes in job.get("positions", [[]]):
+        t0 = time.perf_counter()
+        if writes:
+            await load(dut, writes, job["wide_target"])
+        t_load += time.perf_counter() - t0
+        run, tr, td = await run_once(dut, job)
+        runs.append(run)
+        t_run, t_read = t_run + tr, t_read + td
+    with open(os.environ["EIE_RESULT"], "w") as fh:
+        json.dump({**runs[0], "runs": runs, "load_seconds": t_load, "run_seconds": t_run, "read_seconds": t_read}, fh)
+
+
+async def run_once(dut, job):
+    """Start the array, wait for ``done`` (monitor), read and acknowledge the outputs and read
+    the counters (checker). Returns (figures, run seconds, read seconds)."""
     t0 = time.perf_counter()
     dut.start.value = 1
     await FallingEdge(dut.clk)
@@ -98,7 +121,5 @@ async def run_layer(dut):
     array_counters = [int(await read_port(dut, (("ctr_sel", job["array_counter_base"] + i),), "ctr_value"))
                       for i in range(job["n_array_counters"])]
     t_read = time.perf_counter() - t0
-    with open(os.environ["EIE_RESULT"], "w") as fh:
-        json.dump({"cycles": cycles, "broadcasts": broadcasts, "outputs": outputs, "pe_counters": pe_counters,
-                   "array_counters": array_counters, "load_seconds": t_load, "run_seconds": t_run,
-                   "read_seconds": t_read}, fh)
+    return ({"cycles": cycles, "broadcasts": broadcasts, "outputs": outputs, "pe_counters": pe_counters,
+             "array_counters": array_counters}, t_run, t_read)

@@ -29,7 +29,7 @@ from .driver import compare_counters, layer_limits, make_job, model_counters, rt
 from .params import ARRAY_COUNTER_BASE, ARRAY_COUNTERS, LOAD_SRC, PE_COUNTERS, PEParams
 from .sram import MACRO_SOURCE
 
-__all__ = ["verilator_env", "export_verilog", "BuildSpec", "build", "run_cosim", "table3_spec", "DEFAULT_BUILD_ROOT"]
+__all__ = ["verilator_env", "export_verilog", "BuildSpec", "build", "run_bench", "run_cosim", "table3_spec", "DEFAULT_BUILD_ROOT"]
 
 DEFAULT_BUILD_ROOT = Path("build") / "rtl"
 TOPLEVEL = "eie_array"
@@ -203,10 +203,42 @@ def opt_name(optimize: bool) -> str:
     return "C++ -O2" if optimize else "C++ -O0"
 
 
-def _write_images(job, folder: Path) -> None:
-    """One ``<tag>.hex`` file per memory image (hexadecimal words, one a line) for ``$readmemh``."""
-    for tag, words in job.images.items():
-        (folder / f"{tag}.hex").write_text("\n".join(map("{:x}".format, words)) + "\n")
+def run_bench(bdir: Path, writes, images: dict, out, acks, config: ArchConfig, positions=None,
+              waves: bool = False) -> tuple[dict, float, float]:
+    """Run the cocotb bench once on the Verilator build in ``bdir``: ``images`` (tag -> words)
+    preloaded from files, then the load-port ``writes``; then for each entry of ``positions``
+    (lists of load-port writes; None: one run with none) its writes, a start, the read-out of
+    ``out`` (with ``acks`` acknowledged) and the counters. Returns (the bench's result, seconds
+    writing the files, seconds in the simulator process); ``result["runs"]`` has each run."""
+    from cocotb_tools.runner import get_runner
+
+    def enc(ws):
+        return [[t, pe, a, hex(d)] for t, pe, a, d in ws]
+
+    with tempfile.TemporaryDirectory(dir=bdir) as tmp:
+        tmp = Path(tmp)
+        t0 = time.perf_counter()
+        for tag, words in images.items():  # one <tag>.hex per memory image for $readmemh
+            (tmp / f"{tag}.hex").write_text("\n".join(map("{:x}".format, words)) + "\n")
+        jpath, rpath = tmp / "job.json", tmp / "result.json"
+        job = {"writes": enc(writes), "out": out, "acks": acks, "n_pe": config.n_pe, "n_pe_counters": len(PE_COUNTERS),
+               "act_bits": config.act_bits, "wide_target": LOAD_SRC, "n_array_counters": len(ARRAY_COUNTERS),
+               "array_counter_base": ARRAY_COUNTER_BASE}
+        if positions is not None:
+            job["positions"] = [enc(ws) for ws in positions]
+        jpath.write_text(json.dumps(job))
+        t_files = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with _verilator_environ():
+            runner = get_runner("verilator")
+            runner.test(test_module="eie_rtl.cocotb_bench", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",
+                        build_dir=bdir / "sim", test_dir=tmp, plusargs=[f"+EIE_PRELOAD={tmp}"] if images else [],
+                        extra_env={"EIE_JOB": str(jpath), "EIE_RESULT": str(rpath)},
+                        waves=waves, log_file=tmp / "test.log")
+        t_process = time.perf_counter() - t0
+        if not rpath.exists():
+            raise RuntimeError(f"the cocotb bench wrote no result; see {tmp}/test.log")
+        return json.loads(rpath.read_text()), t_files, t_process
 
 
 def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: BuildSpec | None = None,
@@ -219,7 +251,6 @@ def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: Bui
     load port; False writes everything through the load port (slow; the same result).
     Returns cycles_rtl, cycles_model, outputs_match, first_mismatch, outputs (fixed point),
     counters_rtl, counters_model, counters_match, counters_differ, timings and the build folder."""
-    from cocotb_tools.runner import get_runner
 
     spec = spec or BuildSpec.for_layer(layer, config)
     if not spec.fits(layer, config):
@@ -228,29 +259,9 @@ def run_cosim(layer: CompressedLayer, activations, config: ArchConfig, spec: Bui
     job = make_job(layer, activations, config, source=source)
     t_job = time.perf_counter() - t0
     bdir = build(spec, build_root, waves, optimize)
-    with tempfile.TemporaryDirectory(dir=bdir) as tmp:
-        tmp = Path(tmp)
-        t0 = time.perf_counter()
-        writes = job.writes if preload else job.load_port_writes()
-        if preload:
-            _write_images(job, tmp)
-        jpath, rpath = tmp / "job.json", tmp / "result.json"
-        jpath.write_text(json.dumps({"writes": [[t, pe, a, hex(d)] for t, pe, a, d in writes], "out": job.out,
-                                     "acks": job.ack_rows, "n_pe": job.n_pe, "n_pe_counters": len(PE_COUNTERS), "act_bits": config.act_bits,
-                                     "wide_target": LOAD_SRC,
-                                     "n_array_counters": len(ARRAY_COUNTERS), "array_counter_base": ARRAY_COUNTER_BASE}))
-        t_files = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        with _verilator_environ():
-            runner = get_runner("verilator")
-            runner.test(test_module="eie_rtl.cocotb_bench", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",
-                        build_dir=bdir / "sim", test_dir=tmp, plusargs=[f"+EIE_PRELOAD={tmp}"] if preload else [],
-                        extra_env={"EIE_JOB": str(jpath), "EIE_RESULT": str(rpath)},
-                        waves=waves, log_file=tmp / "test.log")
-        t_process = time.perf_counter() - t0
-        if not rpath.exists():
-            raise RuntimeError(f"the cocotb bench wrote no result; see {tmp}/test.log")
-        res = json.loads(rpath.read_text())
+    writes = job.writes if preload else job.load_port_writes()
+    res, t_files, t_process = run_bench(bdir, writes, job.images if preload else {}, job.out, job.ack_rows, config,
+                                        waves=waves)
     out = np.array(res["outputs"], dtype=np.int64)
     mismatch = np.flatnonzero(out != job.expected_fixed)
     first = None

@@ -1,8 +1,8 @@
-"""A conv layer on the RTL (Amaranth simulator) as its sequence of patch SpMVs (host-side
-im2col and pooling): outputs equal the golden model bit for bit, cycles and every fc counter
+"""A conv layer on the RTL as its sequence of patch SpMVs, weights loaded once and one patch
+loaded per output position (host-side im2col and pooling), in the Amaranth simulator and in
+Verilator under cocotb: outputs equal the golden model bit for bit, cycles and every fc counter
 per position equal the fc cycle model on (W', patch) -- the spec's slow reference of the conv
-cycle step -- and, when a conv cycle step is registered, the conv step's array cycles and fc
-counters."""
+cycle step -- and the conv step's array cycles and fc counters equal the RTL's sums."""
 
 import numpy as np
 import pytest
@@ -16,6 +16,8 @@ CASES = [  # name, c_in, c_out, hw, kernel, stride, padding, pool, seed
     ("s1-pad1-maxpool", 2, 6, (5, 5), (3, 3), (1, 1), (1, 1, 1, 1), "max", 1),
     ("s2-asym-pad", 2, 6, (5, 5), (3, 3), (2, 2), (0, 1, 1, 0), "none", 2),
 ]
+REGS = {"s2-asym-pad-long-vectors": 1}  # 1 register per PE: patches in the activation SRAM, 2 row batches
+PYSIM_CASES = CASES + [("s2-asym-pad-long-vectors",) + CASES[1][1:]]
 
 
 def _layer(c_in, c_out, hw, kernel, stride, padding, pool, seed):
@@ -33,7 +35,8 @@ def _layer(c_in, c_out, hw, kernel, stride, padding, pool, seed):
     return layer, x
 
 
-@pytest.mark.parametrize("name, c_in, c_out, hw, kernel, stride, padding, pool, seed", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("name, c_in, c_out, hw, kernel, stride, padding, pool, seed", PYSIM_CASES,
+                         ids=[c[0] for c in PYSIM_CASES])
 def test_conv_layer_in_amaranth_sim(name, c_in, c_out, hw, kernel, stride, padding, pool, seed):
     from eie_rtl.conv import run_conv_pysim
     from eie_rtl.driver import compare_counters, model_counters
@@ -44,7 +47,7 @@ def test_conv_layer_in_amaranth_sim(name, c_in, c_out, hw, kernel, stride, paddi
     from eie_sim.cycle.steps import step_kinds
 
     layer, x = _layer(c_in, c_out, hw, kernel, stride, padding, pool, seed)
-    cfg = ArchConfig(n_pe=4)
+    cfg = ArchConfig(n_pe=4, act_regs_per_pe=REGS.get(name, 64))
     run = run_conv_pysim(layer, x, cfg)
     gold = run.golden
     assert run.conv_fixed.tolist() == gold.conv_fixed.reshape(run.conv_fixed.shape).tolist()
@@ -68,3 +71,47 @@ def test_conv_layer_in_amaranth_sim(name, c_in, c_out, hw, kernel, stride, paddi
         assert conv.cycles - c["patch_stall_cycles"] - c["pool_cycles"] == total
         # the RTL equals the fc model per position (above), so the conv step's fc counters equal their sums
         assert {k: int(c[k]) for k in fc_sums} == fc_sums
+    _check_report(layer, x, cfg, run)
+
+
+def _check_report(layer, x, cfg, run):
+    """conv_report: everything equal; the weights were written once, the patches per position."""
+    from eie_rtl.conv import conv_report, summary_line
+
+    from eie_sim.contract.conv import geometry
+
+    rep = conv_report(layer, x, cfg, run)
+    assert rep["outputs_match"] and rep["cycles_per_position_match"], rep["first_mismatch"]
+    assert rep["cycles_rtl"] == rep["cycles_model"] == sum(run.cycles)
+    assert rep["counters_match"], rep["counters_differ"]
+    assert rep["cycles_layer_model"] == rep["cycles_model"] + rep["patch_stall_cycles"] + rep["pool_cycles"]
+    assert len(run.cycles) == rep["positions"] == geometry(layer).positions
+    assert rep["counters_rtl"]["broadcasts"] > 0 and rep["counters_rtl"]["macs_real"] > 0
+    assert ", counters equal" in summary_line(rep, cfg)
+    return rep
+
+
+def test_conv_layer_in_verilator_weights_loaded_once():
+    """One small Verilator build (4 PEs, 6 x 18 matrix): the cocotb bench writes the weights
+    once and loops over the 25 output positions in one simulation, each loading only its patch."""
+    from eie_rtl.conv import run_conv_cosim
+
+    layer, x = _layer(*CASES[0][1:])
+    cfg = ArchConfig(n_pe=4)
+    run = run_conv_cosim(layer, x, cfg)
+    rep = _check_report(layer, x, cfg, run)
+    assert rep["engine"] == "verilator" and rep["positions"] == 25
+    assert rep["patch_writes"] == 25 * 5  # ceil(18 / 4) source-register writes (4 inputs each) per position
+    print(rep["layer"], rep["cycles_rtl"], rep["cycles_model"], rep["seconds"])
+
+
+def test_cli_cosim_of_a_conv_model_layer(tmp_path, capsys):
+    from eie_sim.cli import main
+    from eie_sim.contract.model import save_model
+
+    layer, _ = _layer(*CASES[1][1:])
+    path = save_model(layer, tmp_path / "conv.npz")
+    assert main(["rtl", "cosim", "--model", str(path), "--engine", "amaranth"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("cosim: conv 2x5x5 -> 6x2x2") and "outputs equal golden" in out and "counters equal" in out
+    assert "4 positions, weights loaded once" in out
