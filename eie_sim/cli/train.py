@@ -164,13 +164,18 @@ def _cmd_eval(args) -> int:
            "model": str(args.model), "arithmetic": "bit-exact fixed-point golden model", **sat_doc}
     sat_report.warn(sat_pairs, f" (summed over {len(y):,} test inputs)")
     if args.simulate:
-        wb = model.layers[0].weight_bits
+        sim_model, widened = one_code_width(model)
+        if widened:
+            print(f"note: {args.model}: layers use weight_bits {widened}; the array has one code width, so it runs at "
+                  f"{max(widened)} bits (narrower codebooks padded, no weight changed)", file=sys.stderr)
+            res["simulated_weight_bits"] = max(widened)
+        wb = sim_model.layers[0].weight_bits
         cfg, explicit_ptr = config_from_args(args, weight_bits=wb, index_bits=model.layers[0].index_bits)
         table = get_table(args.energy_table)
         k = min(args.simulate, len(y))
         shape = (-1, model.n_inputs) if model.is_sequence else (-1,)  # sequences: T x X per image
-        first, cfg = simulate_widening(model, x[0].reshape(shape), cfg, explicit_ptr, str(args.model))
-        sims = [first] + [simulate(model, x[i].reshape(shape), cfg) for i in range(1, k)]
+        first, cfg = simulate_widening(sim_model, x[0].reshape(shape), cfg, explicit_ptr, str(args.model))
+        sims = [first] + [simulate(sim_model, x[i].reshape(shape), cfg) for i in range(1, k)]
         reps = [energy_report(r, table) for r in sims]
         res["simulator_matches"] = bool(all(np.array_equal(r.output_fixed, out[i]) for i, r in enumerate(sims)))
         res["simulator_saturation_matches"] = bool(all(  # the cycle model's counts, per layer, equal the golden model's
@@ -202,6 +207,22 @@ def _cmd_eval(args) -> int:
                 print(f"  {lay['layer']:<12} {lay['cycles_mean']:>10,.1f} cycles  load efficiency "
                       f"{lay['load_efficiency_mean']:.3f}  padding MACs {lay['padding_macs_mean']:,.1f}")
     return 0
+
+
+def one_code_width(model):
+    """(model, widths): a model whose layers use different weight widths (Deep Compression's
+    per-layer recipe, e.g. 6-bit conv and 4-bit fc codes) as one the PE array -- a single code
+    width -- can run: every layer at the widest width, narrower codebooks padded with their last
+    value (no code, hence no weight, changes); ``widths`` the sorted distinct widths, [] when the
+    model already has one width (then it is returned as is)."""
+    widths = sorted({lay.weight_bits for lay in model.layers})
+    if len(widths) < 2:
+        return model, []
+    top = 1 << widths[-1]
+    layers = tuple(lay if lay.weight_bits == widths[-1] else dataclasses.replace(
+        lay, codebook=np.r_[lay.codebook, np.full(top - lay.codebook.size, lay.codebook[-1])],
+        codes=lay.dense_codes(), encoded=None, _cache={}) for lay in model.layers)
+    return dataclasses.replace(model, layers=layers), widths
 
 
 def _layer_means(sims, n_pe: int) -> list[dict]:

@@ -48,3 +48,26 @@ def test_exported_cnn_runs_on_the_cycle_model_and_round_trips(tmp_path):
     res = simulate(back, v, ArchConfig(n_pe=8))
     assert np.array_equal(res.output_fixed, reference_forward(model, v).output_fixed)
     assert [r.name for r in res.layers] == ["conv1", "conv2", "fc1", "fc2"]
+
+
+def test_mixed_code_widths_run_on_one_width_array():
+    """Deep Compression's per-layer widths (6-bit conv, 4-bit fc): eval runs the model on an array
+    of the widest width, narrower codebooks padded; outputs equal the golden model's."""
+    from eie_sim.cli.train import one_code_width
+
+    rng = np.random.default_rng(5)
+    net = lenet5(rng, side=16)
+    apply_sparsity(net, [0.4, 0.7, 0.9, 0.8])
+    share_weights(net, [6, 6, 4, 4], seed=0)
+    x = rng.random((4, 1, 16, 16)).astype(np.float32)
+    model = export_model(net, x, name="lenet5-mixed")
+    assert [l.weight_bits for l in model.layers] == [6, 6, 4, 4]
+    wide, widths = one_code_width(model)
+    assert widths == [4, 6] and [l.weight_bits for l in wide.layers] == [6, 6, 6, 6]
+    for a, b in zip(model.layers, wide.layers):
+        assert np.array_equal(a.codebook[a.dense_codes()], b.codebook[b.dense_codes()])
+    v = x[1].reshape(-1).astype(np.float64)
+    res = simulate(wide, v, ArchConfig(n_pe=8, weight_bits=6))
+    assert np.array_equal(res.output_fixed, reference_forward(model, v).output_fixed)
+    same, none = one_code_width(wide)
+    assert same is wide and none == []
