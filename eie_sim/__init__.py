@@ -33,7 +33,7 @@ from .contract.examples import example_model
 from .contract.fixedpoint import QFormat
 from .contract.format import CompressedLayer, PEColumns, Storage, decode, encode, encode_for
 from .contract.golden import ForwardResult, SpmvResult, error_bound, reference_forward, reference_spmv
-from .contract.model import Model, ModelLayer, load_model, save_model
+from .contract.model import Model, ModelLayer, load_model, one_code_width, save_model
 from .cycle.simulator import SimResult, simulate
 from .cost.energy import EnergyTable, EnergyTableError, load_table, scale_table
 from .cost.presets import preset
@@ -67,6 +67,7 @@ __all__ = [
     "error_bound",
     "save_model",
     "load_model",
+    "one_code_width",
     "example_model",
     "simulate",
     "SimResult",

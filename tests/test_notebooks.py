@@ -50,9 +50,9 @@ def _check_outputs(nb, name):
         assert len(p) * 3 // 4 < MAX_PNG_BYTES, f"{name}: a {len(p) * 3 // 4}-byte PNG; keep figures at low dpi"
 
 
-def test_there_are_three_notebooks():
+def test_there_are_four_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["01_energy_per_inference.ipynb", "02_design_space_sweep.ipynb",
-                                          "03_compress_and_simulate.ipynb"]
+                                          "03_compress_and_simulate.ipynb", "04_conv_networks.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

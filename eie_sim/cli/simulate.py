@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..contract.codebook import recluster
-from ..contract.model import ModelLayer, load_model
+from ..contract.model import ModelLayer, load_model, one_code_width
 from ..cost.report import EnergyReport, energy_report
 from ..cycle import suite
 from ..cycle.simulator import SimResult, simulate
@@ -121,10 +121,11 @@ def _cmd_run(args) -> int:
     else:
         if not Path(target).is_file():
             raise EncodingError(f"{target!r}: neither a model file nor a benchmark ({', '.join(suite.NAMES)})")
-        model = load_model(target)
+        model, widened = one_code_width(load_model(target))
+        if widened:
+            print(f"note: {target}: layers use weight_bits {widened}; the array has one code width, so it runs at "
+                  f"{max(widened)} bits (narrower codebooks padded, no weight changed)", file=sys.stderr)
         wbits = {l.weight_bits for l in model.layers}
-        if len(wbits) > 1:
-            raise EncodingError(f"{target}: layers use weight_bits {sorted(wbits)}; the array has one codebook width")
         hw = _codesign_hardware(model, target, args)
         cfg, explicit_ptr = config_from_args(args, weight_bits=wbits.pop(), index_bits=model.layers[0].index_bits, **hw)
         if args.input:

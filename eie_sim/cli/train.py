@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import ArchConfig
-from ..contract.model import load_model, save_model
+from ..contract.model import load_model, one_code_width, save_model
 from ..cost.presets import get_table
 from ..cost.report import energy_report
 from ..cycle.simulator import simulate
@@ -207,22 +207,6 @@ def _cmd_eval(args) -> int:
                 print(f"  {lay['layer']:<12} {lay['cycles_mean']:>10,.1f} cycles  load efficiency "
                       f"{lay['load_efficiency_mean']:.3f}  padding MACs {lay['padding_macs_mean']:,.1f}")
     return 0
-
-
-def one_code_width(model):
-    """(model, widths): a model whose layers use different weight widths (Deep Compression's
-    per-layer recipe, e.g. 6-bit conv and 4-bit fc codes) as one the PE array -- a single code
-    width -- can run: every layer at the widest width, narrower codebooks padded with their last
-    value (no code, hence no weight, changes); ``widths`` the sorted distinct widths, [] when the
-    model already has one width (then it is returned as is)."""
-    widths = sorted({lay.weight_bits for lay in model.layers})
-    if len(widths) < 2:
-        return model, []
-    top = 1 << widths[-1]
-    layers = tuple(lay if lay.weight_bits == widths[-1] else dataclasses.replace(
-        lay, codebook=np.r_[lay.codebook, np.full(top - lay.codebook.size, lay.codebook[-1])],
-        codes=lay.dense_codes(), encoded=None, _cache={}) for lay in model.layers)
-    return dataclasses.replace(model, layers=layers), widths
 
 
 def _layer_means(sims, n_pe: int) -> list[dict]:

@@ -31,6 +31,7 @@ import os
 import tempfile
 import zipfile
 import zlib
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +44,7 @@ from .format import CompressedLayer, PEColumns, check_codes
 from .kinds.base import kind_names, kind_of, kind_with_field, record_frac, record_int
 from .layer import ACTIVATIONS, Model, ModelLayer
 
-__all__ = ["ACTIVATIONS", "FORMAT_NAME", "FORMAT_VERSION", "ModelLayer", "Model", "save_model", "load_model"]
+__all__ = ["ACTIVATIONS", "FORMAT_NAME", "FORMAT_VERSION", "ModelLayer", "Model", "save_model", "load_model", "one_code_width"]
 
 FORMAT_NAME = "eie-sim-model"
 FORMAT_VERSION = 3
@@ -386,3 +387,19 @@ def _load_model(path: Path) -> Model:
     except EIEError as exc:
         raise ModelFileError(f"{where}: {exc}") from None
     return check_meta(model, where)  # the meta fields that commands act on
+
+
+def one_code_width(model: Model) -> tuple[Model, list[int]]:
+    """(model, widths): a model whose layers use different weight widths (Deep Compression's
+    per-layer recipe, e.g. 6-bit conv and 4-bit fc codes) as one the PE array -- a single code
+    width -- can run: every layer at the widest width, narrower codebooks padded with their last
+    value (no code, hence no weight, changes); ``widths`` the sorted distinct widths, [] when the
+    model already has one width (then it is returned as is)."""
+    widths = sorted({lay.weight_bits for lay in model.layers})
+    if len(widths) < 2:
+        return model, []
+    top = 1 << widths[-1]
+    layers = tuple(lay if lay.weight_bits == widths[-1] else dataclasses.replace(
+        lay, codebook=np.r_[lay.codebook, np.full(top - lay.codebook.size, lay.codebook[-1])],
+        codes=lay.dense_codes(), encoded=None, _cache={}) for lay in model.layers)
+    return dataclasses.replace(model, layers=layers), widths

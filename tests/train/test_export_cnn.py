@@ -53,7 +53,7 @@ def test_exported_cnn_runs_on_the_cycle_model_and_round_trips(tmp_path):
 def test_mixed_code_widths_run_on_one_width_array():
     """Deep Compression's per-layer widths (6-bit conv, 4-bit fc): eval runs the model on an array
     of the widest width, narrower codebooks padded; outputs equal the golden model's."""
-    from eie_sim.cli.train import one_code_width
+    from eie_sim import one_code_width
 
     rng = np.random.default_rng(5)
     net = lenet5(rng, side=16)
@@ -71,3 +71,22 @@ def test_mixed_code_widths_run_on_one_width_array():
     assert np.array_equal(res.output_fixed, reference_forward(model, v).output_fixed)
     same, none = one_code_width(wide)
     assert same is wide and none == []
+
+
+def test_run_on_a_mixed_width_model_says_so_and_equals_golden(tmp_path, capsys):
+    """``eie-sim run`` on a model of 6-bit conv and 4-bit fc codes: one note line, then outputs
+    equal to the golden model of the model as stored."""
+    from eie_sim.cli import main
+
+    rng = np.random.default_rng(6)
+    net = lenet5(rng, side=16)
+    apply_sparsity(net, [0.4, 0.7, 0.9, 0.8])
+    share_weights(net, [6, 6, 4, 4], seed=0)
+    model = export_model(net, rng.random((4, 1, 16, 16)).astype(np.float32), name="lenet5-mixed")
+    path = save_model(model, tmp_path / "mixed.npz")
+    out = tmp_path / "y.npy"
+    assert main(["run", str(path), "--pes", "4", "-o", str(out)]) == 0
+    notes = [l for l in capsys.readouterr().err.splitlines() if "weight_bits" in l]
+    assert len(notes) == 1 and "weight_bits [4, 6]" in notes[0] and "runs at 6 bits" in notes[0]
+    x = np.random.default_rng(0).random(model.n_inputs)  # run's input: seeded uniform, seed 0
+    assert np.array_equal(np.load(out), reference_forward(model, x).output)
