@@ -92,7 +92,26 @@ def fc8_manifest(data_dir: str) -> tuple[str, int]:
 
 def decode_fc8(data_dir: str, n_pe: int = 64, n_in: int = 4096, n_out: int = 1000):
     """Boolean mask [n_out, n_in] of real non-zeros of fc8 and the number of padding entries."""
+    codes, n_pad = decode_fc8_codes(data_dir, n_pe, n_in, n_out)
+    return codes > 0, n_pad
+
+
+def load_fc8(data_dir: str):
+    """(codes uint8 [1000, 4096], codebook float64 [16], activations float64 [4096]) of the released
+    fc8: the weight codes, ``arithm.dat`` (fp32 codebook, entry 0 = 0.0) and ``act.dat`` (fp32 input
+    vector, the fc7 output the authors' simulator runs on)."""
+    codes, _ = decode_fc8_codes(data_dir)
+    codebook = np.fromfile(os.path.join(data_dir, "arithm.dat"), dtype="<f4").astype(np.float64)
+    acts = np.fromfile(os.path.join(data_dir, "act.dat"), dtype="<f4").astype(np.float64)
+    if codebook.shape != (16,) or codebook[0] != 0.0 or acts.shape != (codes.shape[1],):
+        raise SystemExit(f"{data_dir}: arithm.dat / act.dat are not fc8's 16-entry codebook and 4096 inputs")
+    return codes, codebook, acts
+
+
+def decode_fc8_codes(data_dir: str, n_pe: int = 64, n_in: int = 4096, n_out: int = 1000):
+    """Weight codes [n_out, n_in] (uint8, 0 = pruned) of fc8 and the number of padding entries."""
     mask = np.zeros((n_out, n_in), dtype=bool)
+    codes = np.zeros((n_out, n_in), dtype=np.uint8)
     n_pad = 0
     for pe in range(n_pe):
         ptr = np.fromfile(os.path.join(data_dir, "ptr", f"ptr{pe}.dat"), dtype="<u4").astype(np.int64)
@@ -111,8 +130,9 @@ def decode_fc8(data_dir: str, n_pe: int = 64, n_in: int = 4096, n_out: int = 100
         assert rows.max() < n_out, pe
         assert not mask[rows, col[~pad]].any(), pe     # no cell decoded twice
         mask[rows, col[~pad]] = True
+        codes[rows, col[~pad]] = code[:end][~pad]
         n_pad += int(pad.sum())
-    return mask, n_pad
+    return codes, n_pad
 
 
 def decode_squeezenet(path: str):

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..config import FIELD_RANGES, ArchConfig
 from ..cost.energy import scale_table
-from ..cycle import suite
+from ..cycle import conv_suite, suite
 from ..cost.presets import get_table
 from ..budget import check_budget
 from ..cycle.simulator import simulate
@@ -241,10 +241,13 @@ def add_arch_args(p) -> None:
     p.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=None,
                    help="shrink benchmark layers by this factor (0, 1] (default 1)")
     p.add_argument("--row-cv", type=float_in(0, 4), default=None,
-                   help=f"benchmark layers: coefficient of variation of per-row density (default {suite.DEFAULT_ROW_CV:g}; "
-                        "0 with --col-cv 0 is the uniform generator)")
+                   help=f"benchmark layers: coefficient of variation of per-row density (default {suite.DEFAULT_ROW_CV:g}, "
+                        f"the released AlexNet fc8; conv suite layers {conv_suite.DEFAULT_CONV_ROW_CV:g}, SqueezeNet's pruned 3x3 "
+                        "layers; 0 with "
+                        "--col-cv 0 is the uniform generator, 0.6 the earlier default)")
     p.add_argument("--col-cv", type=float_in(0, 4), default=None,
-                   help=f"benchmark layers: coefficient of variation of per-column density (default {suite.DEFAULT_COL_CV:g})")
+                   help=f"benchmark layers: coefficient of variation of per-column density (default {suite.DEFAULT_COL_CV:g}; "
+                        f"conv suite layers {conv_suite.DEFAULT_CONV_COL_CV:g})")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON document (an object, or a list for several layers)")
     out.add_argument("--jsonl", action="store_true", help="print JSON Lines: one object per layer, as each finishes")

@@ -85,7 +85,7 @@ def run_conv_suite(args, cfg, explicit_ptr, table) -> int:
         docs = []
     runs, failed, benches = {}, [], {}
     for name in names:
-        b = conv_suite.get_conv(name, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
+        b = conv_suite.get_conv(name, seed=args.seed, scale=args.scale, row_cv=args.conv_row_cv, col_cv=args.conv_col_cv)
         benches[name] = b
         try:
             res, _ = simulate_widening(_layer_at(b, cfg.weight_bits), b.activations, cfg, explicit_ptr, name)
@@ -104,7 +104,8 @@ def run_conv_suite(args, cfg, explicit_ptr, table) -> int:
     if args.json or args.jsonl:
         return 1 if failed else 0
     print(f"Conv benchmark suite (AlexNet / VGG-16 conv shapes, Deep Compression weight densities, NIPS 2015 Act% "
-          f"input densities; seed {args.seed}, scale {args.scale:g}, row/column density CV {args.row_cv:g}/{args.col_cv:g}) "
+          f"input densities; seed {args.seed}, scale {args.scale:g}, row/column density CV: conv {args.conv_row_cv:g}/"
+          f"{args.conv_col_cv:g}, FC {args.row_cv:g}/{args.col_cv:g}) "
           f"on {cfg.n_pe} PEs, FIFO {cfg.fifo_depth}, {cfg.sram_width}-bit words, {cfg.clock_mhz:g} MHz, energy table "
           f"{table.name}; dense_uJ: the same layer dense in fp32 from SRAM (EIE section VI baseline)")
     print(HEAD)

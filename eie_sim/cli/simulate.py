@@ -11,7 +11,7 @@ import numpy as np
 from ..contract.codebook import recluster
 from ..contract.model import ModelLayer, load_model, one_code_width
 from ..cost.report import EnergyReport, energy_report
-from ..cycle import suite
+from ..cycle import conv_suite, suite
 from ..cycle.simulator import SimResult, simulate
 from ..errors import ConfigError, EIEError, EncodingError
 from . import saturation as sat_report
@@ -194,6 +194,9 @@ def _bench_line(r, rep) -> str:
 
 
 def _cmd_bench(args) -> int:
+    if args.suite == "conv":  # conv layers have their own default dispersion; a given --row-cv/--col-cv applies to all
+        args.conv_row_cv = conv_suite.DEFAULT_CONV_ROW_CV if args.row_cv is None else args.row_cv
+        args.conv_col_cv = conv_suite.DEFAULT_CONV_COL_CV if args.col_cv is None else args.col_cv
     bench_options(args)
     if args.suite == "conv":
         cfg, explicit_ptr = config_from_args(args)
