@@ -22,7 +22,10 @@ Baseline in the same run: the uniform generator (ratios ``x_uniform``) and, with
 (the ``data/`` folder of a fetched RalphMao/EIE-simulator, see ``benchmarks/real_dispersion.py``),
 the real fc8 layer with its released activation vector, which ``alex8`` is compared with.
 
-Usage: python benchmarks/bench_suite_fidelity.py [--layers alex7,alex8] [--fc8-dir DIR] [--seed S]
+With ``--speedup`` also each layer's speedup of 64 PEs over 1 PE, activation registers sized to the
+layer (the paper's scalability study, Fig. 11: near-linear; the figure gives no table to quote).
+
+Usage: python benchmarks/bench_suite_fidelity.py [--layers alex7,alex8] [--fc8-dir DIR] [--seed S] [--speedup]
 """
 
 from __future__ import annotations
@@ -52,8 +55,18 @@ def generators() -> dict[str, tuple[float, float]]:
             "default": (suite.DEFAULT_ROW_CV, suite.DEFAULT_COL_CV)}
 
 
-def measure(codes, codebook, acts, cfg: ArchConfig) -> dict:
-    """Cycles at cfg and at FIFO depth 1, latency, PE imbalance, energy and PE-module power."""
+def speedup(codes, codebook, acts, cfg: ArchConfig) -> float:
+    """Cycles on 1 PE over cycles on ``cfg.n_pe`` PEs, activation registers sized to the layer (one
+    row batch at every PE count), as the paper's scalability study (Fig. 11) sizes them."""
+    regs = dataclasses.replace(cfg, act_regs_per_pe=codes.shape[0])
+    one = dataclasses.replace(regs, n_pe=1, ptr_bits=24)  # 1 PE holds the whole layer: wider pointers
+    return (simulate(encode_for(codes, codebook, one), acts, one).cycles
+            / simulate(encode_for(codes, codebook, regs), acts, regs).cycles)
+
+
+def measure(codes, codebook, acts, cfg: ArchConfig, with_speedup: bool = False) -> dict:
+    """Cycles at cfg and at FIFO depth 1, latency, PE imbalance, energy and PE-module power (and
+    the speedup over 1 PE)."""
     enc = encode_for(codes, codebook, cfg)
     res = simulate(enc, acts, cfg)
     cfg1 = dataclasses.replace(cfg, fifo_depth=1)
@@ -61,7 +74,8 @@ def measure(codes, codebook, acts, cfg: ArchConfig) -> dict:
     rep = energy_report(res, "eie45")
     real = enc.real_per_pe
     pe_mw = sum(rep.by_module.get(m, 0.0) for m in PE_MODULES) / rep.latency_us / 1e3 / cfg.n_pe
-    return {"cycles": res.cycles, "latency_us": res.latency_us, "pe_max_mean": float(real.max() / real.mean()),
+    out = {"speedup": speedup(codes, codebook, acts, cfg)} if with_speedup else {}
+    return out | {"cycles": res.cycles, "latency_us": res.latency_us, "pe_max_mean": float(real.max() / real.mean()),
             "fifo_ratio": res1.cycles / res.cycles, "load_eff": res.load_efficiency, "load_eff1": res1.load_efficiency,
             "energy_uj": rep.energy_pj / 1e6, "power_mw": rep.power_mw,
             "pe_module_mw": pe_mw}
@@ -78,6 +92,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--layers", default=",".join(suite.NAMES))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--speedup", action="store_true",
+                    help="also the speedup of 64 PEs over 1 PE, registers sized to the layer (Fig. 11; minutes)")
     ap.add_argument("--fc8-dir", type=Path, default=None,
                     help="data/ folder of a fetched RalphMao/EIE-simulator: also simulate the real fc8")
     args = ap.parse_args()
@@ -89,7 +105,8 @@ def main() -> None:
           f"{cfg.clock_mhz:g} MHz, energy table eie45; generators (row_cv/col_cv): "
           + ", ".join(f"{g} {r:g}/{c:g}" for g, (r, c) in gens.items()))
     head = (f"{'layer':7} {'generator':9} {'cycles':>7} {'latency_us':>10} {'paper_us':>8} {'dev_%':>6} "
-            f"{'PE_max/mean':>11} {'fifo1/8':>7} {'energy_uJ':>9} {'power_mW':>8} {'x_uniform':>9} {'gen_s':>6}")
+            f"{'PE_max/mean':>11} {'fifo1/8':>7} {'energy_uJ':>9} {'power_mW':>8} {'x_uniform':>9} {'gen_s':>6}"
+            + (f" {'speedup':>8}" if args.speedup else ""))
     print(head)
     print("-" * len(head))
     rows = {}
@@ -98,22 +115,24 @@ def main() -> None:
             t0 = time.perf_counter()
             b = suite.get(name, seed=args.seed, row_cv=rc, col_cv=cc)
             t_gen = time.perf_counter() - t0
-            m = measure(b.codes, b.codebook, b.activations, cfg)
+            m = measure(b.codes, b.codebook, b.activations, cfg, args.speedup)
             rows[name, g] = m
             paper = TABLE_IV_US.get(name)
             dev = 100 * (m["latency_us"] / paper - 1) if paper else float("nan")
             x_u = m["cycles"] / rows[name, "uniform"]["cycles"]
             print(f"{name if g == 'uniform' else '':7} {g:9} {m['cycles']:7d} {m['latency_us']:10.2f} {paper:8.1f} "
                   f"{dev:+6.1f} {m['pe_max_mean']:11.3f} {m['fifo_ratio']:7.3f} {m['energy_uj']:9.3f} "
-                  f"{m['power_mw']:8.1f} {x_u:9.3f} {t_gen:6.2f}", flush=True)
+                  f"{m['power_mw']:8.1f} {x_u:9.3f} {t_gen:6.2f}"
+                  + (f" {m['speedup']:8.1f}" if args.speedup else ""), flush=True)
         if name == "alex8" and args.fc8_dir is not None:
             codes, codebook, acts = real_fc8(args.fc8_dir)
-            m = measure(codes, codebook, acts, cfg)
+            m = measure(codes, codebook, acts, cfg, args.speedup)
             rows[name, "real"] = m
             print(f"{'':7} {'real fc8':9} {m['cycles']:7d} {m['latency_us']:10.2f} {TABLE_IV_US[name]:8.1f} "
                   f"{100 * (m['latency_us'] / TABLE_IV_US[name] - 1):+6.1f} {m['pe_max_mean']:11.3f} "
                   f"{m['fifo_ratio']:7.3f} {m['energy_uj']:9.3f} {m['power_mw']:8.1f} "
-                  f"{m['cycles'] / rows[name, 'uniform']['cycles']:9.3f}  (released weights and activations, "
+                  f"{m['cycles'] / rows[name, 'uniform']['cycles']:9.3f} {'':6}"
+                  + (f" {m['speedup']:8.1f}" if args.speedup else "") + "  (released weights and activations, "
                   f"activation density {np.count_nonzero(acts) / acts.size:.1%})", flush=True)
             b = suite.get(name, seed=args.seed)
             m = measure(b.codes, b.codebook, acts, cfg)
@@ -136,6 +155,9 @@ def main() -> None:
         line += f"; load efficiency at FIFO 1 {eff1:.2f} (suite mean)"
         pe = np.mean([rows[n, g]["pe_module_mw"] for n in names])
         line += f"; PE modules {pe:.3f} mW per PE (Table II {TABLE_II_PE_MW})"
+        if args.speedup:
+            sp = [rows[n, g]["speedup"] for n in names]
+            line += f"; speedup 64 PEs over 1: {min(sp):.1f}-{max(sp):.1f}x (geomean {np.exp(np.mean(np.log(sp))):.1f}x)"
         print(line)
     print(f"EIE authors' simulator on the real fc8 with its activations (real_layers.json): FIFO 1 "
           f"{authors['fifo1_B2']:,} / FIFO 8 {authors['fifo8_B9']:,} cycles = "

@@ -12,15 +12,15 @@ counters and cycles, written by ``python -m eie_sim.cost.calibrate`` and checked
 simulation by the tests.
 
 What the preset cannot know: the paper's real weights (the suite's are generated with Table
-III's densities and a dispersion measured on our own pruned networks, :mod:`eie_sim.cycle.suite`),
+III's densities and the dispersion of the released AlexNet fc8, :mod:`eie_sim.cycle.suite`),
 how Table II's power splits between the actions of one module (fixed rules, in
 :func:`_calibrated`), and which activity the paper's simulation used. It reproduces the
 suite-average power; a single layer's power differs with its activity (`eie-sim bench`).
 
 ``eie45-ideal`` is the same derivation on an idealised full-load workload (one entry per PE
 and cycle, columns of 8 entries in one 64-bit word, no padding): every real layer reads more
-pointers and words per entry than that, so it overstates power (10.57 mW per PE on the suite,
-+15%).
+pointers and words per entry than that, so it overstates power (11.97 mW per PE on the suite,
++31%).
 """
 
 from __future__ import annotations
