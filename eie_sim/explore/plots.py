@@ -33,7 +33,7 @@ import pandas as pd
 from ..config import ArchConfig
 from ..errors import ConfigError, describe
 from .run_key import select_run
-from .style import DPI, layer_order, layer_style, plain_log_ticks
+from .style import DPI, layer_marker, layer_order, layer_style, plain_log_ticks
 
 __all__ = ["KINDS", "plot", "reference_slice", "pareto_mask", "pareto_front", "select_layers", "plain_log_ticks",
            "layer_style"]
@@ -141,7 +141,7 @@ def _layers(fig, df) -> list:
                                                              if n not in fig.eie_layer_order]
 
 
-def _per_layer_lines(ax, df, x, y, scale=1.0, marker="o"):
+def _per_layer_lines(ax, df, x, y, scale=1.0):
     """One line per layer, in the figure's layer order and each in its layer's colour."""
     names = _layers(ax.figure, df)
     colours = layer_style(names)
@@ -149,8 +149,8 @@ def _per_layer_lines(ax, df, x, y, scale=1.0, marker="o"):
         g = df[df["layer"] == name].dropna(subset=[x, y]).sort_values(x)
         if g.empty:
             continue
-        ax.plot(g[x].to_numpy(dtype=float), g[y].to_numpy(dtype=float) * scale, marker=marker, ms=4, label=name,
-                color=colours[name])
+        ax.plot(g[x].to_numpy(dtype=float), g[y].to_numpy(dtype=float) * scale, marker=layer_marker(name), ms=4,
+                label=name, color=colours[name])
 
 
 def _log2_x(ax, vals):

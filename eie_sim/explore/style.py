@@ -5,7 +5,7 @@
   conv suite (:data:`eie_sim.cycle.conv_suite.CONV_NAMES`) take fixed colours by their index in
   those tuples (a ``@scale`` suffix is ignored); any other layer (a model's ``fc1``, ``fc2``,
   ...) takes one by a stable hash of its name, its trailing number added so that ``fc1``,
-  ``fc2``, ``fc3`` get neighbouring, different colours.
+  ``fc2``, ``fc3`` get neighbouring, different colours (:func:`layer_marker`: square markers).
 * :func:`layer_order`: the order layers are drawn and listed: the one given (``layers=``, or
   kept by :func:`eie_sim.explore.plots.select_layers`), else the sweep's own layer list
   (``run_layers``, a model's layers in model order), else the order of the rows.
@@ -25,7 +25,7 @@ import numpy as np
 from ..cycle.conv_suite import CONV_NAMES
 from ..cycle.suite import NAMES
 
-__all__ = ["DPI", "layer_style", "layer_colour", "layer_order", "plain_log_ticks"]
+__all__ = ["DPI", "layer_style", "layer_colour", "layer_marker", "layer_order", "plain_log_ticks", "plain_number"]
 
 DPI = 150
 
@@ -34,9 +34,9 @@ SUITE_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 #: the conv suite, by index in CONV_NAMES: tab20b, hues first, then shades (neighbours differ in hue)
 CONV_PALETTE = ("#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#5254a3", "#8ca252", "#bd9e39", "#ad494a",
                 "#a55194", "#6b6ecf", "#b5cf6b", "#e7ba52", "#d6616b", "#ce6dbd", "#9c9ede", "#cedb9c", "#e7cb94")
-#: any other layer, by a stable hash of its name: dark colours unlike the two palettes above
-OTHER_PALETTE = ("#000075", "#808000", "#469990", "#9a6324", "#911eb4", "#e6194b", "#3cb44b", "#f58231",
-                 "#4363d8", "#800000", "#42d4f4", "#f032e6")
+#: any other layer, by a stable hash of its name: dark or vivid colours unlike tab10's (such layers
+#: are also drawn with square markers)
+OTHER_PALETTE = ("#000075", "#800000", "#469990", "#f032e6", "#505050", "#00c49a")
 
 
 def layer_colour(name: str) -> str:
@@ -49,6 +49,11 @@ def layer_colour(name: str) -> str:
     m = re.fullmatch(r"(.*?)(\d+)", base)
     stem, num = (m.group(1), int(m.group(2))) if m else (base, 0)
     return OTHER_PALETTE[(zlib.crc32(stem.encode()) + num) % len(OTHER_PALETTE)]
+
+
+def layer_marker(name: str) -> str:
+    """The line marker of the layer ``name``: circles for the suites' layers, squares otherwise."""
+    return "o" if str(name).partition("@")[0] in NAMES + CONV_NAMES else "s"
 
 
 def layer_style(names) -> dict:
@@ -117,6 +122,12 @@ def _plain_log_locator(base: float):
     return PlainLogLocator()
 
 
+def plain_number(v: float) -> str:
+    """A tick value in plain notation: ``0.05``, ``1.5``, ``2000`` (never ``2e+03``)."""
+    t = f"{v:.3g}"
+    return f"{v:.0f}" if "e+" in t else t
+
+
 def plain_log_ticks(axis, base=10) -> None:
     """Label the log ``axis`` (an XAxis or YAxis) in plain numbers (``0.5``, ``20``; never
     ``10^x``), with at least four labelled ticks when its view holds four round numbers; the
@@ -124,6 +135,6 @@ def plain_log_ticks(axis, base=10) -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     axis.set_major_locator(_plain_log_locator(base))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: plain_number(v)))
     axis.set_minor_locator(LogLocator(base=base, subs="auto"))
     axis.set_minor_formatter(NullFormatter())
