@@ -237,8 +237,8 @@ def _padding(df, fig):
     _legend_beside(ax1)
     tot = d.groupby("n_pe")[["real_entries", "padding_entries"]].sum().astype(float).reindex(vals).fillna(0.0) / 1e6
     pos = np.arange(len(vals))
-    ax2.bar(pos, tot["real_entries"], color="tab:blue", label="real work (non-zero weights)")
-    ax2.bar(pos, tot["padding_entries"], bottom=tot["real_entries"], color="tab:orange", label="padding zeros")
+    ax2.bar(pos, tot["real_entries"], color="#b0b0b0", label="real work (non-zero weights)")
+    ax2.bar(pos, tot["padding_entries"], bottom=tot["real_entries"], color="#303030", label="padding zeros")
     ax2.set_xticks(pos)
     ax2.set_xticklabels([_fmt(v) for v in vals])
     ax2.set_xlabel("processing elements (PEs)")
