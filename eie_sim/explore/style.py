@@ -97,14 +97,21 @@ def layer_order(df, given=None) -> list:
     return order + [h for h in have if h not in order]
 
 
+def _crowded(ticks, vmin: float, vmax: float) -> bool:
+    """Whether two neighbouring ``ticks`` are closer than a twelfth of the view (log scale):
+    their labels would run together."""
+    gaps = np.diff(np.log(np.asarray(ticks, dtype=float)))
+    return bool(len(gaps)) and float(gaps.min()) < np.log(vmax / vmin) / 12
+
+
 def _plain_log_locator(base: float):
     """A matplotlib Locator for a log axis: powers of ``base``, then 1-2-5 (base 2: 1-1.5) steps,
-    then all integer multiples, then evenly spaced round numbers: the first that puts at least
-    four ticks in the view."""
+    then 1-2-3-5, then all integer multiples, then evenly spaced round numbers: the first that
+    puts four to twelve ticks in the view, none crowding its neighbour."""
     from matplotlib.ticker import Locator, LogLocator, MaxNLocator
 
-    tries = [(1.0,), (1.0, 2.0, 5.0), tuple(float(k) for k in range(1, 10))] if base == 10 else \
-        [(1.0,), (1.0, 1.5), (1.0, 1.25, 1.5, 1.75)]
+    tries = [(1.0,), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0), tuple(float(k) for k in range(1, 10))] if base == 10 \
+        else [(1.0,), (1.0, 1.5), (1.0, 1.25, 1.5, 1.75)]
 
     class PlainLogLocator(Locator):
         def __call__(self):
@@ -115,7 +122,7 @@ def _plain_log_locator(base: float):
             inside = lambda t: t[(t >= vmin * (1 - 1e-9)) & (t <= vmax * (1 + 1e-9)) & (t > 0)]  # noqa: E731
             for subs in tries:
                 t = inside(LogLocator(base=base, subs=subs, numticks=60).tick_values(vmin, vmax))
-                if 4 <= len(t) <= 12:
+                if 4 <= len(t) <= 12 and not _crowded(t, vmin, vmax):
                     return t
             return inside(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(vmin, vmax))
 
