@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from ..explore.plots import pareto_mask, plain_log_ticks
+from ..explore.plots import pareto_mask
+from ..explore.style import DPI, plain_log_ticks
 
-__all__ = ["fronts", "front_table", "choose_best", "best_compression", "design_text", "figures"]
+__all__ = ["fronts", "front_table", "choose_best", "chosen_rule", "best_compression", "design_text", "figures"]
 
 
 def _ran(df: pd.DataFrame, kind: str = "candidate") -> pd.DataFrame:
@@ -112,7 +113,50 @@ def best_compression(df: pd.DataFrame, dense_accuracy: float, max_loss: float) -
                          ascending=[False, False, True, True]).iloc[0].to_dict()
 
 
-def _scatter(ax, df, ref, x: str, scale: float, xlabel: str, title: str, best: dict | None):
+def chosen_rule(df: pd.DataFrame) -> str:
+    """How :func:`choose_best` picks the chosen design from ``df``, in words (the figures' caption)."""
+    d = _ran(df)
+    by = ("validation accuracy (held-out images, not the test accuracy plotted)"
+          if "accuracy_rank" in d.columns and not np.allclose(d["accuracy_rank"], d["accuracy"], equal_nan=True)
+          else "test accuracy")
+    if not _ran(df, "reference").empty:
+        return (f"chosen: the most accurate design by {by} whose energy per inference is below the reference "
+                "model's on the same hardware point (n_pe, fifo_depth, sram_width, index_bits); ties to lower energy")
+    return f"chosen: the most accurate design by {by} (no reference given); ties to lower energy"
+
+
+def _qualifies(df: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
+    """Which ``rows`` are within :func:`choose_best`'s budget (all, without a reference)."""
+    ref = _ran(df, "reference")
+    if ref.empty:
+        return np.ones(len(rows), bool)
+    m = rows[_HW + ["energy_pj"]].merge(ref[_HW + ["energy_pj"]].rename(columns={"energy_pj": "_r"}), on=_HW,
+                                        how="left")
+    return (m["energy_pj"] < m["_r"]).to_numpy()
+
+
+def _why_off_front(df: pd.DataFrame, x: str, best: dict, front: pd.DataFrame) -> str:
+    """'' when ``best`` is on the figure's front, else why not (for the caption): the front's
+    designs that dominate it there are over the budget, or were ranked lower on validation
+    images, or tie it in accuracy at a higher energy."""
+    dom = front[(front[x] <= best[x]) & (front["accuracy"] >= best["accuracy"])]
+    dom = dom[~(np.isclose(dom[x], best[x]) & np.isclose(dom["accuracy"], best["accuracy"]))]
+    if dom.empty:
+        return ""
+    ok = _qualifies(df, dom)
+    if not ok.any():
+        why = ("every design of this front that dominates it has an energy per inference not below the reference's "
+               "on its hardware point (over the budget)")
+    elif "accuracy_rank" in dom.columns and (dom.loc[ok, "accuracy_rank"] < best.get("accuracy_rank", np.inf)).all():
+        why = ("the designs of this front that dominate it within the budget score lower on the validation images "
+               "the choice ranks by")
+    else:
+        why = "it ties them in accuracy and has the lower energy, the tie-break (not latency)"
+    return f"The chosen design is off this front: {why}."
+
+
+def _scatter(ax, df, ref, x: str, scale: float, xlabel: str, title: str, best: dict | None) -> str:
+    """Draw one co-design figure on ``ax``; returns its caption (how the star was chosen)."""
     import matplotlib
 
     d = _ran(df)
@@ -122,32 +166,65 @@ def _scatter(ax, df, ref, x: str, scale: float, xlabel: str, title: str, best: d
     for i, n in enumerate(pes):
         s = d[d["n_pe"] == n]
         ax.scatter(s[x] / scale, 100 * s["accuracy"], s=8, alpha=0.5, linewidths=0,
-                   color=cmap(i / max(1, len(pes) - 1) * 0.9), label=f"{n} PEs")
+                   color=cmap(i / max(1, len(pes) - 1) * 0.9), label=f"{n} PE{'s' if n != 1 else ''}")
     ax.step(front[x] / scale, 100 * front["accuracy"], where="post", color="tab:red", lw=1.2, zorder=3,
             label="Pareto front")
     ax.plot(front[x] / scale, 100 * front["accuracy"], "o", mfc="none", mec="tab:red", ms=6, zorder=3)
     if not ref.empty:
         ax.scatter(ref[x] / scale, 100 * ref["accuracy"], marker="x", color="black", s=24, zorder=4,
                    label="reference model")
+    caption = ""
     if best is not None:
         ax.plot([best[x] / scale], [100 * best["accuracy"]], "*", color="tab:orange", ms=14, mec="black", zorder=5,
-                label="chosen design" + (" (vs the reference on\nits hardware point)" if not ref.empty else ""))
+                label="chosen design (rule below)")
+        caption = chosen_rule(df) + ". " + _why_off_front(df, x, best, front)
     ax.set_xscale("log")
     plain_log_ticks(ax.xaxis)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("test accuracy, % (bit-exact golden model)")
-    top = 100 * max(d["accuracy"].max(), ref["accuracy"].max() if not ref.empty else 0)
-    lo = 100 * np.quantile(d["accuracy"], 0.1)
-    ax.set_ylim(max(lo, top - 6) - 0.2, top + 0.3)
+    ax.set_ylabel("test accuracy, %\n(bit-exact golden model)")
+    _limits(ax, d, ref, x, scale, best)
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", lw=0.3, alpha=0.5)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
+    return caption.strip()
+
+
+def _limits(ax, d, ref, x: str, scale: float, best: dict | None) -> None:
+    """Axis limits holding the designs' upper accuracies, every reference point and the chosen
+    design (nothing in the legend is off the axes)."""
+    marked = [ref] if not ref.empty else []
+    if best is not None:
+        marked.append(pd.DataFrame([best]))
+    m = pd.concat(marked, ignore_index=True) if marked else d.iloc[0:0]
+    top = 100 * max(d["accuracy"].max(), m["accuracy"].max() if len(m) else 0)
+    lo = max(100 * np.quantile(d["accuracy"], 0.1), top - 6)
+    if len(m):
+        lo = min(lo, 100 * m["accuracy"].min())
+    ax.set_ylim(lo - 0.2 - 0.03 * (top - lo), top + 0.3 + 0.03 * (top - lo))
+    xs = pd.concat([d[x], m[x]]) / scale if len(m) else d[x] / scale
+    span = np.log10(xs.max() / xs.min()) if xs.min() > 0 else 0
+    pad = 10 ** (0.04 * max(span, 0.1))
+    ax.set_xlim(xs.min() / pad, xs.max() * pad)
+
+
+def _caption(fig, text: str) -> None:
+    """``text`` wrapped under the axes (kept in ``fig.eie_caption``), the layout leaving room."""
+    import textwrap
+
+    fig.eie_caption = text
+    lines = textwrap.wrap(text, 130) if text else []
+    if lines:
+        fig.set_figheight(fig.get_figheight() + 0.14 * len(lines))
+        fig.text(0.01, 0.01, "\n".join(lines), fontsize=7, ha="left", va="bottom", color="0.25")
+    fig.tight_layout(rect=(0, (0.14 * len(lines) + 0.08) / fig.get_figheight() if lines else 0, 1, 1))
 
 
 def figures(df: pd.DataFrame, folder, best: dict | None = None, label: str = "") -> list[Path]:
     """Accuracy against energy per inference and against latency, every design (coloured by PE
-    count), the fronts highlighted, the reference and the chosen design marked; PNGs written
-    atomically to ``folder`` (``codesign_energy.png``, ``codesign_latency.png``)."""
+    count), the fronts highlighted, the reference and the chosen design marked and on the axes, a
+    caption saying how the design was chosen (:func:`chosen_rule`) and, when it is off a front,
+    why; PNGs (150 dpi) written atomically to ``folder`` (``codesign_energy.png``,
+    ``codesign_latency.png``)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -160,16 +237,17 @@ def figures(df: pd.DataFrame, folder, best: dict | None = None, label: str = "")
     out = []
     for x, scale, xlabel, stem in (("energy_pj", 1e3, "energy per inference, nJ (log scale)", "codesign_energy"),
                                    ("latency_us", 1.0, "latency per inference, us (log scale)", "codesign_latency")):
-        fig = Figure(figsize=(7.5, 4.8), dpi=120)
+        fig = Figure(figsize=(8.5, 5.0), dpi=DPI)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(111)
         what = "energy" if x == "energy_pj" else "latency"
-        _scatter(ax, df, ref, x, scale, xlabel, f"Co-design {label}: accuracy against {what} ({n} designs)", best)
-        fig.tight_layout()
+        caption = _scatter(ax, df, ref, x, scale, xlabel, f"Co-design {label}: accuracy against {what} ({n} designs)",
+                           best)
+        _caption(fig, caption)
         path = folder / f"{stem}.png"
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            fig.savefig(tmp, format="png")
+            fig.savefig(tmp, format="png", dpi=fig.dpi, bbox_inches="tight", pad_inches=0.1)
             os.replace(tmp, path)
         finally:
             if tmp.exists():

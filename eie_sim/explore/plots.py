@@ -14,6 +14,10 @@ PEs a layer's rows run in several row batches, each re-broadcasting the input, s
 super-linear) or sized to the layer (``act_regs_per_pe`` x PEs >= rows, the assumption of the
 paper's Fig. 11: near-linear). Sweep with ``--set act_regs_per_pe=R`` (R >= a layer's rows) for
 the latter.
+
+Every figure draws a layer in the same colour and lists the layers in the order given
+(:mod:`.style`: ``layers=``, the sweep's layer list, else the rows' order); figures are saved at
+150 dpi with nothing clipped, and log axes are labelled in plain numbers.
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ import pandas as pd
 from ..config import ArchConfig
 from ..errors import ConfigError, describe
 from .run_key import select_run
+from .style import DPI, layer_marker, layer_order, layer_style, plain_log_ticks
 
-__all__ = ["KINDS", "plot", "reference_slice", "pareto_mask", "pareto_front", "select_layers", "plain_log_ticks"]
+__all__ = ["KINDS", "plot", "reference_slice", "pareto_mask", "pareto_front", "select_layers", "plain_log_ticks",
+           "layer_style"]
 
 KINDS = ("speedup", "fifo", "padding", "balance", "sram-width", "energy", "pareto")
 _FIELDS = tuple(asdict(ArchConfig()))
@@ -49,7 +55,8 @@ def _ok(df: pd.DataFrame) -> pd.DataFrame:
 
 def select_layers(df: pd.DataFrame, layers) -> pd.DataFrame:
     """Rows of the given layers (names as in the ``layer`` column, or a Table III name without its
-    ``@scale``); refuses names the sweep does not have."""
+    ``@scale``), in that order (kept in ``attrs["eie_layers"]`` for the figures' legends);
+    refuses names the sweep does not have."""
     if not layers:
         return df
     if isinstance(layers, str):
@@ -61,7 +68,9 @@ def select_layers(df: pd.DataFrame, layers) -> pd.DataFrame:
         if not hit:
             raise ConfigError(f"layer {name!r} is not in the sweep (it has {', '.join(have)})")
         keep.update(hit)
-    return df[df["layer"].isin(keep)]
+    out = df[df["layer"].isin(keep)]
+    out.attrs["eie_layers"] = list(layers)
+    return out
 
 
 def reference_slice(df: pd.DataFrame, keep: tuple[str, ...]) -> tuple[pd.DataFrame, dict]:
@@ -125,12 +134,23 @@ def _legend_beside(ax, **kw):
                      fontsize=7, frameon=False, **kw)
 
 
-def _per_layer_lines(ax, df, x, y, scale=1.0, marker="o"):
-    for name, g in df.groupby("layer", sort=False):
-        g = g.dropna(subset=[x, y]).sort_values(x)
+def _layers(fig, df) -> list:
+    """The layers of ``df`` in the figure's order (:func:`.style.layer_order`, chosen by plot())."""
+    have = set(df["layer"].dropna())
+    return [n for n in fig.eie_layer_order if n in have] + [n for n in dict.fromkeys(df["layer"].dropna())
+                                                             if n not in fig.eie_layer_order]
+
+
+def _per_layer_lines(ax, df, x, y, scale=1.0):
+    """One line per layer, in the figure's layer order and each in its layer's colour."""
+    names = _layers(ax.figure, df)
+    colours = layer_style(names)
+    for name in names:
+        g = df[df["layer"] == name].dropna(subset=[x, y]).sort_values(x)
         if g.empty:
             continue
-        ax.plot(g[x].to_numpy(dtype=float), g[y].to_numpy(dtype=float) * scale, marker=marker, ms=4, label=name)
+        ax.plot(g[x].to_numpy(dtype=float), g[y].to_numpy(dtype=float) * scale, marker=layer_marker(name), ms=4,
+                label=name, color=colours[name])
 
 
 def _log2_x(ax, vals):
@@ -138,20 +158,6 @@ def _log2_x(ax, vals):
     ax.set_xticks(vals)
     ax.set_xticklabels([_fmt(v) for v in vals])
     ax.minorticks_off()
-
-
-def plain_log_ticks(axis, base=10):
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    if base == 2:
-        axis.set_major_locator(LogLocator(base=2))
-    else:
-        a = axis.axes
-        lo, hi = sorted(a.get_xlim() if axis is a.xaxis else a.get_ylim())
-        subs = (1.0, 2.0, 5.0) if hi / max(lo, 1e-300) > 8 else (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0)
-        axis.set_major_locator(LogLocator(base=10, subs=subs))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
 
 
 def _speedup(df, fig):
@@ -188,6 +194,7 @@ def _speedup(df, fig):
     else:
         fig.eie_assumption = "fixed"
         upto = batched.groupby("layer")["n_pe"].max()
+        upto = upto.reindex([n for n in _layers(fig, batched) if n in upto.index])
         which = ", ".join(f"{k} at 1 PE" if n == 1 else f"{k} up to {_fmt(n)} PEs" for k, n in upto.items())
         _caption(fig, f"Activation registers fixed at act_regs_per_pe={regs_s} per PE: with few PEs a layer's rows run in "
                       f"several row batches ({which}), each re-broadcasting the whole input, so speedup is super-linear. "
@@ -230,8 +237,8 @@ def _padding(df, fig):
     _legend_beside(ax1)
     tot = d.groupby("n_pe")[["real_entries", "padding_entries"]].sum().astype(float).reindex(vals).fillna(0.0) / 1e6
     pos = np.arange(len(vals))
-    ax2.bar(pos, tot["real_entries"], color="tab:blue", label="real work (non-zero weights)")
-    ax2.bar(pos, tot["padding_entries"], bottom=tot["real_entries"], color="tab:orange", label="padding zeros")
+    ax2.bar(pos, tot["real_entries"], color="#b0b0b0", label="real work (non-zero weights)")
+    ax2.bar(pos, tot["padding_entries"], bottom=tot["real_entries"], color="#303030", label="padding zeros")
     ax2.set_xticks(pos)
     ax2.set_xticklabels([_fmt(v) for v in vals])
     ax2.set_xlabel("processing elements (PEs)")
@@ -270,7 +277,7 @@ def _energy(df, fig):
     d, fixed = reference_slice(df, ())
     cols = [c for c in d.columns if c.startswith("energy_module_") and c.endswith("_pj")]
     t = d.groupby("layer", sort=False)[cols].sum().astype(float) / 1e6
-    t = t.loc[:, t.sum() > 0]
+    t = t.reindex(_layers(fig, d)).loc[:, lambda f: f.sum() > 0]
     bottom = np.zeros(len(t))
     pos = np.arange(len(t))
     for c in t.columns:
@@ -278,6 +285,8 @@ def _energy(df, fig):
         bottom += t[c].to_numpy()
     ax.set_xticks(pos)
     ax.set_xticklabels(t.index, rotation=30, ha="right", fontsize=8)
+    for lbl, colour in zip(ax.get_xticklabels(), layer_style(t.index).values()):
+        lbl.set_color(colour)  # the layer's colour of the line figures
     ax.set_ylabel("energy per inference, uJ")
     table = d["energy_table"].iloc[0] if "energy_table" in d.columns else "?"
     _title(ax, f"Energy by module (energy table {table})", fixed)
@@ -353,28 +362,48 @@ def _spread(ys: np.ndarray, gap: float, lo: float, hi: float) -> np.ndarray:
     return out
 
 
+def _room_on_the_left(ax, xs, widths, box) -> None:
+    """Lower a log x axis's left limit so that a label ``widths[i]`` pixels wide fits left of the
+    point at data x ``xs[i]`` (the front's upper-left, where no design point can be)."""
+    if ax.get_xscale() != "log" or not len(xs):
+        return
+    lo, hi = np.log10(ax.get_xlim())
+    f = (np.asarray(widths, dtype=float) + 14.0) / box.width
+    u = np.log10(np.asarray(xs, dtype=float))
+    ok = f < 0.6
+    if not ok.any():
+        return
+    new_lo = float(np.min((u[ok] - f[ok] * hi) / (1 - f[ok])))
+    if new_lo < lo:
+        ax.set_xlim(10 ** new_lo, 10 ** hi)
+
+
 def _place_labels(fig, ax, pts, texts, fontsize=6):
-    """Direct labels beside data points (data coordinates), pushed apart vertically in display
-    space so that no two overlap, and kept inside the axes. Run after the layout is final."""
+    """Direct labels beside the Pareto front's points (data coordinates): up and to the left of
+    each point, where no dominated point can be (the x axis widened to make room), pushed apart
+    vertically in display space so that no two overlap, and kept inside the axes. Run after the
+    layout is final."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
     renderer = fig.canvas.get_renderer()
     box = ax.get_window_extent(renderer)
-    disp = ax.transData.transform(np.asarray(pts, dtype=float))
     arts = [ax.text(0, 0, t, fontsize=fontsize, transform=None) for t in texts]
     ext = [a.get_window_extent(renderer) for a in arts]
-    h = max(e.height for e in ext) * 1.15
-    ys = _spread(disp[:, 1] - 2.0 * h / 3, h, box.y0 + h / 2, box.y1 - h / 2)  # centred a little below the point
+    pts = np.asarray(pts, dtype=float).reshape(-1, 2)
+    _room_on_the_left(ax, pts[:, 0], [e.width for e in ext], box)
+    disp = ax.transData.transform(pts)
+    h = max(e.height for e in ext) * 1.15 if ext else 0.0
+    ys = _spread(disp[:, 1] + 2.0 * h / 3, h, box.y0 + h / 2, box.y1 - h / 2)  # a little above the point
     inv = ax.transAxes.inverted()
     for a, e, (x, _), y in zip(arts, ext, disp, ys):
-        left = x + 6 + e.width > box.x1 - 2
-        tx = x - 6 - e.width if left else x + 6
+        tx = x - 6 - e.width
+        if tx < box.x0 + 2:
+            tx = x + 6
         tx = min(max(tx, box.x0 + 2), box.x1 - 2 - e.width)
-        ax_xy = inv.transform((tx, y))
         a.set_transform(ax.transAxes)
-        a.set_position(ax_xy)
+        a.set_position(inv.transform((tx, y)))
         a.set_ha("left")
         a.set_va("center")
     ax.eie_labels = arts
@@ -404,7 +433,7 @@ def _pareto(df, fig, accuracy_samples=None):
     plain_log_ticks(ax.xaxis)
     src = _ok(df)
     src = src[src["source"] == "model"] if "source" in src.columns and (src["source"] == "model").any() else src
-    names = list(dict.fromkeys(src["layer"].dropna()))
+    names = _layers(fig, src)
     over = ", ".join(names) if len(names) <= 4 else f"{len(names)} layers"
     ax.set_xlabel(f"energy per inference, uJ (sum over {over}; log scale)")
     ax.set_ylabel(_accuracy_label(df, accuracy_samples))
@@ -426,7 +455,7 @@ _PLOTS = {"speedup": _speedup, "fifo": _fifo, "padding": _padding, "balance": _b
 
 
 def plot(df: pd.DataFrame, kind: str, path=None, *, layers=None, accuracy_samples=None, seed=None,
-         where: dict | None = None, dpi: int = 120):
+         where: dict | None = None, dpi: int = DPI):
     """Draw ``kind`` (one of :data:`KINDS`) from a sweep DataFrame; write a PNG to ``path``
     (atomically) when given. ``layers``: only these layers (names or a comma-separated string).
     A file holding several runs (seeds, accuracy sample counts, energy tables, ...) is drawn for
@@ -435,7 +464,8 @@ def plot(df: pd.DataFrame, kind: str, path=None, *, layers=None, accuracy_sample
     (:func:`.run_key.select_run`). ``accuracy_samples`` on rows that do not record it (earlier
     versions) is only the Pareto label. Returns the matplotlib Figure (displayed inline in
     Jupyter), with ``eie_fixed`` (the fields held fixed, the chosen run's among them) and, where
-    there is one, ``eie_caption``."""
+    there is one, ``eie_caption``; ``eie_layer_order`` and ``eie_layer_colours`` are the layers'
+    order and colours (:mod:`.style`). The PNG is written at ``dpi`` (150), cropped to what is drawn."""
     if kind not in _PLOTS:
         raise ConfigError(f"kind={describe(kind)}: expected one of {', '.join(KINDS)}")
     try:
@@ -445,10 +475,12 @@ def plot(df: pd.DataFrame, kind: str, path=None, *, layers=None, accuracy_sample
         raise ConfigError(f"plots need matplotlib: pip install 'eie-sim[plot]' ({exc})") from None
     if layers:
         df = select_layers(df, layers)
+    order = layer_order(df, layers)
     df, run = select_run(df, seed=seed, accuracy_samples=accuracy_samples, where=where)
     fig = Figure(figsize=(10, 4.5) if kind == "padding" else (7.5, 4.5), dpi=dpi)
     FigureCanvasAgg(fig)
     fig.eie_fixed, fig.eie_caption, fig.eie_caption_lines, fig.eie_run = {}, "", 0, run
+    fig.eie_layer_order, fig.eie_layer_colours = order, layer_style(order)
     if kind == "pareto":
         _pareto(df, fig, accuracy_samples)
     else:
@@ -465,7 +497,7 @@ def plot(df: pd.DataFrame, kind: str, path=None, *, layers=None, accuracy_sample
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            fig.savefig(tmp, format=path.suffix.lstrip(".") or "png")
+            fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=fig.dpi, bbox_inches="tight", pad_inches=0.1)
             os.replace(tmp, path)
         finally:
             if tmp.exists():
