@@ -9,7 +9,7 @@ The commands are ``--help``, ``info models/lenet300-fashion.npz``, ``energy-tabl
 Numba cache on disk. Then the best-of-N time of ``import eie_sim.cli`` inside a fresh process.
 
 The processes inherit this one's environment (set PYTHONPATH to time another checkout) and run
-from the repository root, so that the model path resolves.
+from the root of the checkout whose eie_sim that finds, so that the model path resolves.
 
 Usage: python benchmarks/bench_startup.py [--repeats N] [--json]
 """
@@ -17,13 +17,16 @@ Usage: python benchmarks/bench_startup.py [--repeats N] [--json]
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+#: the checkout of the eie_sim this interpreter finds (PYTHONPATH first), found without importing
+#: it; the processes run there, since ``python -m`` and ``-c`` put the working directory first on sys.path
+ROOT = Path(importlib.util.find_spec("eie_sim").origin).resolve().parents[1]
 REFERENCE_S = 0.047  # the EIE authors' C++ simulator: process time of a whole fc8 layer
 COMMANDS = [
     ("eie-sim --help", ["--help"], 0.3),
@@ -65,7 +68,7 @@ def measure(repeats: int) -> dict:
         if args[0] == "run":
             wall(argv)  # fills the Numba cache on disk
         rows.append({"command": label, "wall_s": best_wall(argv, repeats), "target_s": target})
-    return {"repeats": repeats, "python": sys.executable, "baseline_s": baseline, "commands": rows,
+    return {"repeats": repeats, "python": sys.executable, "checkout": str(ROOT), "baseline_s": baseline, "commands": rows,
             "import_eie_sim_cli_s": import_time(repeats), "reference_s": REFERENCE_S}
 
 
@@ -78,7 +81,7 @@ def format_table(r: dict) -> str:
     lines.append(f"{'python -c pass (baseline)':<42} {r['baseline_s'] * 1e3:8.0f}")
     lines.append(f"{'C++ simulator, whole fc8 layer (reference)':<42} {r['reference_s'] * 1e3:8.0f}")
     lines.append(f"{'import eie_sim.cli (in-process)':<42} {r['import_eie_sim_cli_s'] * 1e3:8.0f}")
-    lines.append(f"best of {r['repeats']} runs each; {r['python']}")
+    lines.append(f"best of {r['repeats']} runs each; {r['python']} on {r['checkout']}")
     return "\n".join(lines)
 
 

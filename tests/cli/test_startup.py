@@ -12,6 +12,11 @@ from pathlib import Path
 
 import pytest
 
+import eie_sim
+
+#: the checkout whose eie_sim is under test: the subprocesses run there, since ``python -c``
+#: puts the working directory first on sys.path
+CHECKOUT = Path(eie_sim.__file__).resolve().parents[1]
 MODEL = Path(__file__).resolve().parents[2] / "models" / "lenet300-fashion.npz"
 #: what ``--help``, ``info`` and ``energy-table`` must not import (top-level package names)
 HEAVY = ("numba", "pandas", "dask", "distributed", "matplotlib", "scipy", "onnx", "amaranth", "cocotb")
@@ -32,7 +37,7 @@ print(json.dumps({"code": code, "heavy": heavy}))
 def run_main(argv: list[str]) -> dict:
     """``main(argv)`` in a fresh interpreter: its exit code and the heavy packages it imported."""
     r = subprocess.run([sys.executable, "-c", RUN_MAIN, json.dumps(argv), json.dumps(HEAVY)],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, cwd=CHECKOUT)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -66,7 +71,7 @@ print(json.dumps({"before": before, "missing": missing, "simulate": eie_sim.simu
 
 
 def test_package_root_is_lazy_and_resolves_every_public_name():
-    r = subprocess.run([sys.executable, "-c", ROOT_API], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", ROOT_API], capture_output=True, text=True, cwd=CHECKOUT)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["before"] == ["eie_sim", "eie_sim._version"]
@@ -78,7 +83,6 @@ def test_package_root_is_lazy_and_resolves_every_public_name():
 
 def test_from_imports_and_subpackage_names():
     from eie_sim import ArchConfig, EIEError, codesign, simulate, suite  # noqa: F401
-    import eie_sim
     import eie_sim.codesign.search  # the subpackage import must not replace the function eie_sim.codesign
 
     assert eie_sim.codesign is codesign and callable(codesign)
