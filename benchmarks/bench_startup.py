@@ -26,7 +26,10 @@ from pathlib import Path
 
 #: the checkout of the eie_sim this interpreter finds (PYTHONPATH first), found without importing
 #: it; the processes run there, since ``python -m`` and ``-c`` put the working directory first on sys.path
-ROOT = Path(importlib.util.find_spec("eie_sim").origin).resolve().parents[1]
+_SPEC = importlib.util.find_spec("eie_sim")
+if _SPEC is None or _SPEC.origin is None:
+    raise SystemExit("bench_startup: eie_sim is not importable; set PYTHONPATH to a checkout or install it")
+ROOT = Path(_SPEC.origin).resolve().parents[1]
 REFERENCE_S = 0.047  # the EIE authors' C++ simulator: process time of a whole fc8 layer
 COMMANDS = [
     ("eie-sim --help", ["--help"], 0.3),
