@@ -89,3 +89,15 @@ def test_from_imports_and_subpackage_names():
     assert eie_sim.simulate is simulate and suite.get is eie_sim.suite.get
     with pytest.raises(AttributeError):
         eie_sim.no_such_name  # noqa: B018
+
+
+def test_main_with_arguments_leaves_the_garbage_collector_alone(capsys):
+    """Only the program (``argv`` None: the process ends next) freezes its objects out of the exit
+    collections; a caller of ``main([...])`` keeps a collecting garbage collector."""
+    import gc
+
+    from eie_sim.cli import main
+
+    before = gc.get_freeze_count()
+    assert main(["--version"]) == 0
+    assert gc.get_freeze_count() == before and "eie-sim" in capsys.readouterr().out
