@@ -15,34 +15,43 @@ io -> cost / cycle / train -> contract -> config, errors``):
 
 The public API is ``eie_sim.<name>`` for every name in ``__all__``; ``eie_sim.suite`` is
 the Table III benchmark suite (:mod:`eie_sim.cycle.suite`). The RTL is the separate package ``eie_rtl``.
+
+Importing the package imports only :mod:`eie_sim._version`: every other name loads its module the
+first time it is used (PEP 562 :func:`__getattr__`, one entry of :data:`_PROVIDERS` per module), so
+that ``eie-sim --help`` or reading a model file never pays for Numba, pandas or Dask.
 """
 
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+
 from ._version import __version__
-from .contract.codebook import kmeans_codebook, linear_codebook, make_codebook, quantize
-from .config import ArchConfig
-from .errors import (
-    ActivationError,
-    ConfigError,
-    EIEError,
-    EncodingError,
-    FixedPointError,
-    ModelFileError,
-    PointerOverflowError,
-)
-from .contract.examples import example_model
-from .contract.fixedpoint import QFormat
-from .contract.format import CompressedLayer, PEColumns, Storage, decode, encode, encode_for
-from .contract.golden import ForwardResult, SpmvResult, error_bound, reference_forward, reference_spmv
-from .contract.model import Model, ModelLayer, load_model, one_code_width, save_model
-from .cycle.simulator import SimResult, simulate
-from .cost.energy import EnergyTable, EnergyTableError, load_table, scale_table
-from .cost.presets import preset
-from .cost.report import EnergyReport, energy_report
-from .cost.area import AreaReport, area_report
-from .explore.sweep import SweepIncomplete, SweepLayer, load_sweep, sweep
-from .codesign import CodesignResult, CodesignSpace, SearchSettings, codesign
-from .contract.master import MasterWeights, load_master, save_with_master
-from .cycle import suite  # noqa: F401  (eie_sim.suite, the Table III benchmark suite)
+
+#: the module of every lazily loaded public name: module -> the names it provides
+_PROVIDERS = {
+    ".contract.codebook": ("kmeans_codebook", "linear_codebook", "make_codebook", "quantize"),
+    ".config": ("ArchConfig",),
+    ".errors": ("ActivationError", "ConfigError", "EIEError", "EncodingError", "FixedPointError", "ModelFileError",
+                "PointerOverflowError"),
+    ".contract.examples": ("example_model",),
+    ".contract.fixedpoint": ("QFormat",),
+    ".contract.format": ("CompressedLayer", "PEColumns", "Storage", "decode", "encode", "encode_for"),
+    ".contract.golden": ("ForwardResult", "SpmvResult", "error_bound", "reference_forward", "reference_spmv"),
+    ".contract.model": ("Model", "ModelLayer", "load_model", "one_code_width", "save_model"),
+    ".cycle.simulator": ("SimResult", "simulate"),
+    ".cost.energy": ("EnergyTable", "EnergyTableError", "load_table", "scale_table"),
+    ".cost.presets": ("preset",),
+    ".cost.report": ("EnergyReport", "energy_report"),
+    ".cost.area": ("AreaReport", "area_report"),
+    ".explore.sweep": ("SweepIncomplete", "SweepLayer", "load_sweep", "sweep"),
+    ".codesign": ("CodesignResult", "CodesignSpace", "SearchSettings", "codesign"),
+    ".contract.master": ("MasterWeights", "load_master", "save_with_master"),
+}
+#: public name -> (module, attribute); ``suite`` is the module eie_sim.cycle.suite itself
+_LAZY = {name: (mod, name) for mod, names in _PROVIDERS.items() for name in names}
+_LAZY["suite"] = (".cycle.suite", None)
 
 __all__ = [
     "__version__",
@@ -99,3 +108,32 @@ __all__ = [
     "ActivationError",
     "ModelFileError",
 ]
+
+
+def __getattr__(name: str):
+    """Import the module of public name ``name`` on first use and keep the name (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    mod, attr = _LAZY[name]
+    module = importlib.import_module(mod, __name__)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """The package's module type: importing the subpackage :mod:`eie_sim.codesign` must not replace
+    the public function ``eie_sim.codesign`` (the import system sets a subpackage as an attribute
+    of its parent; the eager package bound the function over it, and so does this)."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, types.ModuleType) and name in _LAZY and _LAZY[name][1] is not None:
+            return  # the subpackage stays in sys.modules; the attribute is the public name
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

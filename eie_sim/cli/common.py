@@ -19,9 +19,7 @@ from ..cost.energy import scale_table
 from ..cycle import conv_suite, suite
 from ..cost.presets import get_table
 from ..budget import check_budget
-from ..cycle.simulator import simulate
 from ..errors import ConfigError, EncodingError
-from ..explore.worker import widen_ptr_bits
 
 
 def comma_list(option: str, text: str, typ=int) -> list:
@@ -109,6 +107,9 @@ def simulate_widening(layer, activations, config: ArchConfig, explicit_ptr: bool
     """:func:`simulate`, widening ``ptr_bits`` to what the layer needs when the user did not set
     it (the sweep's rule, :func:`eie_sim.explore.worker.widen_ptr_bits`: a layer on few PEs needs
     longer pointers), with a note on stderr. (result, the configuration used)."""
+    from ..cycle.simulator import simulate  # here, not at the top: building the parser needs no Numba
+    from ..explore.worker import widen_ptr_bits
+
     def at(bits):
         return config if bits == config.ptr_bits else dataclasses.replace(config, ptr_bits=bits)
 

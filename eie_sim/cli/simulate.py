@@ -5,19 +5,21 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..contract.codebook import recluster
 from ..contract.model import ModelLayer, load_model, one_code_width
-from ..cost.report import EnergyReport, energy_report
 from ..cycle import conv_suite, suite
-from ..cycle.simulator import SimResult, simulate
 from ..errors import ConfigError, EIEError, EncodingError
 from . import saturation as sat_report
-from .conv_bench import run_conv_suite
 from .common import (NODE_NM, VDD, add_arch_args, bench_options, check_writable, config_from_args, load_npy, simulate_widening,
                      strict_json, table_from_args)
+
+if TYPE_CHECKING:  # annotations only: the commands import the cycle and cost models (Numba) when they run
+    from ..cost.report import EnergyReport
+    from ..cycle.simulator import SimResult
 
 
 def _format_energy(rep: EnergyReport) -> str:
@@ -41,7 +43,7 @@ def _format_energy(rep: EnergyReport) -> str:
 def _format_run(res: SimResult) -> str:
     c = res.counters
     cfg = res.config
-    pp = res.per_pe
+    pp = res.per_pe_arrays  # the columns of res.per_pe, without building its DataFrame (pandas)
     lines = [
         f"{res.name}: {res.shape[0]}x{res.shape[1]} (outputs x inputs) on {cfg.n_pe} PEs, FIFO depth {cfg.fifo_depth}, "
         f"{cfg.sram_width}-bit spmat words, {cfg.clock_mhz:g} MHz",
@@ -52,7 +54,7 @@ def _format_run(res: SimResult) -> str:
     ]
     for col, label in (("busy_cycles", "busy"), ("starved_cycles", "starved"), ("blocked_cycles", "blocking"),
                        ("entries_real", "real entries")):
-        v = pp[col]
+        v = np.asarray(pp[col])
         unit = "entries" if col == "entries_real" else "cycles"
         lines.append(f"  per PE {label:<13} min {int(v.min()):>10,}  mean {v.mean():>12,.1f}  max {int(v.max()):>10,}  {unit}")
     names = [k for k in c if k not in ("overhead_cycles",)]
@@ -105,6 +107,8 @@ def _codesign_hardware(model, target: str, args) -> dict:
 
 
 def _cmd_run(args) -> int:
+    from ..cost.report import energy_report
+
     target = args.target
     table = table_from_args(args)
     if args.out:
@@ -174,6 +178,8 @@ def _ntlstm_cell_step(b, cfg):
     units over [x_t ; h_{t-1} ; 1], X = 600): a two-step sequence whose inputs are the benchmark's
     activations; the row is step 2, where h_1 is dense, with the element-wise cell update
     (:mod:`eie_sim.cycle.lstm`)."""
+    from ..cycle.simulator import simulate
+
     hidden = b.n_out // 4
     x_in = b.n_in - hidden - 1
     codes, cb = _shared_at(b, cfg.weight_bits)
@@ -194,6 +200,9 @@ def _bench_line(r, rep) -> str:
 
 
 def _cmd_bench(args) -> int:
+    from ..cost.report import energy_report
+    from .conv_bench import run_conv_suite
+
     if args.suite == "conv":  # conv layers have their own default dispersion; a given --row-cv/--col-cv applies to all
         args.conv_row_cv = conv_suite.DEFAULT_CONV_ROW_CV if args.row_cv is None else args.row_cv
         args.conv_col_cv = conv_suite.DEFAULT_CONV_COL_CV if args.col_cv is None else args.col_cv

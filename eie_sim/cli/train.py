@@ -11,8 +11,6 @@ import numpy as np
 from ..config import ArchConfig
 from ..contract.model import load_model, one_code_width, save_model
 from ..cost.presets import get_table
-from ..cost.report import energy_report
-from ..cycle.simulator import simulate
 from ..errors import ConfigError, EncodingError
 from . import saturation as sat_report
 from .common import SEED, add_config_args, refuse_given, check_writable, config_from_args, float_in, int_in, simulate_widening, strict_json
@@ -130,6 +128,8 @@ def _cmd_eval(args) -> int:
     from ..train.compress import float_accuracy
     from ..train.data import load_dataset
     from ..contract.golden import reference_forward_batch
+    from ..cost.report import energy_report
+    from ..cycle.simulator import simulate
 
     if not args.simulate:
         refuse_given(args, [f"cfg_{n}" for n in ArchConfig.field_names()] + ["cfg_set"],

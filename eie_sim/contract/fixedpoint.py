@@ -11,11 +11,11 @@ ever wraps.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from ..errors import FixedPointError, describe
 
@@ -67,27 +67,50 @@ class QFormat:
         return (1 << (self.bits - 1)) - 1
 
 
+class _LazyKernel:
+    """A Numba kernel compiled with ``njit(cache=True)`` on its first call, so that importing this
+    module (every model file read needs it) does not import Numba; later calls go to the compiled
+    dispatcher, whose machine code Numba caches on disk next to this module."""
+
+    def __init__(self, py_func):
+        functools.update_wrapper(self, py_func)
+        self.py_func = py_func
+        self._jitted = None
+
+    def __call__(self, *args):
+        if self._jitted is None:
+            from numba import njit
+
+            self._jitted = njit(cache=True)(self.py_func)
+        return self._jitted(*args)
+
+
+def _lazy_njit(py_func) -> _LazyKernel:
+    """``@njit(cache=True)``, compiled on the first call (:class:`_LazyKernel`)."""
+    return _LazyKernel(py_func)
+
+
 def saturate(q: np.ndarray, bits: int) -> np.ndarray:
     """Clamp int64 array ``q`` to the signed range of ``bits`` bits."""
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return np.clip(q, lo, hi)
 
 
-@njit(cache=True)
+@_lazy_njit
 def _quantize_kernel(x, scale, qmin, qmax, out):
     for i in range(x.size):
         q = np.floor(x[i] * scale + 0.5)  # scale is a power of two: the product is exact
         out[i] = np.int64(min(max(q, qmin), qmax))
 
 
-@njit(cache=True)
+@_lazy_njit
 def _round_shift_kernel(q, shift, lo, hi, out):
     half = np.int64(1) << np.int64(shift - 1)
     for i in range(q.size):
         out[i] = min(max((q[i] + half) >> np.int64(shift), lo), hi)
 
 
-@njit(cache=True)
+@_lazy_njit
 def _minmax(x):
     lo = x[0]
     hi = x[0]

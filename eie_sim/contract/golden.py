@@ -41,9 +41,9 @@ with half-LSB errors e_a = 2**-(fa+1), e_w = 2**-(fw+1), e_b = 2**-(fa+fw+1), e_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..config import ArchConfig
 from ..errors import ActivationError, ConfigError, EncodingError, PointerOverflowError, describe
@@ -52,6 +52,9 @@ from .fixedpoint import (QFormat, choose_frac, choose_frac_int, count_quantize_s
 from .format import CompressedLayer, decode
 from .layer import ACTIVATIONS, Model, ModelLayer
 from .saturation import POINTS, Saturation
+
+if TYPE_CHECKING:  # the annotations only; the functions that build matrices import scipy themselves
+    import scipy.sparse as sp
 
 __all__ = [
     "SpmvResult",
@@ -143,6 +146,8 @@ def dense_codes_of(enc) -> np.ndarray:
 
 def weights_csc(enc, qc: np.ndarray) -> sp.csc_matrix:
     """Fixed-point weights ``qc[codes]`` as an int64 CSC matrix, cached for the last ``qc``."""
+    import scipy.sparse as sp  # here, not at the top: reading a model file needs no scipy
+
     key = ("qcsc", qc.tobytes())
     cache = enc._cache
     if key not in cache:
@@ -413,6 +418,8 @@ def run_chain(model: Model, x, config: ArchConfig | None = None):
 def error_bound(layer, activations, result: SpmvResult) -> np.ndarray:
     """Per-output bound on |float view - float64 result| (module docstring), for ``result``
     computed from float ``activations`` with formats chosen from the ranges."""
+    import scipy.sparse as sp  # here, not at the top: reading a model file needs no scipy
+
     _, enc = _as_layer(layer)
     a = check_activations(activations, enc.shape[1])
     codes = dense_codes_of(enc)

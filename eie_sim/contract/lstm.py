@@ -65,7 +65,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..config import ArchConfig
 from ..errors import ActivationError, ConfigError, EncodingError, describe
@@ -384,6 +383,8 @@ def _dtanh(z):
 
 def error_bound(layer: ModelLayer, seq, result: LstmResult) -> np.ndarray:
     """Per-step bound (T, H) on |h_t float view - h_t float64| (module docstring)."""
+    import scipy.sparse as sp  # here, not at the top: reading a model file needs no scipy
+
     lay = _check_lstm(layer)
     seq = check_sequence(seq, lay.n_in)
     fm = result.formats

@@ -4,6 +4,25 @@ Numba kernels and the timing rules (:mod:`.kernels`), a layer encoded for the co
 its kernel arrays (:mod:`.layers`), the conv step (:mod:`.conv`), :func:`~.simulator.simulate` and its
 :class:`~.simulator.SimResult` (:mod:`.simulator`), and the Table III benchmark suite
 (:mod:`.suite`). Imports the layer contract (:mod:`eie_sim.contract`), config and errors only.
+
+Importing the package imports none of its modules (the suite's defaults need no Numba): each
+loads on first use, ``eie_sim.cycle.<module>`` included, and :mod:`.steps` imports the modules
+that register the fc, lstm and conv steps (:data:`.steps.STEP_MODULES`) the first time a step is
+asked for.
 """
 
-from . import conv as _conv, lstm as _lstm, simulator as _simulator  # noqa: F401,E402  (they register the fc, lstm and conv steps)
+import importlib
+
+#: the modules of the package, imported when first named as ``eie_sim.cycle.<module>``
+SUBMODULES = ("conv", "conv_suite", "dram", "kernels", "layers", "lstm", "simulator", "steps", "suite")
+
+
+def __getattr__(name: str):
+    """``eie_sim.cycle.<module>`` for a module not imported yet (PEP 562)."""
+    if name in SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(SUBMODULES))

@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..config import ArchConfig
 from .kernels import (
@@ -38,6 +38,9 @@ from ..contract.saturation import Saturation
 from .dram import dram_bytes
 from .layers import ROW_MAJOR_DENSITY, encoded_for, row_batches, row_major
 from .steps import register_step, step_of
+
+if TYPE_CHECKING:  # the annotation of per_pe only; it imports pandas when asked
+    import pandas as pd
 
 __all__ = ["SimResult", "simulate", "COUNTERS", "PER_PE_COLUMNS", "array_plan", "overflow_notes"]
 
@@ -110,6 +113,8 @@ class SimResult:
         """One row per PE: entries_real, entries_padding (processed), busy_cycles, starved_cycles
         (issue-phase cycles with an empty queue), blocked_cycles (cycles in which this PE's full
         queue stalled the broadcast), spmat_sram_reads, stored_entries."""
+        import pandas as pd  # here, not at the top: a simulation needs no pandas
+
         return pd.DataFrame({c: self.per_pe_arrays[c] for c in PER_PE_COLUMNS},
                             index=pd.RangeIndex(self.config.n_pe, name="pe"))
 

@@ -26,14 +26,17 @@ import os
 import textwrap
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..config import ArchConfig
 from ..errors import ConfigError, describe
 from .run_key import select_run
 from .style import DPI, layer_marker, layer_order, layer_style, plain_log_ticks
+
+if TYPE_CHECKING:  # annotations only: importing KINDS (the CLI's parser) must not import pandas
+    import pandas as pd
 
 __all__ = ["KINDS", "plot", "reference_slice", "pareto_mask", "pareto_front", "select_layers", "plain_log_ticks",
            "layer_style"]
@@ -332,6 +335,8 @@ def pareto_front(df: pd.DataFrame) -> pd.DataFrame:
 def _accuracy_label(df, samples) -> str:
     """The Pareto y label: the test images behind the accuracy, from the rows when they record it
     (``accuracy_samples``, null: every test image), else ``samples`` (files of earlier versions)."""
+    import pandas as pd
+
     ds = df["accuracy_dataset"].dropna() if "accuracy_dataset" in df.columns else pd.Series([], dtype=object)
     ds = f"{ds.iloc[0]} " if len(ds) else ""
     rec = df.loc[df["accuracy_model"].notna(), "accuracy_samples"] if {"accuracy_samples", "accuracy_model"} <= set(

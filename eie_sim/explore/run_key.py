@@ -26,12 +26,15 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..cycle import suite
 from ..errors import ConfigError
+
+if TYPE_CHECKING:  # annotations only: pandas is imported where a value is tested against it
+    import pandas as pd
 
 __all__ = ["RUN_COLUMNS", "RunMismatchError", "run_columns", "check_run", "select_run"]
 
@@ -68,6 +71,8 @@ def run_columns(sources, table, table_key: str, seed: int, input_index: int, acc
 
 def _norm(v):
     """A value as a comparable Python value: NumPy scalars to Python, NaN and NA to None, 4.0 to 4."""
+    import pandas as pd
+
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, np.generic):
@@ -173,6 +178,8 @@ def check_run(old: pd.DataFrame | None, now: dict, append: bool, out: Path) -> N
 
 def _values(df: pd.DataFrame, field: str) -> pd.Series:
     """``field`` normalised, on the rows where it means something (a model's columns: its rows)."""
+    import pandas as pd
+
     s = _objects(df[field])
     if field in _MODEL_COLUMNS and "accuracy_model" in df.columns:
         s = s[df["accuracy_model"].notna()]
@@ -185,6 +192,8 @@ def _values(df: pd.DataFrame, field: str) -> pd.Series:
 
 def _objects(s: pd.Series) -> pd.Series:
     """``s`` normalised (:func:`_norm`) as Python objects: 45.0 reads 45, a missing value None."""
+    import pandas as pd
+
     return pd.Series([_norm(v) for v in s], index=s.index, dtype=object)
 
 

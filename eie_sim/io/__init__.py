@@ -14,9 +14,15 @@ import :mod:`eie_sim.contract` and :mod:`eie_sim.train`; :mod:`eie_sim.explore` 
 :mod:`eie_sim.cli` may import it.
 """
 
-from .onnx_export import OnnxExportError, export_onnx, model_to_onnx, network_to_onnx, save_onnx
-from .onnx_import import ImportedLayer, ImportedNetwork, OnnxImportError, import_onnx, read_onnx
-from .pipeline import DataFileError, ImportResult, ImportSettings, compress_imported, load_data_file
+import importlib
+import importlib.util
+
+#: the module of every public name, imported on first use (the CLI's parser needs pipeline's defaults, not onnx)
+_PROVIDERS = {
+    ".onnx_export": ("OnnxExportError", "export_onnx", "model_to_onnx", "network_to_onnx", "save_onnx"),
+    ".onnx_import": ("ImportedLayer", "ImportedNetwork", "OnnxImportError", "import_onnx", "read_onnx"),
+    ".pipeline": ("DataFileError", "ImportResult", "ImportSettings", "compress_imported", "load_data_file"),
+}
 
 __all__ = [
     "OnnxImportError",
@@ -35,3 +41,19 @@ __all__ = [
     "save_onnx",
     "export_onnx",
 ]
+
+
+def __getattr__(name: str):
+    """Import the module of public name ``name`` on first use and keep the name (PEP 562)."""
+    for module, names in _PROVIDERS.items():
+        if name in names:
+            value = getattr(importlib.import_module(module, __name__), name)
+            globals()[name] = value
+            return value
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")  # a submodule, as the eager package had them
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
