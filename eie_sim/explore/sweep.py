@@ -392,7 +392,12 @@ def _collect(chunks: dict, results: ResultsFile, counter: _Progress) -> list[str
     from dask.distributed import as_completed
 
     failed: list[str] = []
-    for f in as_completed(list(chunks)):
+    futures = list(chunks)
+    # the futures' own client's loop: as_completed defaults to default_client(), which inside a
+    # caller's `with Client(...)` is the caller's client, whose loop then binds the futures' events
+    # and a later f.result() fails ("bound to a different event loop") once a lost task is reset
+    loop = futures[0].client.loop if futures else None
+    for f in as_completed(futures, loop=loop):
         chunk = chunks[f]
         try:
             results.add(f.result())
