@@ -179,7 +179,7 @@ class _Runner:
             return
         from dask.distributed import as_completed
 
-        ac = as_completed(handles)
+        ac = as_completed(handles, loop=self.client.loop)  # its own client's loop (see explore.sweep._collect)
         for f in ac:
             try:
                 yield f, f.result(), None
