@@ -103,6 +103,11 @@ def run_conv_suite(args, cfg, explicit_ptr, table) -> int:
         print(strict_json(docs))
     if args.json or args.jsonl:
         return 1 if failed else 0
+    if args.csv:
+        from .csv_rows import bench_record, write_bench_csv
+
+        write_bench_csv([bench_record(*runs[n]) for n in names if n in runs], failed)
+        return 1 if failed else 0
     print(f"Conv benchmark suite (AlexNet / VGG-16 conv shapes, Deep Compression weight densities, NIPS 2015 Act% "
           f"input densities; seed {args.seed}, scale {args.scale:g}, row/column density CV: conv {args.conv_row_cv:g}/"
           f"{args.conv_col_cv:g}, FC {args.row_cv:g}/{args.col_cv:g}) "

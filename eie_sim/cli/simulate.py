@@ -207,6 +207,8 @@ def _cmd_bench(args) -> int:
         args.conv_row_cv = conv_suite.DEFAULT_CONV_ROW_CV if args.row_cv is None else args.row_cv
         args.conv_col_cv = conv_suite.DEFAULT_CONV_COL_CV if args.col_cv is None else args.col_cv
     bench_options(args)
+    if args.csv and (args.json or args.jsonl):
+        raise ConfigError(f"--csv with --{'json' if args.json else 'jsonl'}: choose one output format")
     if args.suite == "conv":
         cfg, explicit_ptr = config_from_args(args)
         return run_conv_suite(args, cfg, explicit_ptr, table_from_args(args))
@@ -239,6 +241,10 @@ def _cmd_bench(args) -> int:
                 print(strict_json(docs[-1]), flush=True)
     if args.json:
         print(strict_json(docs))
+    elif args.csv:
+        from .csv_rows import bench_record, write_bench_csv
+
+        write_bench_csv([bench_record(r, rep) for r, rep in rows], failed)
     elif not args.jsonl:
         print(f"EIE benchmark suite (Table III shapes and densities, seed {args.seed}, row/column density CV "
               f"{args.row_cv:g}/{args.col_cv:g}) on {cfg.n_pe} PEs, "
@@ -269,11 +275,22 @@ def _suite_power_line(rows) -> str:
             f"(EIE Table II: 9.157 mW per PE)")
 
 
+def _table_doc(table) -> dict:
+    """An energy table as JSON: every per-action energy (pJ) and static power (mW) with its source."""
+    return {"table": table.name, "node_nm": table.node_nm, "vdd": table.vdd,
+            "energy_pj": {k: {"value": c.value, "source": c.source} for k, c in table.energy_pj.items()},
+            "static_mw": {k: {"value": c.value, "source": c.source} for k, c in table.static_mw.items()},
+            "notes": list(table.notes)}
+
+
 def _cmd_energy_table(args) -> int:
     args.energy_table = args.table
     table = table_from_args(args)
     if args.toml:
         print(table.to_toml(), end="")
+        return 0
+    if args.json:
+        print(strict_json(_table_doc(table)))
         return 0
     print(f"energy table {table.name} ({table.node_nm:g} nm, {table.vdd:g} V), stated at the EIE configuration")
     for k, c in table.energy_pj.items():
@@ -297,12 +314,16 @@ def add_parsers(sub) -> None:
     p.add_argument("--suite", choices=("table3", "conv"), default="table3",
                    help="table3: EIE's FC/LSTM layers (default); conv: AlexNet and VGG-16 conv layers and whole-network energy")
     p.add_argument("--layers", default=None, help="comma-separated subset of the suite")
+    p.add_argument("--csv", action="store_true",
+                   help="print CSV, one row per layer (fractions, uJ, mW, us: the JSON's units)")
     add_arch_args(p)
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("energy-table", help="print an energy table with the source of every figure")
     p.add_argument("table", nargs="?", default="eie45", metavar="eie45|eie45-ideal|horowitz45|FILE.toml", help="a preset or your TOML file (default: eie45)")
-    p.add_argument("--toml", action="store_true", help="print it as TOML, a starting point for your own")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--toml", action="store_true", help="print it as TOML, a starting point for your own")
+    fmt.add_argument("--json", action="store_true", help="print it as one JSON object (values and sources)")
     p.add_argument("--node-nm", type=NODE_NM, default=None, help="rescale to this technology node, nm")
     p.add_argument("--vdd", type=VDD, default=None, help="rescale to this supply, V")
     p.set_defaults(func=_cmd_energy_table, energy_table=None)
