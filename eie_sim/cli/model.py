@@ -13,6 +13,7 @@ from ..contract.golden import reference_forward
 from ..contract.info import format_info, model_info
 from ..contract.model import Model, ModelLayer, load_model, save_model
 from . import saturation as sat_report
+from .inputs import add_input_args, model_input
 from .common import PES, SEED, int_in, load_npy, strict_json
 
 
@@ -60,10 +61,10 @@ def _cmd_example(args) -> int:
     return 0
 
 
-def _golden_sequence(model, res, as_json: bool) -> int:
+def _golden_sequence(model, res, as_json: bool, source: str) -> int:
     """``golden`` on a sequence model: the LSTM's formats and h per step, then the FC layers."""
     fm = res.lstm.formats
-    out = {"output": res.output.tolist(), "output_fixed": res.output_fixed.tolist(),
+    out = {"input": source, "output": res.output.tolist(), "output_fixed": res.output_fixed.tolist(),
            "lstm": {"name": model.layers[0].name, "steps": int(len(res.lstm.h_fixed)),
                     "formats": {"x_h": [fm.bits, fm.fa], "weights": [fm.bits, fm.fw], "gates_pre": [fm.bits, fm.fg],
                                 "cell": [fm.bits, fm.fc], "gates": [fm.bits, fm.fs]},
@@ -89,17 +90,14 @@ def _golden_sequence(model, res, as_json: bool) -> int:
 
 def _cmd_golden(args) -> int:
     model = load_model(args.model)
-    if args.input:
-        x = load_npy(args.input, "--input")
-    elif model.is_sequence:
-        steps = int(model.meta.get("sequence", {}).get("steps", 8))
-        x = np.random.default_rng(args.seed).random((steps, model.n_inputs))
-    else:
-        x = np.random.default_rng(args.seed).random(model.n_inputs)  # [0, 1), like the sequences
+    x, source = model_input(model, args, args.model)
+    if not args.json:
+        print(f"input: {source}")
     res = reference_forward(model, x)
     if model.is_sequence:
-        return _golden_sequence(model, res, args.json)
+        return _golden_sequence(model, res, args.json, source)
     out = {
+        "input": source,
         "output": res.output.tolist(),
         "output_fixed": res.output_fixed.tolist(),
         "layers": [
@@ -157,7 +155,6 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("golden", help="run the bit-exact fixed-point golden model on one input")
     p.add_argument("model", metavar="MODEL_FILE", help="an eie-sim model file (.npz)")
-    p.add_argument("--input", metavar="ACTS.npy", help="input vector, or a T x X sequence for an LSTM model (default: seeded uniform [0, 1))")
-    p.add_argument("--seed", type=SEED, default=0, help="seed of the random weights or input")
+    add_input_args(p, seed=True)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_golden)

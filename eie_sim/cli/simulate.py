@@ -14,6 +14,7 @@ from ..contract.model import ModelLayer, load_model, one_code_width
 from ..cycle import conv_suite, suite
 from ..errors import ConfigError, EIEError, EncodingError
 from . import saturation as sat_report
+from .inputs import add_input_args, model_input
 from .common import (NODE_NM, VDD, add_arch_args, bench_options, check_writable, config_from_args, load_npy, simulate_widening,
                      strict_json, table_from_args)
 
@@ -114,7 +115,11 @@ def _cmd_run(args) -> int:
     if args.out:
         check_writable(args.out, "-o", (".npy",))
     bench_options(args, None if target in suite.NAMES else target)
+    source = None
     if target in suite.NAMES:
+        if args.input_index is not None:
+            raise ConfigError(f"--input-index={args.input_index}: applies to model files; {target} is a generated "
+                              "benchmark layer (its own activations, or --input FILE.npy)")
         b = suite.get(target, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
         x = load_npy(args.input, "--input") if args.input else b.activations
         cfg, explicit_ptr = config_from_args(args)
@@ -132,13 +137,7 @@ def _cmd_run(args) -> int:
         wbits = {l.weight_bits for l in model.layers}
         hw = _codesign_hardware(model, target, args)
         cfg, explicit_ptr = config_from_args(args, weight_bits=wbits.pop(), index_bits=model.layers[0].index_bits, **hw)
-        if args.input:
-            x = load_npy(args.input, "--input")
-        elif model.is_sequence:  # a T x X sequence, T from the model's metadata (else 8)
-            steps = int(model.meta.get("sequence", {}).get("steps", 8))
-            x = np.random.default_rng(args.seed).random((steps, model.n_inputs))
-        else:
-            x = np.random.default_rng(args.seed).random(model.n_inputs)  # [0, 1): pixels as the data sets give them
+        x, source = model_input(model, args, target)
         res, cfg = simulate_widening(model, x, cfg, explicit_ptr, target)
         results = list(res.layers)
         total_report = energy_report(res, table)
@@ -147,14 +146,24 @@ def _cmd_run(args) -> int:
         np.save(args.out, res.output)
     sat_report.warn((r.name, r.saturation) for r in results)
     docs = [{**r.to_dict(), **rep.to_dict()} for r, rep in zip(results, reports)]
+    if source is not None:  # a model: its layers, the network total and the input it ran on
+        total = {k: v for k, v in {**res.to_dict(), **total_report.to_dict()}.items() if k != "layers"}
+        doc = {"model": target, "input": source, "layers": docs, "total": total}
+    else:
+        doc = docs[0] if len(docs) == 1 else docs
     if args.json:
-        print(strict_json(docs[0] if len(docs) == 1 else docs))
+        print(strict_json(doc))
     elif args.jsonl:
         for d in docs:
             print(strict_json(d))
+        if source is not None:
+            print(strict_json({**total, "layer": "total", "input": source}))
     elif target not in suite.NAMES and model.is_sequence:
+        print(f"input: {source}")
         print(_format_sequence(res, results, reports, total_report))
     else:
+        if source is not None:
+            print(f"input: {source}")
         for r, rep in zip(results, reports):
             print(_format_run(r))
             print(_format_energy(rep))
@@ -305,7 +314,7 @@ def _cmd_energy_table(args) -> int:
 def add_parsers(sub) -> None:
     p = sub.add_parser("run", help="simulate a model file or a Table III layer on the PE array")
     p.add_argument("target", metavar="MODEL_FILE|BENCH_NAME", help=f"a model file or one of {', '.join(suite.NAMES)}")
-    p.add_argument("--input", metavar="ACTS.npy", help="input activations (default: the benchmark's, or seeded uniform [0, 1) for a model)")
+    add_input_args(p)
     p.add_argument("-o", "--out", metavar="OUT.npy", default=None, help="save the output vector (float view) as .npy")
     add_arch_args(p)
     p.set_defaults(func=_cmd_run)

@@ -45,17 +45,18 @@ def test_a_codesign_model_runs_on_its_recorded_hardware(tmp_path, capsys):
     m = load_model(MODEL)
     path = tmp_path / "best.npz"
     save_model(Model(layers=m.layers, meta=dict(m.meta, codesign={"n_pe": 16, "fifo_depth": 4, "sram_width": 128})), path)
-    assert main(["run", str(path), "--json"]) == 0
+    x = np.random.default_rng(0).random(m.n_inputs)
+    np.save(tmp_path / "x.npy", x)
+    assert main(["run", str(path), "--input", str(tmp_path / "x.npy"), "--json"]) == 0
     out, err = capsys.readouterr()
-    doc = json.loads(out)
+    doc = json.loads(out)["layers"]
     assert {(d["n_pe"], d["fifo_depth"], d["sram_width"]) for d in doc} == {(16, 4, 128)}
     assert "running on n_pe=16, fifo_depth=4, sram_width=128" in err
-    x = np.random.default_rng(0).random(m.n_inputs)
     want = simulate(m, x, ArchConfig(n_pe=16, fifo_depth=4, sram_width=128))
     assert [d["cycles"] for d in doc] == [r.cycles for r in want.layers]
     assert main(["run", str(path), "--pes", "8", "--json"]) == 0  # a flag overrides the record
     out, err = capsys.readouterr()
-    assert {d["n_pe"] for d in json.loads(out)} == {8} and "n_pe=16" not in err
+    assert {d["n_pe"] for d in json.loads(out)["layers"]} == {8} and "n_pe=16" not in err
     bad = tmp_path / "bad.npz"
     save_model(Model(layers=m.layers, meta=dict(m.meta, codesign={"n_pe": "x"})), bad)
     assert main(["run", str(bad)]) == 2

@@ -49,7 +49,7 @@ def test_run_reports_the_same_counts_as_the_golden_model(pixels, capsys):
     want = reference_forward(load_model(MODEL), np.load(pixels))
     assert main(["run", str(MODEL), "--input", str(pixels), "--pes", "8", "--json"]) == 0
     out, err = capsys.readouterr()
-    docs = json.loads(out)
+    docs = json.loads(out)["layers"]
     assert [d["saturated_inputs"] for d in docs] == [r.saturation.inputs for r in want.layers]
     assert [d["saturated_total"] for d in docs] == [r.saturation.total for r in want.layers]
     assert len(_warnings(err)) >= 1

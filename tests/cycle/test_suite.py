@@ -78,11 +78,12 @@ def test_cli_run_text_and_model(tmp_path, capsys):
     main(["example", "-o", str(path)])
     capsys.readouterr()
     assert main(["run", str(path), "--pes", "4", "--json"]) == 0
-    doc = json.loads(capsys.readouterr().out)  # one document: a list, one object per layer
-    assert [l["layer"] for l in doc] == ["fc1", "fc2", "fc3"]
+    doc = json.loads(capsys.readouterr().out)  # one document: the layers, the network total, the input
+    assert [l["layer"] for l in doc["layers"]] == ["fc1", "fc2", "fc3"]
+    assert doc["total"]["cycles"] == sum(l["cycles"] for l in doc["layers"])
     assert main(["run", str(path), "--pes", "4", "--jsonl"]) == 0
     lines = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]
-    assert lines == doc
+    assert lines[:-1] == doc["layers"] and lines[-1] == {**doc["total"], "layer": "total", "input": doc["input"]}
 
 
 def test_cli_bench(capsys):

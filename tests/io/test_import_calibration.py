@@ -98,7 +98,7 @@ def test_lstm_imported_without_data_runs_golden_and_run(tmp_path, capsys):
     got = json.loads(capsys.readouterr().out)
     assert got["output_fixed"] == reference_forward(model, x).output_fixed.tolist()
     assert main(["run", str(out), "--input", str(seq), "--pes", "4", "--json"]) == 0
-    docs = json.loads(capsys.readouterr().out)
+    docs = json.loads(capsys.readouterr().out)["layers"]
     assert docs[-1]["layer"] == model.layers[-1].name
     assert main(["export", str(out), "-o", str(tmp_path / "back.onnx"), "--check", "0"]) == 0
     text = capsys.readouterr().out

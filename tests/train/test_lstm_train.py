@@ -79,5 +79,5 @@ def test_compress_pipeline_tiny(tmp_path, capsys):
     g = json.loads(capsys.readouterr().out)
     assert g["output_fixed"] == reference_forward(m, seq).output_fixed.tolist() and g["lstm"]["steps"] == 6
     assert main(["run", str(p), "--input", str(tmp_path / "seq.npy"), "--pes", "4", "--json"]) == 0
-    docs = json.loads(capsys.readouterr().out)
+    docs = json.loads(capsys.readouterr().out)["layers"]
     assert len(docs) == 7 and docs[0]["counters"]["lut_reads"] == 40
