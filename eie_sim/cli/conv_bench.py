@@ -83,8 +83,10 @@ def run_conv_suite(args, cfg, explicit_ptr, table) -> int:
             raise ConfigError(f"--layers: {n!r} is given {names.count(n)} times; name each layer once")
     if args.json or args.jsonl:
         docs = []
+    from ..progress import progress
+
     runs, failed, benches = {}, [], {}
-    for name in names:
+    for name in progress(names, desc="bench --suite conv", unit="layer"):
         b = conv_suite.get_conv(name, seed=args.seed, scale=args.scale, row_cv=args.conv_row_cv, col_cv=args.conv_col_cv)
         benches[name] = b
         try:

@@ -229,8 +229,10 @@ def _cmd_bench(args) -> int:
             raise ConfigError(f"--layers: {n!r} is given {names.count(n)} times; name each layer once")
     cfg, explicit_ptr = config_from_args(args)
     table = table_from_args(args)
+    from ..progress import progress
+
     rows, failed, docs = [], [], []
-    for name in names:
+    for name in progress(names, desc="bench", unit="layer"):
         b = suite.get(name, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
         try:  # a layer that cannot run on this configuration is marked, and the suite goes on
             res, used = simulate_widening(_shared_at(b, cfg.weight_bits), b.activations, cfg, explicit_ptr, name)

@@ -51,11 +51,13 @@ def _space_from_args(args) -> dict:
 
 class _Progress:
     """What a resume skips ("resuming: K of N points already done", "nothing to do: ..."), then,
-    unless ``bar`` is False, points done / total, rate and ETA on one stderr line."""
+    unless ``bar`` is False, points done / total: a tqdm bar with rate and ETA on a terminal
+    (:mod:`eie_sim.progress`), a line every 10 s otherwise (logs of batch jobs)."""
 
     def __init__(self, stream=sys.stderr, bar: bool = True):
         self.stream, self.start_done, self.last, self.bar = stream, None, 0.0, bar
         self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self._tqdm = None
 
     def __call__(self, done: int, total: int, elapsed_s: float) -> None:
         if self.start_done is None:
@@ -70,20 +72,29 @@ class _Progress:
             return
         if not self.bar:
             return
+        if self.tty:
+            self._bar_to(done, total)
+            return
         now = time.perf_counter()
-        if done < total and now - self.last < (0.2 if self.tty else 10.0):
+        if done < total and now - self.last < 10.0:
             return
         self.last = now
         ran = done - self.start_done
         rate = ran / elapsed_s if elapsed_s > 0 else 0.0
         eta = (total - done) / rate if rate > 0 else float("nan")
-        width = 30
-        fill = int(width * done / total) if total else width
-        eta_s = f"{eta:5.0f} s" if eta == eta else "    ? s"
-        self.stream.write(("\r" if self.tty else "") + f"[{'#' * fill}{'.' * (width - fill)}] {done}/{total} points  {rate:6.1f} points/s  ETA {eta_s}")
-        if done >= total or not self.tty:
-            self.stream.write("\n")
+        eta_s = f"{eta:.0f} s" if eta == eta else "? s"
+        self.stream.write(f"{done}/{total} points, {rate:.1f} points/s, ETA {eta_s}\n")
         self.stream.flush()
+
+    def _bar_to(self, done: int, total: int) -> None:
+        if self._tqdm is None:
+            from ..progress import progress
+
+            self._tqdm = progress(total=total, initial=self.start_done, desc="sweep", unit="point", leave=True,
+                                  stream=self.stream)
+        self._tqdm.update(done - self._tqdm.n)
+        if done >= total:
+            self._tqdm.close()
 
 
 def _cmd_sweep(args) -> int:

@@ -175,7 +175,10 @@ def _cmd_eval(args) -> int:
         k = min(args.simulate, len(y))
         shape = (-1, model.n_inputs) if model.is_sequence else (-1,)  # sequences: T x X per image
         first, cfg = simulate_widening(sim_model, x[0].reshape(shape), cfg, explicit_ptr, str(args.model))
-        sims = [first] + [simulate(sim_model, x[i].reshape(shape), cfg) for i in range(1, k)]
+        from ..progress import progress
+
+        sims = [first] + [simulate(sim_model, x[i].reshape(shape), cfg)
+                          for i in progress(range(1, k), desc="eval --simulate", unit="image")]
         reps = [energy_report(r, table) for r in sims]
         res["simulator_matches"] = bool(all(np.array_equal(r.output_fixed, out[i]) for i, r in enumerate(sims)))
         res["simulator_saturation_matches"] = bool(all(  # the cycle model's counts, per layer, equal the golden model's

@@ -90,24 +90,33 @@ class TrainSettings:
 
 
 class Progress:
-    """Epoch / batch / loss / accuracy on stderr: one updating line on a terminal, a line per
-    epoch otherwise; silent when ``enabled`` is False."""
+    """Training progress on stderr: a bar over each epoch's batches with the running loss and
+    accuracy (tqdm, on a terminal only: :mod:`eie_sim.progress`), then one line per epoch;
+    silent when ``enabled`` is False."""
 
     def __init__(self, label: str, enabled: bool):
         self.label = label
         self.enabled = enabled
-        self.tty = sys.stderr.isatty()
+        self.bar = None
 
     def batch(self, epoch, epochs, b, nb, loss, acc):
-        if self.enabled and self.tty and (b % 20 == 0 or b == nb):
-            sys.stderr.write(f"\r{self.label} epoch {epoch}/{epochs} batch {b}/{nb} loss {loss:.4f} acc {acc:.4f}   ")
-            sys.stderr.flush()
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from ..progress import progress
+
+            self.bar = progress(total=nb, desc=f"{self.label} epoch {epoch}/{epochs}", unit="batch")
+        self.bar.update(b - self.bar.n)
+        if b % 20 == 0 or b == nb:
+            self.bar.set_postfix_str(f"loss {loss:.4f} acc {acc:.4f}")
 
     def epoch(self, epoch, epochs, loss, acc, test_acc, secs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
         if self.enabled:
-            end = "\n"
-            sys.stderr.write(("\r" if self.tty else "") + f"{self.label} epoch {epoch}/{epochs} loss {loss:.4f} "
-                             f"train acc {acc:.4f} test acc {test_acc:.4f} ({secs:.1f} s){end}")
+            sys.stderr.write(f"{self.label} epoch {epoch}/{epochs} loss {loss:.4f} "
+                             f"train acc {acc:.4f} test acc {test_acc:.4f} ({secs:.1f} s)\n")
             sys.stderr.flush()
 
 
