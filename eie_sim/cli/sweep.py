@@ -214,7 +214,8 @@ def add_parsers(sub) -> None:
                    help="results file, its format from the extension; rerunning resumes from it")
     p.add_argument("--workers", type=int_in(1, 1024), default=None, help="local worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="use an existing Dask cluster")
-    p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml")
+    p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml",
+                   help="energy table every point is priced with; eie45 is calibrated to EIE Table II (default)")
     p.add_argument("--node-nm", type=NODE_NM, default=None, help="rescale the energy table to this node (nm)")
     p.add_argument("--vdd", type=VDD, default=None, help="rescale the energy table to this supply (V)")
     p.add_argument("--seed", type=SEED, default=0, help="seed of the Table III layers and of a fallback model input")
@@ -224,7 +225,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--batch-size", type=int_in(1), default=None, help="points per Dask task (default: automatic)")
     p.add_argument("--flush-seconds", type=float_in(0, 1e6), default=2.0, help="rewrite --out at most this often (default 2)")
     p.add_argument("--retry-errors", action="store_true", help="rerun points whose earlier run recorded an error")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--quiet", "--no-progress", dest="no_progress", action="store_true",
+                   help="no progress bar or progress lines on stderr (--quiet, as in compress, import and codesign)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=_cmd_sweep)
 
