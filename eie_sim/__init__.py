@@ -1,7 +1,7 @@
 """eie-sim: a co-design toolkit for EIE-style sparse neural-network accelerators.
 
 One subpackage per tier; each imports only the tiers below it (``cli -> codesign -> explore ->
-io -> cost / cycle / train -> contract -> config, errors``):
+io -> cost / cycle / train -> contract -> config, errors, progress``):
 
 * :mod:`eie_sim.contract` -- the compressed-layer format, codebooks, fixed point, the layer kinds,
   the bit-exact golden model and model files;
