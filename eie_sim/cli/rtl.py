@@ -249,9 +249,11 @@ def add_parsers(sub) -> None:
     q.add_argument("--weight-bits", default="4", metavar="B[,B...]", help="weight code width(s), comma-separated")
     q.add_argument("--index-bits", type=int_in(1, 8), default=4, help="relative row index width, bits")
     q.add_argument("--act-bits", type=int_in(2, 24), default=16, help="activation width, bits")
-    q.add_argument("--pes", type=int_in(1, 1024), default=1, help="PEs counted in the totals")
-    q.add_argument("--max-cols", type=int_in(1, 1 << 16), default=64, help="largest layer input count the PE is built for")
-    q.add_argument("--spmat-words", type=int_in(1, 1 << 20), default=256, help="spmat SRAM depth, words")
+    q.add_argument("--pes", type=int_in(1, 1024), default=64, help="PEs counted in the totals (64, the EIE chip)")
+    q.add_argument("--max-cols", type=int_in(1, 1 << 16), default=4096,
+                   help="largest layer input count the PE is built for (4096: EIE's pointer SRAM, two banks of 2,049)")
+    q.add_argument("--spmat-words", type=int_in(1, 1 << 20), default=16384,
+                   help="spmat SRAM depth, words (16,384 x 64 bits: EIE's 128 KB)")
     q.add_argument("--table", action="store_true", help="also print the area per module in um^2 next to EIE Table II")
     q.add_argument("--json", action="store_true", help="print one JSON document: a list, one object per weight width")
     q.set_defaults(func=_tool_errors(_cmd_area))

@@ -132,7 +132,7 @@ def test_area_memory_bits_by_hand(capsys):
 
     from eie_sim.cli import main
 
-    assert main(["rtl", "area", "--weight-bits", "2,4", "--json", "--max-cols", "64", "--spmat-words", "256"]) == 0
+    assert main(["rtl", "area", "--weight-bits", "2,4", "--json", "--max-cols", "64", "--spmat-words", "256", "--pes", "1"]) == 0
     rows = json.loads(capsys.readouterr().out)  # one document: a list, one object per width
     assert [r["weight_bits"] for r in rows] == [2, 4]
     for r in rows:
