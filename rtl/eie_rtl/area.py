@@ -225,7 +225,16 @@ def _yosys(script: str, cwd: Path) -> None:
         subprocess.run([sys.executable, "-c", code, "-q", "-p", script], check=True, capture_output=True, text=True,
                        cwd=cwd)
     except subprocess.CalledProcessError as exc:
-        raise RuntimeError(f"yosys failed: {(exc.stderr or exc.stdout)[-2000:]}") from None
+        raise RuntimeError(f"yosys failed: {tool_error_lines((exc.stderr or '') + (exc.stdout or ''))}") from None
+
+
+def tool_error_lines(log: str, keep: int = 5) -> str:
+    """The lines of a tool's ``log`` that say what went wrong (``ERROR``, ``Error``, ``%Error``
+    -- Yosys and Verilator style), else its last ``keep`` non-empty lines: the cause, not the
+    thousands of characters of normal ABC output around it."""
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if re.match(r"^%?(ERROR|Error|error)\b", ln) or " ERROR: " in ln]
+    return " | ".join((errors or lines[-keep:])[:keep]) or "(no output)"
 
 
 def _select(module: str, name: str) -> str:

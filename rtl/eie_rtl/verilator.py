@@ -190,13 +190,69 @@ def build(spec: BuildSpec, build_root=DEFAULT_BUILD_ROOT, waves: bool = False, o
     with _verilator_environ(MAKEFLAGS=f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt} OPT_SLOW=-O0 OPT_GLOBAL={opt}"):
         runner = get_runner("verilator")
         try:
-            runner.build(sources=[vfile, MACRO_SOURCE], hdl_toplevel=TOPLEVEL, build_dir=bdir / "sim", always=True, waves=waves,
-                         build_args=["-Wno-fatal", "-Wno-WIDTH", "-O2"], log_file=bdir / "build.log")
+            with _build_spinner(bdir / "build.log"):
+                runner.build(sources=[vfile, MACRO_SOURCE], hdl_toplevel=TOPLEVEL, build_dir=bdir / "sim", always=True,
+                             waves=waves, build_args=["-Wno-fatal", "-Wno-WIDTH", "-O2"], log_file=bdir / "build.log")
         except RuntimeError:
-            raise RuntimeError(f"Verilator build failed; see {bdir / 'build.log'}") from None
+            from .area import tool_error_lines
+
+            log = (bdir / "build.log").read_text(errors="replace") if (bdir / "build.log").exists() else ""
+            raise RuntimeError(f"Verilator build failed: {tool_error_lines(log)} (whole log: {bdir / 'build.log'})") from None
     marker.write_text(json.dumps(spec.__dict__))
     print(f"built in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     return bdir
+
+
+def _build_stage(log: Path) -> str:
+    """What a Verilator build is doing, from the last line of its growing log."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, log.stat().st_size - 4096))
+            tail = f.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return "starting"
+    last = tail[-1] if tail else ""
+    if "g++" in last or "ccache" in last or ".o " in last or last.endswith(".o"):
+        return "compiling the C++ model"
+    if "Archive" in last or " ar " in last or "-o " in last:
+        return "linking"
+    return "verilating"
+
+
+class _build_spinner:
+    """A spinner with the elapsed time and the build's stage while Verilator runs (tqdm, on a
+    terminal only: eie_sim.progress); nothing in logs and pipes."""
+
+    def __init__(self, log: Path):
+        self.log, self.stop = log, None
+
+    def __enter__(self):
+        import threading
+
+        from eie_sim.progress import progress
+
+        self.bar = progress(total=None, desc="Verilator build", unit="s", leave=False)
+        if self.bar.disable:
+            return self
+        self.stop = threading.Event()
+        t0 = time.perf_counter()
+
+        def tick():
+            while not self.stop.wait(0.5):
+                self.bar.set_postfix_str(f"{_build_stage(self.log)}, {time.perf_counter() - t0:.0f} s", refresh=False)
+                self.bar.update(0)
+                self.bar.refresh()
+
+        self.thread = threading.Thread(target=tick, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.stop is not None:
+            self.stop.set()
+            self.thread.join()
+        self.bar.close()
+        return False
 
 
 def opt_name(optimize: bool) -> str:

@@ -226,3 +226,17 @@ def test_sram_outside_cacti_is_not_a_number():
     assert math.isnan(a) and "no CACTI figure" in src
     ok, _ = area._sram_area({**mem, "width": 16, "depth": 512}, "itrs-lstp")
     assert ok > 0
+
+
+def test_a_failed_yosys_run_says_why_in_one_line(tmp_path):
+    """The cause (Yosys's ERROR line), not the tail of thousands of characters of normal output."""
+    from eie_rtl.area import _yosys, tool_error_lines
+
+    with pytest.raises(RuntimeError) as info:
+        _yosys("read_verilog nosuchfile.v; synth", tmp_path)
+    msg = str(info.value)
+    assert msg.startswith("yosys failed: ERROR:") and "nosuchfile.v" in msg and "\n" not in msg
+    noisy = "ABC: + strash\n" * 500 + "ERROR: Module `\\top' not found!\n" + "End of script.\n"
+    assert tool_error_lines(noisy) == "ERROR: Module `\\top' not found!"
+    assert tool_error_lines("a\nb\n\nc\n", keep=2) == "b | c"  # no error line: the last lines
+    assert tool_error_lines("%Error: x.v:3:1: syntax error\nother\n") == "%Error: x.v:3:1: syntax error"
