@@ -10,8 +10,7 @@ It sits above :mod:`eie_sim.explore`, whose results files, Dask client, Pareto f
 widening it uses; explore never imports it. Only the CLI and the package root import it.
 """
 
-import importlib
-import importlib.util
+from .._lazy import lazy_names
 
 #: the module of every public name, imported on first use (report and search import pandas)
 _PROVIDERS = {
@@ -24,17 +23,4 @@ __all__ = ["codesign", "CodesignSpace", "SearchSettings", "CodesignResult", "DEF
            "DEFAULT_LAST_SPARSITY", "fronts", "front_table", "choose_best", "best_compression", "design_text", "figures"]
 
 
-def __getattr__(name: str):
-    """Import the module of public name ``name`` on first use and keep the name (PEP 562)."""
-    for module, names in _PROVIDERS.items():
-        if name in names:
-            value = getattr(importlib.import_module(module, __name__), name)
-            globals()[name] = value
-            return value
-    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
-        return importlib.import_module(f"{__name__}.{name}")  # a submodule, as the eager package had them
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, globals(), _PROVIDERS, __all__)

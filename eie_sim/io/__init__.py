@@ -14,8 +14,7 @@ import :mod:`eie_sim.contract` and :mod:`eie_sim.train`; :mod:`eie_sim.explore` 
 :mod:`eie_sim.cli` may import it.
 """
 
-import importlib
-import importlib.util
+from .._lazy import lazy_names
 
 #: the module of every public name, imported on first use (the CLI's parser needs pipeline's defaults, not onnx)
 _PROVIDERS = {
@@ -43,17 +42,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """Import the module of public name ``name`` on first use and keep the name (PEP 562)."""
-    for module, names in _PROVIDERS.items():
-        if name in names:
-            value = getattr(importlib.import_module(module, __name__), name)
-            globals()[name] = value
-            return value
-    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
-        return importlib.import_module(f"{__name__}.{name}")  # a submodule, as the eager package had them
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, globals(), _PROVIDERS, __all__)
