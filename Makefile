@@ -39,9 +39,9 @@ demo: $(STAMP) data
 	$(BIN)/eie-sim info models/lenet300-fashion.npz
 	$(BIN)/eie-sim eval models/lenet300-fashion.npz --dataset fashion-mnist --simulate 20
 	$(BIN)/eie-sim sweep --pes 1,2,4,8,16,32,64 --fifo-depth 1,2,4,8,16 --sram-width 32,64,128 --weight-bits 2,3,4 \
-	  --layers alex7,vgg7,ntwe --scale 0.25 --model models/lenet300-fashion.npz --accuracy-samples 2000 \
+	  --layers alex7,vgg7,ntwe --scale 0.25 --model models/lenet300-fashion.npz --limit-test 2000 \
 	  --out $(DEMO)/sweep.parquet
-	$(BIN)/eie-sim plot $(DEMO)/sweep.parquet --accuracy-samples 2000 -o $(DEMO)/plots
+	$(BIN)/eie-sim plot $(DEMO)/sweep.parquet --limit-test 2000 -o $(DEMO)/plots
 	@# the paper's scalability study (Fig. 11): activation registers sized to the layer (1024 >= every layer's rows)
 	$(BIN)/eie-sim sweep --pes 1,2,4,8,16,32,64 --set act_regs_per_pe=1024 --layers alex7,vgg7,ntwe --scale 0.25 \
 	  --model models/lenet300-fashion.npz --workers 1 --out $(DEMO)/sweep-sized-registers.parquet

@@ -2,7 +2,7 @@
 G columns (1, 2, 8, all = equal totals per PE as in ESE) and index-aware at G = 1, all from one
 dense LeNet-300-100.
 
-The dense network is trained once as ``eie-sim compress lenet300 --dataset fashion-mnist --epochs 30
+The dense network is trained once as ``eie-sim compress lenet300 --dataset fashion-mnist --dense-epochs 30
 --seed 0`` trains it; each variant then runs the compress pipeline from it (three prune/retrain
 rounds at qualities 1.8 1.2 0, 3 epochs each at a tenth of the rate, 4-bit sharing, 3 epochs of
 codebook fine-tuning), is exported like ``compress --out`` and measured: test accuracy in the

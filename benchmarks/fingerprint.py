@@ -125,7 +125,7 @@ def fingerprint(tmp: Path, quick: bool) -> dict:
         cli(f"golden-{name}-seed3", ["golden", path, "--json", "--seed", "3"])
         cli(f"run-{name}", ["run", path, "--json"])
         cli(f"run-{name}-p8", ["run", path, "--json", "--pes", "8", "--weight-bits", "4"])
-        cli(f"eval-{name}", ["eval", path, "--json", "--limit", "300", "--simulate", "3"])
+        cli(f"eval-{name}", ["eval", path, "--json", "--limit-test", "300", "--simulate", "3"])
         onnx = tmp / f"{name}.onnx"
         cli(f"export-{name}", ["export", path, "--check", "64", "--seed", "1", "-o", str(onnx)])
         file(f"export-{name}.onnx", onnx)
@@ -141,26 +141,26 @@ def fingerprint(tmp: Path, quick: bool) -> dict:
     np.save(tmp / "w.npy", w)
     cli("encode", ["encode", str(tmp / "w.npy"), "-o", str(tmp / "enc.npz"), "--weight-bits", "3"])
     file("encode.npz", tmp / "enc.npz")
-    cli("compress", ["compress", "mlp:48,24", "--dataset", "digits", "--epochs", "2",
+    cli("compress", ["compress", "mlp:48,24", "--dataset", "digits", "--dense-epochs", "2",
                      "--prune-quality", "1.0", "--retrain-epochs", "1", "--finetune-epochs", "1",
                      "--weight-bits", "4", "--seed", "0", "--out", str(tmp / "c.npz"),
                      "--json-report", str(tmp / "c.report.json"), "--quiet"])
     file("compress.npz", tmp / "c.npz")
     file("compress.report.json", tmp / "c.report.json")
-    cli("compress-balanced", ["compress", "mlp:32", "--dataset", "digits", "--epochs", "2",
+    cli("compress-balanced", ["compress", "mlp:32", "--dataset", "digits", "--dense-epochs", "2",
                               "--sparsity", "0.8", "--balance-pes", "4", "--weight-bits", "3",
                               "--seed", "1", "--out", str(tmp / "cb.npz"), "--quiet"])
     file("compress-balanced.npz", tmp / "cb.npz")
     cli("sweep", ["sweep", "--pes", "1,4,16", "--weight-bits", "2,4", "--fifo-depth", "1,8",
                   "--layers", "alex7,ntwe,ntlstm", "--scale", "0.1", "--model", m["lenet300-fashion"],
-                  "--accuracy-samples", "200", "--workers", "1", "--no-progress",
+                  "--limit-test", "200", "--workers", "1", "--quiet",
                   "--out", str(tmp / "sweep.parquet")])
     file("sweep.parquet", tmp / "sweep.parquet")
     if not quick:
         cli("codesign", ["codesign", "mlp:32", "--dataset", "digits", "--out", str(tmp / "cd.parquet"),
                          "--workdir", str(tmp / "cd"), "--candidates", "4", "--budget-minutes", "20",
                          "--sparsity", "0.7,0.9", "--weight-bits", "3,4", "--pes", "4,16",
-                         "--epochs", "1", "--dense-epochs", "2", "--simulate-images", "2",
+                         "--rung-epochs", "1", "--dense-epochs", "2", "--simulate", "2",
                          "--seed", "0", "--synchronous", "--quiet", "--json"])
         file("codesign.parquet", tmp / "cd.parquet")
         for p in sorted((tmp / "cd").rglob("*")) if (tmp / "cd").exists() else []:

@@ -1,8 +1,8 @@
 """Progress bars for whatever takes more than a couple of seconds, in one style (tqdm, on stderr).
 
 A bar shows only on a terminal (``disable=None``: tqdm turns itself off when the stream is not a
-TTY), so logs, pipes and the tests' captured stderr get none; ``enabled=False`` (``--quiet``,
-``--no-progress``) turns it off on a terminal too. tqdm is imported on first use, so commands
+TTY), so logs, pipes and the tests' captured stderr get none; ``enabled=False`` (``--quiet``)
+turns it off on a terminal too. tqdm is imported on first use, so commands
 that never show a bar do not pay for it.
 """
 

@@ -1,6 +1,6 @@
 """Train and compress the shipped LSTM (models/lstm-fashion.npz) on sequential Fashion-MNIST.
 
-The steps are those of ``eie-sim compress lstm:128 --dataset fashion-mnist --epochs 25 --lr 0.3
+The steps are those of ``eie-sim compress lstm:128 --dataset fashion-mnist --dense-epochs 25 --dense-lr 0.3
 --sparsity 0.9 --prune-rounds 4 --retrain-epochs 3 --finetune-epochs 3 --weight-bits 4``, with a
 checkpoint (``build/lstm-fashion.ckpt.npz``, the network's parameters) after the codebook fine-tuning
 so that the export can be redone (``--export-only``) without retraining. Run single-threaded

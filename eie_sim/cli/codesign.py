@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .common import SEED, check_writable, comma_list, float_in, int_in, strict_json
+from .vocabulary import add_deprecated, say
 
 __all__ = ["add_parsers"]
 
@@ -32,9 +33,9 @@ def _space_search(args):
         fifo_depth=tuple(comma_list("fifo-depth", args.fifo_depth)), sram_width=tuple(comma_list("sram-width", args.sram_width)),
         index_bits=tuple(comma_list("index-bits", args.index_bits)))
     search = SearchSettings(
-        candidates=args.candidates, eta=args.eta, epochs=tuple(comma_list("epochs", args.epochs)), prune_rounds=args.prune_rounds,
-        budget_minutes=args.budget_minutes, simulate_images=args.simulate_images, validation=args.validation,
-        dense_epochs=args.dense_epochs, dense_lr=args.dense_lr, lr=args.lr, finetune_lr=args.finetune_lr,
+        candidates=args.candidates, eta=args.eta, epochs=tuple(comma_list("rung-epochs", args.rung_epochs)), prune_rounds=args.prune_rounds,
+        budget_minutes=args.budget_minutes, simulate_images=args.simulate, validation=args.validation,
+        dense_epochs=args.dense_epochs, dense_lr=args.dense_lr, lr=args.retrain_lr, finetune_lr=args.finetune_lr,
         seed=args.seed)
     return space, search
 
@@ -157,55 +158,58 @@ def add_parsers(sub) -> None:
                                    "resume. See eie_sim.codesign.")
     p.add_argument("network", metavar="NETWORK", help="lenet300, mlp:H1,H2,... (trained dense once), or a model file "
                                                       "(starts from its master weights, else its shared weights)")
-    p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS, help="training and test data")
-    p.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST IDX files")
-    p.add_argument("--out", required=True, metavar="FILE.parquet", help="results file (one row per design); resumes")
-    p.add_argument("--workdir", default=None, metavar="DIR", help="dense network and candidate model files (default: "
-                                                                  "OUT without extension + .work)")
-    g = p.add_argument_group("software grid (trained)")
+    p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS, help=say("--dataset", "training and test data"))
+    p.add_argument("--data-dir", default=None, help=say("--data-dir"))
+    p.add_argument("--out", required=True, metavar="FILE.parquet", help=say("--out", "the results file (one row per design); resumes"))
+    p.add_argument("--workdir", default=None, metavar="DIR",
+                   help=say("--workdir", "the dense network and candidate model files (default: OUT without extension + .work)"))
+    g = p.add_argument_group("software grid (trained; values to search, comma-separated)")
     g.add_argument("--sparsity", nargs="+", default=None, metavar="S1,S2,...",
-                   help="fractions removed to try: one list for every layer, or one per layer (default: 0.85,0.9,0.93,"
-                        "0.95 per hidden layer, 0.5,0.7 for the last)")
-    g.add_argument("--weight-bits", default="3,4,5", metavar="B1,B2", help="shared-weight widths")
-    g.add_argument("--balance", default="off,on", metavar="off,on", help="load-balance-aware pruning off and/or on")
+                   help=say("--sparsity", "values to search, comma-separated: one list for every layer, or one per layer "
+                                          "(default: 0.85,0.9,0.93,0.95 per hidden layer, 0.5,0.7 for the last)"))
+    g.add_argument("--weight-bits", default="3,4,5", metavar="B1,B2", help=say("--weight-bits", "values to search"))
+    g.add_argument("--balance", default="off,on", metavar="off,on", help=say("--balance", "values to search: off, on or off,on"))
     g.add_argument("--balance-pes", type=int_in(1, 1 << 16), default=None, metavar="N",
-                   help="PE count balanced for (default: the largest of --pes)")
+                   help=say("--balance-pes", "default: the largest of --pes"))
     g.add_argument("--balance-group", type=int_in(1, 1 << 31), default=8, metavar="G",
-                   help="columns per balanced group (the EIE queue depth by default)")
-    g = p.add_argument_group("hardware grid (every trained candidate on every point)")
-    g.add_argument("--pes", default="8,16,32,64", metavar="N1,N2", help="PE counts")
-    g.add_argument("--fifo-depth", default="4,8", metavar="D1,D2", help="activation queue depths")
-    g.add_argument("--sram-width", default="32,64", metavar="W1,W2", help="sparse-matrix SRAM widths, bits")
-    g.add_argument("--index-bits", default="3,4", metavar="I1,I2", help="relative row index widths")
+                   help=say("--balance-group", "the EIE queue depth by default"))
+    g = p.add_argument_group("hardware grid (every trained candidate on every point; values to search, comma-separated)")
+    g.add_argument("--pes", default="8,16,32,64", metavar="N1,N2", help=say("--pes", "values to search"))
+    g.add_argument("--fifo-depth", default="4,8", metavar="D1,D2", help=say("--fifo-depth", "values to search"))
+    g.add_argument("--sram-width", default="32,64", metavar="W1,W2", help=say("--sram-width", "values to search"))
+    g.add_argument("--index-bits", default="3,4", metavar="I1,I2", help=say("--index-bits", "values to search"))
     g = p.add_argument_group("search")
-    g.add_argument("--candidates", type=int_in(1, 100000), default=48, help="software candidates in the first rung")
-    g.add_argument("--eta", type=int_in(2, 1000), default=3, help="keep 1/eta of the candidates per rung")
-    g.add_argument("--epochs", default="1,3,6", metavar="E0,E1,...",
-                   help="epochs per training phase in each rung (rung 0: per pruning round and fine-tuning)")
-    g.add_argument("--prune-rounds", type=int_in(1, 100), default=3, help="prune -> retrain rounds in rung 0")
-    g.add_argument("--budget-minutes", type=float_in(0, 1e6, lo_open=True), default=30.0, help="wall-time budget")
-    g.add_argument("--simulate-images", type=int_in(1), default=32, metavar="K", help="test images simulated per hardware point")
+    g.add_argument("--candidates", type=int_in(1, 100000), default=48, help=say("--candidates"))
+    g.add_argument("--eta", type=int_in(2, 1000), default=3, help=say("--eta"))
+    g.add_argument("--rung-epochs", default="1,3,6", metavar="E0,E1,...",
+                   help=say("--rung-epochs", "rung 0: per pruning round and fine-tuning"))
+    add_deprecated(g, "codesign", "--epochs", metavar="E0,E1,...")
+    g.add_argument("--prune-rounds", type=int_in(1, 100), default=3, help=say("--prune-rounds", "in rung 0"))
+    g.add_argument("--budget-minutes", type=float_in(0, 1e6, lo_open=True), default=30.0, help=say("--budget-minutes"))
+    g.add_argument("--simulate", type=int_in(1), default=32, metavar="K", help=say("--simulate", "per hardware point"))
+    add_deprecated(g, "codesign", "--simulate-images", type=int_in(1), metavar="K")
     g.add_argument("--validation", type=int_in(0), default=0, metavar="N",
-                   help="hold out the last N training images to rank candidates (0: rank on the test set)")
-    g.add_argument("--dense-epochs", type=int_in(1, 10000), default=30, help="epochs of the dense network")
-    g.add_argument("--dense-lr", type=float_in(0, 100, lo_open=True), default=0.05, help="learning rate of the dense network")
-    g.add_argument("--lr", type=float_in(0, 100, lo_open=True), default=0.005, help="retraining rate")
+                   help=say("--validation", "0: rank on the test set"))
+    g.add_argument("--dense-epochs", type=int_in(1, 10000), default=30, help=say("--dense-epochs"))
+    g.add_argument("--dense-lr", type=float_in(0, 100, lo_open=True), default=0.05, help=say("--dense-lr"))
+    g.add_argument("--retrain-lr", type=float_in(0, 100, lo_open=True), default=0.005, help=say("--retrain-lr"))
+    add_deprecated(g, "codesign", "--lr", type=float_in(0, 100, lo_open=True))
     g.add_argument("--finetune-lr", type=float_in(0, 100, lo_open=True), default=0.001,
-                   help="codebook fine-tuning rate (a centroid moves by the sum of its weights' gradients)")
-    g.add_argument("--seed", type=SEED, default=0, help="seed of the sample, the dense network and every candidate")
+                   help=say("--finetune-lr", "a centroid moves by the sum of its weights' gradients"))
+    g.add_argument("--seed", type=SEED, default=0, help=say("--seed", "the sample, the dense network and every candidate"))
     g = p.add_argument_group("outputs")
     g.add_argument("--reference", default=None, metavar="MODEL.npz",
-                   help="a model evaluated on every hardware point; the chosen design must use less energy on the same point")
-    g.add_argument("--save-best", default=None, metavar="PATH.npz", help="write the chosen design (with master weights)")
-    g.add_argument("--figures", default=None, metavar="DIR", help="folder of the two figures (default: OUT-figures)")
+                   help=say("--reference", "the chosen design must use less energy on the same point"))
+    g.add_argument("--save-best", default=None, metavar="PATH.npz", help=say("--save-best", "with master weights"))
+    g.add_argument("--figures", default=None, metavar="DIR", help=say("--figures", "default: OUT-figures"))
     g.add_argument("--max-loss", type=float_in(0, 100, hi_open=True), default=0.5,
-                   help="accuracy points below the dense network for the best-compression report")
-    g.add_argument("--table-out", default=None, metavar="FILE.md", help="write both Pareto tables as Markdown")
-    g.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml")
+                   help=say("--max-loss", "for the best-compression report"))
+    g.add_argument("--table-out", default=None, metavar="FILE.md", help=say("--table-out", "both Pareto tables"))
+    g.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml", help=say("--energy-table"))
     g = p.add_argument_group("cluster")
-    g.add_argument("--workers", type=int_in(1, 1024), default=None, help="local worker processes (default: all cores)")
-    g.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="use an existing Dask cluster")
-    g.add_argument("--synchronous", action="store_true", help="no Dask: run every task in this process")
-    p.add_argument("--json", action="store_true", help="print a JSON summary")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    g.add_argument("--workers", type=int_in(1, 1024), default=None, help=say("--workers", "default: all cores"))
+    g.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help=say("--scheduler"))
+    g.add_argument("--synchronous", action="store_true", help=say("--synchronous"))
+    p.add_argument("--json", action="store_true", help=say("--json", "the search's summary"))
+    p.add_argument("--quiet", action="store_true", help=say("--quiet"))
     p.set_defaults(func=_cmd_codesign)

@@ -7,7 +7,6 @@ import dataclasses
 import json
 import math
 import os
-import re
 import sys
 import zipfile
 from pathlib import Path
@@ -20,6 +19,7 @@ from ..cycle import conv_suite, suite
 from ..cost.presets import get_table
 from ..budget import check_budget
 from ..errors import ConfigError, EncodingError
+from .vocabulary import _arch_flag, say
 
 
 def comma_list(option: str, text: str, typ=int) -> list:
@@ -51,35 +51,19 @@ def load_npy(path: str, what: str) -> np.ndarray:
     return np.array(arr)
 
 
-def _field_help() -> dict[str, str]:
-    """One line per ArchConfig field, from its docstring (the one place they are described)."""
-    out, name = {}, None
-    for line in (ArchConfig.__doc__ or "").splitlines():
-        m = re.match(r"    (\w+)\s+(.*)", line)
-        if m and m.group(1) in ArchConfig.field_names():
-            name = m.group(1)
-            out[name] = m.group(2).strip()
-        elif name and line.startswith("                    "):
-            out[name] += " " + line.strip()
-        else:
-            name = None
-    return {k: re.split(r"\.\s+(?=[A-Z])", v)[0].rstrip(".") for k, v in out.items()}
-
-
 def arch_flag(field: str) -> str:
-    return "--pes" if field == "n_pe" else "--" + field.replace("_", "-")
+    return _arch_flag(field)
 
 
 def add_config_args(p) -> None:
     """Every ArchConfig field as a flag (``--pes`` for n_pe) and ``--set FIELD=V`` for any of them."""
-    helps = _field_help()
     g = p.add_argument_group("architecture (every ArchConfig field; defaults are the EIE chip's)")
     for f in dataclasses.fields(ArchConfig):
         typ = float_in(0, 1e6, lo_open=True) if f.type in ("float", float) else int_in(*FIELD_RANGES[f.name])  # refused by name before anything runs
         g.add_argument(arch_flag(f.name), dest=f"cfg_{f.name}", type=typ, default=None, metavar="N",
-                       help=f"{helps.get(f.name, f.name)} (default: {f.default:g})")
+                       help=f"{say(arch_flag(f.name))} (default: {f.default:g})")
     g.add_argument("--set", dest="cfg_set", action="append", default=[], metavar="FIELD=V",
-                   help="set any ArchConfig field by name, e.g. --set act_regs_per_pe=256 (repeatable)")
+                   help=say("--set", "e.g. --set act_regs_per_pe=256"))
 
 
 def config_from_args(args, **overrides) -> tuple[ArchConfig, bool]:
@@ -238,21 +222,23 @@ def refuse_given(args, names, why: str) -> None:
 def add_arch_args(p) -> None:
     """The architecture, benchmark and energy-table options of the commands that simulate."""
     add_config_args(p)
-    p.add_argument("--seed", type=SEED, default=0, help="seed of the generated benchmark layers and inputs")
-    p.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=None,
-                   help="shrink benchmark layers by this factor (0, 1] (default 1)")
+    p.add_argument("--seed", type=SEED, default=0, help=say("--seed", "the generated benchmark layers and inputs"))
+    p.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=None, help=say("--scale", "default 1"))
     p.add_argument("--row-cv", type=float_in(0, 4), default=None,
-                   help=f"benchmark layers: coefficient of variation of per-row density (default {suite.DEFAULT_ROW_CV:g}, "
-                        f"the released AlexNet fc8; conv suite layers {conv_suite.DEFAULT_CONV_ROW_CV:g}, SqueezeNet's pruned 3x3 "
-                        "layers; 0 with "
-                        "--col-cv 0 is the uniform generator, 0.6 the earlier default)")
+                   help=say("--row-cv", f"default {suite.DEFAULT_ROW_CV:g}, the released AlexNet fc8; conv suite layers "
+                                        f"{conv_suite.DEFAULT_CONV_ROW_CV:g}, SqueezeNet's pruned 3x3 layers; 0 with "
+                                        "--col-cv 0 is the uniform generator, 0.6 the earlier default"))
     p.add_argument("--col-cv", type=float_in(0, 4), default=None,
-                   help=f"benchmark layers: coefficient of variation of per-column density (default {suite.DEFAULT_COL_CV:g}; "
-                        f"conv suite layers {conv_suite.DEFAULT_CONV_COL_CV:g})")
+                   help=say("--col-cv", f"default {suite.DEFAULT_COL_CV:g}; conv suite layers "
+                                        f"{conv_suite.DEFAULT_CONV_COL_CV:g}"))
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print one JSON document (an object, or a list for several layers)")
-    out.add_argument("--jsonl", action="store_true", help="print JSON Lines: one object per layer, as each finishes")
-    p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml",
-                   help="energy table; eie45 is calibrated to EIE Table II")
-    p.add_argument("--node-nm", type=NODE_NM, default=None, help="rescale the energy table to this node (nm)")
-    p.add_argument("--vdd", type=VDD, default=None, help="rescale the energy table to this supply (V)")
+    out.add_argument("--json", action="store_true", help=say("--json", "an object, or a list for several layers"))
+    out.add_argument("--jsonl", action="store_true", help=say("--jsonl"))
+    add_energy_args(p)
+
+
+def add_energy_args(p, default: str | None = "eie45", detail: str = "") -> None:
+    """--energy-table, --node-nm and --vdd."""
+    p.add_argument("--energy-table", default=default, metavar="eie45|horowitz45|FILE.toml", help=say("--energy-table", detail))
+    p.add_argument("--node-nm", type=NODE_NM, default=None, help=say("--node-nm"))
+    p.add_argument("--vdd", type=VDD, default=None, help=say("--vdd"))

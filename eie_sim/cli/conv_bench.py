@@ -86,7 +86,7 @@ def run_conv_suite(args, cfg, explicit_ptr, table) -> int:
     from ..progress import progress
 
     runs, failed, benches = {}, [], {}
-    for name in progress(names, desc="bench --suite conv", unit="layer"):
+    for name in progress(names, desc="bench --suite conv", unit="layer", enabled=not args.quiet):
         b = conv_suite.get_conv(name, seed=args.seed, scale=args.scale, row_cv=args.conv_row_cv, col_cv=args.conv_col_cv)
         benches[name] = b
         try:

@@ -15,6 +15,7 @@ from ..contract.model import Model, ModelLayer, load_model, save_model
 from . import saturation as sat_report
 from .inputs import add_input_args, model_input
 from .common import PES, SEED, int_in, load_npy, strict_json
+from .vocabulary import say
 
 
 def _cmd_info(args) -> int:
@@ -133,28 +134,28 @@ def _cmd_golden(args) -> int:
 def add_parsers(sub) -> None:
     p = sub.add_parser("info", help="summarise a model file: shapes, densities, padding, storage, compression")
     p.add_argument("model", metavar="MODEL_FILE", help="an eie-sim model file (.npz)")
-    p.add_argument("--pes", type=PES, default=None, help="re-encode for N PEs (default: as stored, or 64)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--pes", type=PES, default=None, help=say("--pes", "re-encode for N PEs (default: as stored, or 64)"))
+    p.add_argument("--json", action="store_true", help=say("--json"))
     p.set_defaults(func=_cmd_info)
 
     p = sub.add_parser("encode", help="share and encode a float weight matrix (.npy) into a model file")
     p.add_argument("weights", metavar="WEIGHTS.npy", help="2-D float matrix, outputs x inputs")
-    p.add_argument("--weight-bits", type=int_in(1, 8), default=4, help="weight code width: 2**B shared weights")
-    p.add_argument("--index-bits", type=int_in(1, 8), default=4, help="relative row index width, bits")
-    p.add_argument("--ptr-bits", type=int_in(1, 40), default=17, help="column pointer width, bits")
-    p.add_argument("--pes", type=PES, default=64, help="PEs the layer is encoded for")
-    p.add_argument("--codebook", choices=["kmeans", "linear"], default="kmeans", help="how the shared weights are chosen")
-    p.add_argument("--name", default="fc", help="layer name in the model file")
-    p.add_argument("-o", "--out", required=True, metavar="FILE.npz", help="model file to write")
+    p.add_argument("--weight-bits", type=int_in(1, 8), default=4, help=say("--weight-bits"))
+    p.add_argument("--index-bits", type=int_in(1, 8), default=4, help=say("--index-bits"))
+    p.add_argument("--ptr-bits", type=int_in(1, 40), default=17, help=say("--ptr-bits"))
+    p.add_argument("--pes", type=PES, default=64, help=say("--pes", "the PEs the layer is encoded for"))
+    p.add_argument("--codebook", choices=["kmeans", "linear"], default="kmeans", help=say("--codebook"))
+    p.add_argument("--name", default="fc", help=say("--name"))
+    p.add_argument("-o", "--out", required=True, metavar="FILE.npz", help=say("--out", "the model file"))
     p.set_defaults(func=_cmd_encode)
 
     p = sub.add_parser("example", help="write the built-in example model (random LeNet-300-100-shaped MLP)")
-    p.add_argument("-o", "--out", required=True, metavar="FILE.npz", help="model file to write")
-    p.add_argument("--seed", type=SEED, default=0, help="seed of the random weights or input")
+    p.add_argument("-o", "--out", required=True, metavar="FILE.npz", help=say("--out", "the model file"))
+    p.add_argument("--seed", type=SEED, default=0, help=say("--seed", "the random weights"))
     p.set_defaults(func=_cmd_example)
 
     p = sub.add_parser("golden", help="run the bit-exact fixed-point golden model on one input")
     p.add_argument("model", metavar="MODEL_FILE", help="an eie-sim model file (.npz)")
     add_input_args(p, seed=True)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true", help=say("--json"))
     p.set_defaults(func=_cmd_golden)

@@ -13,6 +13,7 @@ from ..contract.model import load_model, save_model
 from ..errors import ConfigError
 from .common import SEED, check_writable, float_in, int_in
 from .train import add_balance_args
+from .vocabulary import add_deprecated, say
 
 
 def _io():
@@ -28,9 +29,9 @@ def _io():
 
 
 def _training_data(io, args, net):
-    """The data set of --finetune or --data (first --limit-train samples), or None."""
-    if args.finetune:
-        data = io.pipeline.load_named_dataset(args.finetune, net, args.data_dir)
+    """The data set of --dataset or --data (first --limit-train samples), or None."""
+    if args.dataset:
+        data = io.pipeline.load_named_dataset(args.dataset, net, args.data_dir)
     elif args.data:
         data = io.load_data_file(args.data, net.n_inputs, net.n_outputs)
     else:
@@ -56,18 +57,19 @@ def _summary(io, net, res, args) -> str:
     return "\n".join(lines)
 
 
-_TRAINING_ONLY = {"epochs": 3, "lr": 0.005, "prune_rounds": 3, "batch_size": 128, "limit_train": None, "data_dir": None}
+_TRAINING_ONLY = {"retrain_epochs": 3, "finetune_epochs": 3, "retrain_lr": 0.005, "finetune_lr": 0.005, "prune_rounds": 3,
+                  "batch_size": 128, "limit_train": None, "data_dir": None}
 
 
 def _calibration_args(args, net) -> tuple:
     """(input range, calibration inputs, the note to print on success) of import: refuses the training options without data
     and the calibration options with it, and says on stderr which range it assumes without any."""
-    has_data = bool(args.finetune or args.data)
+    has_data = bool(args.dataset or args.data)
     for name, default in _TRAINING_ONLY.items():
         val = getattr(args, name)
         if val is not None and not has_data:
             raise ConfigError(f"--{name.replace('_', '-')}={val}: applies to retraining, which needs data "
-                              "(--finetune DATASET or --data FILE.npz); without data import only calibrates")
+                              "(--dataset DATASET or --data FILE.npz); without data import only calibrates")
         if val is None:
             setattr(args, name, default)
     if has_data and (args.input_range or args.calibrate):
@@ -115,7 +117,8 @@ def _cmd_import(args) -> int:
     input_range, samples, note = _calibration_args(args, net)
     settings = io.ImportSettings(
         weight_bits=args.weight_bits, sparsity=args.sparsity, quality=args.prune_quality, prune_rounds=args.prune_rounds,
-        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, index_bits=args.index_bits, seed=args.seed,
+        epochs=args.retrain_epochs, lr=args.retrain_lr, finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr,
+        batch_size=args.batch_size, index_bits=args.index_bits, seed=args.seed,
         balance_pes=args.balance_pes, balance_group=args.balance_group, balance_index_aware=args.balance_index_aware,
     )
     data = _training_data(io, args, net)
@@ -170,44 +173,49 @@ def _cmd_export(args) -> int:
 def add_parsers(sub) -> None:
     from ..train.data import DATASETS
 
-    p = sub.add_parser("import", help="read a fully connected ONNX network and compress it into a model file")
-    p.add_argument("onnx_file", metavar="MODEL.onnx", help="Gemm / MatMul+Add / Relu MLP (see README)")
-    p.add_argument("-o", "--out", required=True, metavar="OUT.npz", help="the eie-sim model file to write")
+    p = sub.add_parser("import", help="read an ONNX network and compress it into a model file")
+    p.add_argument("onnx_file", metavar="MODEL.onnx", help="Gemm / MatMul+Add / Relu MLP, LSTM or conv chain (see README)")
+    p.add_argument("-o", "--out", required=True, metavar="OUT.npz", help=say("--out", "the eie-sim model file"))
     p.add_argument("--weight-bits", type=int_in(1, 8), nargs="+", default=[4], metavar="B",
-                   help="codebook width, one value or one per layer (default 4)")
+                   help=say("--weight-bits", "one value or one per layer"))
     g = p.add_mutually_exclusive_group()
     g.add_argument("--sparsity", type=float_in(0, 1, hi_open=True), nargs="+", default=None, metavar="S",
-                   help="prune: fraction of weights removed, one value or one per layer (default: no pruning)")
+                   help=say("--sparsity", "one value or one per layer (default: no pruning)"))
     g.add_argument("--prune-quality", type=float_in(0, 100), nargs="+", default=None, metavar="Q",
-                   help="prune: threshold = Q x std of a layer's weights, one value or one per layer")
+                   help=say("--prune-quality", "one value or one per layer"))
     d = p.add_mutually_exclusive_group()
-    d.add_argument("--finetune", choices=DATASETS, default=None, metavar="DATASET",
-                   help=f"retrain after pruning and fine-tune the codebooks on a built-in data set ({', '.join(DATASETS)})")
+    d.add_argument("--dataset", choices=DATASETS, default=None, metavar="DATASET",
+                   help=say("--dataset", f"retrain after pruning and fine-tune the codebooks on it ({', '.join(DATASETS)})"))
+    add_deprecated(d, "import", "--finetune", choices=DATASETS, metavar="DATASET")
     d.add_argument("--data", metavar="FILE.npz", default=None,
-                   help="retrain and fine-tune on arrays x, y (optionally x_test, y_test) of an .npz file")
+                   help=say("--data", "retrain and fine-tune on arrays x, y (optionally x_test, y_test)"))
     c = p.add_mutually_exclusive_group()
     c.add_argument("--input-range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
-                   help="without data: calibrate the fixed-point formats for inputs in [LO, HI] (default 0 1)")
-    c.add_argument("--calibrate", metavar="FILE.npz", default=None,
-                   help="without data: calibrate the formats on the sample inputs in array x of FILE.npz (one per row)")
-    p.add_argument("--epochs", type=int_in(0, 10000), default=None, metavar="E",
-                   help="with data: epochs per pruning round and of codebook fine-tuning (0: only calibrate; default 3)")
-    p.add_argument("--prune-rounds", type=int_in(1, 100), default=None, metavar="R", help="with data: prune -> retrain rounds (default 3)")
-    p.add_argument("--lr", type=float_in(0, 100, lo_open=True), default=None, metavar="LR",
-                   help="with data: learning rate of retraining and fine-tuning (default 0.005)")
-    p.add_argument("--batch-size", type=int_in(1), default=None, metavar="N", help="with data: training batch size (default 128)")
-    p.add_argument("--index-bits", type=int_in(1, 8), default=4, metavar="I", help="relative-index width of the EIE format (default 4)")
+                   help=say("--input-range", "without data (default 0 1)"))
+    c.add_argument("--calibrate", metavar="FILE.npz", default=None, help=say("--calibrate", "without data; one input per row"))
+    g = p.add_argument_group("training (with --dataset or --data)")
+    g.add_argument("--retrain-epochs", type=int_in(0, 10000), default=None, metavar="E",
+                   help=say("--retrain-epochs", "0 with --finetune-epochs 0: only calibrate (default 3)"))
+    g.add_argument("--finetune-epochs", type=int_in(0, 10000), default=None, metavar="E", help=say("--finetune-epochs", "default 3"))
+    add_deprecated(g, "import", "--epochs", type=int_in(0, 10000), metavar="E")
+    g.add_argument("--prune-rounds", type=int_in(1, 100), default=None, metavar="R", help=say("--prune-rounds", "default 3"))
+    g.add_argument("--retrain-lr", type=float_in(0, 100, lo_open=True), default=None, metavar="LR",
+                   help=say("--retrain-lr", "default 0.005"))
+    g.add_argument("--finetune-lr", type=float_in(0, 100, lo_open=True), default=None, metavar="LR",
+                   help=say("--finetune-lr", "default 0.005"))
+    add_deprecated(g, "import", "--lr", type=float_in(0, 100, lo_open=True), metavar="LR")
+    g.add_argument("--batch-size", type=int_in(1), default=None, metavar="N", help=say("--batch-size", "default 128"))
+    g.add_argument("--limit-train", type=int_in(1), default=None, metavar="N", help=say("--limit-train"))
+    g.add_argument("--data-dir", default=None, metavar="DIR", help=say("--data-dir"))
+    p.add_argument("--index-bits", type=int_in(1, 8), default=4, metavar="I", help=say("--index-bits"))
     add_balance_args(p)
-    p.add_argument("--seed", type=SEED, default=0, metavar="S", help="seed of k-means, training order and calibration (default 0)")
-    p.add_argument("--limit-train", type=int_in(1), default=None, metavar="N", help="with data: use only the first N training samples")
-    p.add_argument("--data-dir", default=None, metavar="DIR", help="folder of the Fashion-MNIST IDX files")
-    p.add_argument("--quiet", action="store_true", help="no training progress output")
+    p.add_argument("--seed", type=SEED, default=0, metavar="S", help=say("--seed", "k-means, training order and calibration"))
+    p.add_argument("--quiet", action="store_true", help=say("--quiet"))
     p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser("export", help="write a model file as a float ONNX model of its shared weights")
     p.add_argument("model", metavar="MODEL.npz", help="any eie-sim model file (built-in, imported, compressed)")
-    p.add_argument("-o", "--out", required=True, metavar="OUT.onnx", help="the ONNX file to write")
-    p.add_argument("--check", type=int_in(0, 100000), default=64, metavar="K",
-                   help="compare onnxruntime with eie-sim's float view on K random inputs (0: skip; default 64)")
-    p.add_argument("--seed", type=SEED, default=0, metavar="S", help="seed of the check's inputs (default 0)")
+    p.add_argument("-o", "--out", required=True, metavar="OUT.onnx", help=say("--out", "the ONNX file"))
+    p.add_argument("--check", type=int_in(0, 100000), default=64, metavar="K", help=say("--check", "0: skip"))
+    p.add_argument("--seed", type=SEED, default=0, metavar="S", help=say("--seed", "the check's inputs"))
     p.set_defaults(func=_cmd_export)

@@ -18,6 +18,7 @@ from ..contract.model import load_model
 
 __all__ = ["add_parsers"]
 from .common import SEED, add_config_args, config_from_args, float_in, int_in, strict_json
+from .vocabulary import say
 
 
 def _rtl():
@@ -221,39 +222,39 @@ def add_parsers(sub) -> None:
     def layer_args(q):
         add_config_args(q)  # every ArchConfig flag; the RTL takes n_pe (default 4 here), FIFO depth and the widths
         src = q.add_mutually_exclusive_group()  # one layer source: --bench, --model or --random
-        src.add_argument("--bench", choices=suite.NAMES, default=None, help="a Table III layer (scaled by --scale)")
-        q.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=0.03, help="shrink the --bench layer by this factor")
-        src.add_argument("--model", default=None, metavar="FILE.npz", help="a model file; with --layer, one of its layers")
-        q.add_argument("--layer", default=None, metavar="NAME", help="layer of --model (default: the first)")
-        src.add_argument("--random", default=None, metavar="ROWSxCOLS", help="a random layer of this shape (outputs x inputs)")
-        q.add_argument("--density", type=float_in(0, 1, lo_open=True), default=0.2, help="weight density of --random")
-        q.add_argument("--seed", type=SEED, default=0, help="seed of the generated layer and input")
+        src.add_argument("--bench", choices=suite.NAMES, default=None, help=say("--bench", "scaled by --scale"))
+        q.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=0.03, help=say("--scale", "the --bench layer; small, so that the RTL builds fast"))
+        src.add_argument("--model", default=None, metavar="FILE.npz", help=say("--model", "with --layer, one of its layers"))
+        q.add_argument("--layer", default=None, metavar="NAME", help=say("--layer", "default: the first"))
+        src.add_argument("--random", default=None, metavar="ROWSxCOLS", help=say("--random"))
+        q.add_argument("--density", type=float_in(0, 1, lo_open=True), default=0.2, help=say("--density"))
+        q.add_argument("--seed", type=SEED, default=0, help=say("--seed", "the generated layer and input"))
 
     q = rsub.add_parser("export", help="write Verilog (and, with a layer, its memory images)")
     layer_args(q)
-    q.add_argument("--out", required=True, metavar="DIR", help="folder for eie_array.v and the memory images")
+    q.add_argument("--out", required=True, metavar="DIR", help=say("--out", "the folder for eie_array.v and the memory images"))
     q.set_defaults(func=_tool_errors(_cmd_export))
 
     q = rsub.add_parser("cosim", help="run a layer on the RTL and compare with the golden and cycle models (a conv "
                         "layer of --model: weights loaded once, one patch SpMV per output position, host im2col and pooling)")
     layer_args(q)
-    q.add_argument("--engine", choices=["verilator", "amaranth"], default="verilator", help="Verilator through cocotb, or the Amaranth simulator")
-    q.add_argument("--waves", action="store_true", help="dump waveforms (FST) of the run")
+    q.add_argument("--engine", choices=["verilator", "amaranth"], default="verilator", help=say("--engine", "Verilator through cocotb, or the Amaranth simulator"))
+    q.add_argument("--waves", action="store_true", help=say("--waves"))
     q.add_argument("--table3-build", action="store_true",
-                   help="use the one build that holds every full-size Table III layer on this configuration "
-                        "(shared with make test-rtl-full) instead of a build sized for this layer")
-    q.add_argument("--json", action="store_true", help="print one JSON object")
+                   help=say("--table3-build", "on this configuration (shared with make test-rtl-full) instead of a "
+                                              "build sized for this layer"))
+    q.add_argument("--json", action="store_true", help=say("--json"))
     q.set_defaults(func=_tool_errors(_cmd_cosim))
 
     q = rsub.add_parser("area", help="synthesise a PE with Yosys and abc: gates, flip-flops, memory bits and area (um^2) per unit")
-    q.add_argument("--weight-bits", default="4", metavar="B[,B...]", help="weight code width(s), comma-separated")
-    q.add_argument("--index-bits", type=int_in(1, 8), default=4, help="relative row index width, bits")
-    q.add_argument("--act-bits", type=int_in(2, 24), default=16, help="activation width, bits")
-    q.add_argument("--pes", type=int_in(1, 1024), default=64, help="PEs counted in the totals (64, the EIE chip)")
+    q.add_argument("--weight-bits", default="4", metavar="B[,B...]", help=say("--weight-bits", "the widths to synthesise, comma-separated"))
+    q.add_argument("--index-bits", type=int_in(1, 8), default=4, help=say("--index-bits"))
+    q.add_argument("--act-bits", type=int_in(2, 24), default=16, help=say("--act-bits"))
+    q.add_argument("--pes", type=int_in(1, 1024), default=64, help=say("--pes", "the PEs counted in the totals"))
     q.add_argument("--max-cols", type=int_in(1, 1 << 16), default=4096,
-                   help="largest layer input count the PE is built for (4096: EIE's pointer SRAM, two banks of 2,049)")
+                   help=say("--max-cols", "4096: EIE's pointer SRAM, two banks of 2,049"))
     q.add_argument("--spmat-words", type=int_in(1, 1 << 20), default=16384,
-                   help="spmat SRAM depth, words (16,384 x 64 bits: EIE's 128 KB)")
-    q.add_argument("--table", action="store_true", help="also print the area per module in um^2 next to EIE Table II")
-    q.add_argument("--json", action="store_true", help="print one JSON document: a list, one object per weight width")
+                   help=say("--spmat-words", "16,384 x 64 bits: EIE's 128 KB"))
+    q.add_argument("--table", action="store_true", help=say("--table"))
+    q.add_argument("--json", action="store_true", help=say("--json", "a list, one object per weight width"))
     q.set_defaults(func=_tool_errors(_cmd_area))

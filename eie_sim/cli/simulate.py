@@ -15,6 +15,7 @@ from ..cycle import conv_suite, suite
 from ..errors import ConfigError, EIEError, EncodingError
 from . import saturation as sat_report
 from .inputs import add_input_args, model_input
+from .vocabulary import say
 from .common import (NODE_NM, VDD, add_arch_args, bench_options, check_writable, config_from_args, load_npy, simulate_widening,
                      strict_json, table_from_args)
 
@@ -232,7 +233,7 @@ def _cmd_bench(args) -> int:
     from ..progress import progress
 
     rows, failed, docs = [], [], []
-    for name in progress(names, desc="bench", unit="layer"):
+    for name in progress(names, desc="bench", unit="layer", enabled=not args.quiet):
         b = suite.get(name, seed=args.seed, scale=args.scale, row_cv=args.row_cv, col_cv=args.col_cv)
         try:  # a layer that cannot run on this configuration is marked, and the suite goes on
             res, used = simulate_widening(_shared_at(b, cfg.weight_bits), b.activations, cfg, explicit_ptr, name)
@@ -317,24 +318,25 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("run", help="simulate a model file or a Table III layer on the PE array")
     p.add_argument("target", metavar="MODEL_FILE|BENCH_NAME", help=f"a model file or one of {', '.join(suite.NAMES)}")
     add_input_args(p)
-    p.add_argument("-o", "--out", metavar="OUT.npy", default=None, help="save the output vector (float view) as .npy")
+    p.add_argument("-o", "--out", metavar="OUT.npy", default=None, help=say("--out", "the output vector (float view) as .npy"))
     add_arch_args(p)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("bench", help="simulate the whole EIE benchmark suite (Table III), one row per layer")
     p.add_argument("--suite", choices=("table3", "conv"), default="table3",
-                   help="table3: EIE's FC/LSTM layers (default); conv: AlexNet and VGG-16 conv layers and whole-network energy")
-    p.add_argument("--layers", default=None, help="comma-separated subset of the suite")
+                   help=say("--suite", "table3: EIE's FC/LSTM layers (default); conv: AlexNet and VGG-16 conv layers and whole-network energy"))
+    p.add_argument("--layers", default=None, help=say("--layers", "a subset of the suite"))
     p.add_argument("--csv", action="store_true",
-                   help="print CSV, one row per layer (fractions, uJ, mW, us: the JSON's units)")
+                   help=say("--csv", "fractions, uJ, mW, us: the JSON's units"))
     add_arch_args(p)
+    p.add_argument("--quiet", action="store_true", help=say("--quiet"))
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("energy-table", help="print an energy table with the source of every figure")
     p.add_argument("table", nargs="?", default="eie45", metavar="eie45|eie45-ideal|horowitz45|FILE.toml", help="a preset or your TOML file (default: eie45)")
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--toml", action="store_true", help="print it as TOML, a starting point for your own")
-    fmt.add_argument("--json", action="store_true", help="print it as one JSON object (values and sources)")
-    p.add_argument("--node-nm", type=NODE_NM, default=None, help="rescale to this technology node, nm")
-    p.add_argument("--vdd", type=VDD, default=None, help="rescale to this supply, V")
+    fmt.add_argument("--toml", action="store_true", help=say("--toml", "a starting point for your own table"))
+    fmt.add_argument("--json", action="store_true", help=say("--json", "values and sources"))
+    p.add_argument("--node-nm", type=NODE_NM, default=None, help=say("--node-nm"))
+    p.add_argument("--vdd", type=VDD, default=None, help=say("--vdd"))
     p.set_defaults(func=_cmd_energy_table, energy_table=None)

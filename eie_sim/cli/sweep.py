@@ -9,7 +9,8 @@ from pathlib import Path
 from ..cycle import suite
 from ..config import ArchConfig
 from ..errors import ConfigError
-from .common import NODE_NM, SEED, VDD, check_writable, comma_list, float_in, int_in, strict_json, table_from_args
+from .common import SEED, add_energy_args, check_writable, comma_list, float_in, int_in, strict_json, table_from_args
+from .vocabulary import add_deprecated, say
 
 __all__ = ["add_parsers"]
 
@@ -109,19 +110,24 @@ def _cmd_sweep(args) -> int:
     if not layers and not args.model:
         raise ConfigError("give --layers (Table III names, 'all', or model files) and/or --model FILE")
     model_files = [x for x in layers if x.endswith(".npz") or Path(x).is_file()]
-    for opt, ok, what in (("accuracy_samples", args.model, "the accuracy of --model, which is not given"),
-                          ("retrain_epochs", args.model, "the accuracy of --model, which is not given"),
+    for opt, ok, what in (("limit_test", args.model, "the accuracy of --model, which is not given"),
+                          ("finetune_epochs", args.model, "the accuracy of --model, which is not given"),
+                          ("input_index", args.model or model_files, "the input of a model, and neither --model nor a "
+                           "model file in --layers is given"),
+                          ("row_cv", len(model_files) < len(layers), "the Table III layers, and --layers names none"),
+                          ("col_cv", len(model_files) < len(layers), "the Table III layers, and --layers names none"),
                           ("dataset", args.model or model_files,
                            "a model (its accuracy and input), and neither --model nor a model file in --layers is given")):
         if getattr(args, opt) is not None and not ok:
             raise ConfigError(f"--{opt.replace('_', '-')}={getattr(args, opt)}: applies to {what}")
-    prog = _Progress(bar=not args.no_progress)
+    prog = _Progress(bar=not args.quiet)
     t0 = time.perf_counter()
     try:
         df = sweep(space, layers, model=args.model, energy_table=table_from_args(args), scheduler=args.scheduler,
                    workers=args.workers, out=args.out, seed=args.seed, dataset=args.dataset,
-                   accuracy_samples=args.accuracy_samples, batch_size=args.batch_size, retry_errors=args.retry_errors,
-                   flush_s=args.flush_seconds, progress=prog, retrain_epochs=args.retrain_epochs, append=args.append)
+                   input_index=args.input_index or 0, accuracy_samples=args.limit_test,
+                   batch_size=args.points_per_task, retry_errors=args.retry_errors, flush_s=args.flush_seconds,
+                   progress=prog, retrain_epochs=args.finetune_epochs, append=args.append, **_generator(args))
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished points are saved in {args.out}; rerun the same command to resume", file=sys.stderr)
         return 130
@@ -136,8 +142,11 @@ def _cmd_sweep(args) -> int:
         print(strict_json(summary))
     else:
         done = f" ({summary['already_done']} already done)" if summary["already_done"] else ""
+        sources = len(df[["source", "source_name"]].drop_duplicates()) if "source_name" in df.columns else 0
+        per = (f" (a point: one of {summary['points'] // sources} configurations on one of {sources} layer sources, a "
+               "model file being one source with a row per layer)" if sources and summary["points"] % sources == 0 else "")
         print(f"{summary['points']} points{done}, {summary['rows']} rows ({errors} with errors) in {args.out}; "
-              f"{wall:.1f} s")
+              f"{wall:.1f} s{per}")
         if errors:
             first = df.loc[df["error"].notna(), ["layer", "error"]].iloc[0]
             print(f"first error: {first['layer']}: {first['error']}")
@@ -145,6 +154,11 @@ def _cmd_sweep(args) -> int:
         print(f"eie-sim: error: every point failed ({errors} rows with errors in {args.out})", file=sys.stderr)
         return 1
     return 0
+
+
+def _generator(args) -> dict:
+    """The Table III generator's dispersion options given (sweep's defaults otherwise)."""
+    return {k: getattr(args, k) for k in ("row_cv", "col_cv") if getattr(args, k) is not None}
 
 
 def _cmd_plot(args) -> int:
@@ -175,7 +189,7 @@ def _cmd_plot(args) -> int:
     for k in kinds:
         path = out / f"{k}.png" if args.kind == "all" else out
         try:
-            fig = plot(df, k, path, accuracy_samples=args.accuracy_samples, seed=args.seed, where=where)
+            fig = plot(df, k, path, accuracy_samples=args.limit_test, seed=args.seed, where=where)
         except ConfigError as exc:
             if args.kind != "all":
                 raise
@@ -187,7 +201,7 @@ def _cmd_plot(args) -> int:
 
 
 def _samples(text: str):
-    """--accuracy-samples of plot: a count >= 1 or 'all'."""
+    """--limit-test of plot: a count >= 1 or 'all'."""
     return "all" if text == "all" else int_in(1)(text)
 
 
@@ -195,39 +209,51 @@ def add_parsers(sub) -> None:
     from ..explore.plots import KINDS
 
     p = sub.add_parser("sweep", help="design-space sweep on Dask: PEs x bit widths x FIFO x SRAM width x layers -> Parquet or CSV")
+    g = p.add_argument_group("axes (values to sweep, comma-separated)")
     for opt, (field, typ) in _AXES.items():
-        p.add_argument(f"--{opt.replace('_', '-')}", default=None, metavar="V1,V2,...",
-                       help=f"values of {field}")
-    p.add_argument("--set", action="append", metavar="FIELD=V1,V2", help="any other ArchConfig field (repeatable)")
-    p.add_argument("--layers", default=None, metavar="NAMES",
-                   help=f"comma-separated Table III layers ({', '.join(suite.NAMES)}; 'all' for the suite), "
-                        "NAME@SCALE for a scaled copy, or model files")
-    p.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=1.0, help="scale every Table III layer by this factor (0, 1]")
-    p.add_argument("--model", default=None, metavar="FILE.npz",
-                   help="trained model: its layers join the sweep and every row gets its test accuracy re-clustered at the row's weight_bits")
-    p.add_argument("--dataset", default=None, help="dataset of the accuracy (default: the model's)")
-    p.add_argument("--accuracy-samples", type=int_in(1), default=None, help="first N test images only (default: all)")
-    p.add_argument("--retrain-epochs", type=int_in(1, 10000), default=None, metavar="E",
-                   help="--model with master weights (compress --keep-master): accuracy at each width from re-clustering "
-                        "the float weights and fine-tuning E epochs, not from re-clustering the shared weights")
-    p.add_argument("--out", required=True, metavar="SWEEP.parquet|SWEEP.csv",
-                   help="results file, its format from the extension; rerunning resumes from it")
-    p.add_argument("--workers", type=int_in(1, 1024), default=None, help="local worker processes (default: all cores)")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="use an existing Dask cluster")
-    p.add_argument("--energy-table", default="eie45", metavar="eie45|horowitz45|FILE.toml",
-                   help="energy table every point is priced with; eie45 is calibrated to EIE Table II (default)")
-    p.add_argument("--node-nm", type=NODE_NM, default=None, help="rescale the energy table to this node (nm)")
-    p.add_argument("--vdd", type=VDD, default=None, help="rescale the energy table to this supply (V)")
-    p.add_argument("--seed", type=SEED, default=0, help="seed of the Table III layers and of a fallback model input")
-    p.add_argument("--append", action="store_true",
-                   help="add this run's rows to a results file that holds another run (other seed, layers, energy "
-                        "table, accuracy samples, ...); without it such a file is refused")
-    p.add_argument("--batch-size", type=int_in(1), default=None, help="points per Dask task (default: automatic)")
-    p.add_argument("--flush-seconds", type=float_in(0, 1e6), default=2.0, help="rewrite --out at most this often (default 2)")
-    p.add_argument("--retry-errors", action="store_true", help="rerun points whose earlier run recorded an error")
-    p.add_argument("--quiet", "--no-progress", dest="no_progress", action="store_true",
-                   help="no progress bar or progress lines on stderr (--quiet, as in compress, import and codesign)")
-    p.add_argument("--json", action="store_true", help="print a JSON summary")
+        flag = f"--{opt.replace('_', '-')}"
+        g.add_argument(flag, default=None, metavar="V1,V2,...", help=say(flag, "values to sweep, comma-separated"))
+    g.add_argument("--set", action="append", metavar="FIELD=V1,V2", help=say("--set", "its values to sweep, comma-separated"))
+    g = p.add_argument_group("layers and inputs")
+    g.add_argument("--layers", default=None, metavar="NAMES",
+                   help=say("--layers", f"Table III layers ({', '.join(suite.NAMES)}; 'all' for the suite), NAME@SCALE for a "
+                                        "scaled copy, or model files"))
+    g.add_argument("--scale", type=float_in(0, 1, lo_open=True), default=1.0, help=say("--scale", "every Table III layer"))
+    g.add_argument("--row-cv", type=float_in(0, 4), default=None,
+                   help=say("--row-cv", f"Table III layers (default {suite.DEFAULT_ROW_CV:g})"))
+    g.add_argument("--col-cv", type=float_in(0, 4), default=None,
+                   help=say("--col-cv", f"Table III layers (default {suite.DEFAULT_COL_CV:g})"))
+    g.add_argument("--model", default=None, metavar="FILE.npz",
+                   help=say("--model", "a trained model: its layers join the sweep and every row gets its test accuracy "
+                                       "re-clustered at the row's weight_bits"))
+    g.add_argument("--input-index", type=int_in(0), default=None, metavar="K",
+                   help=say("--input-index", "the input the model's layers are simulated on (default 0)"))
+    g.add_argument("--dataset", default=None, help=say("--dataset", "of the model's accuracy and input (default: the model's)"))
+    g.add_argument("--limit-test", type=int_in(1), default=None, help=say("--limit-test", "of the accuracy (default: all)"))
+    add_deprecated(g, "sweep", "--accuracy-samples", type=int_in(1))
+    g.add_argument("--finetune-epochs", type=int_in(1, 10000), default=None, metavar="E",
+                   help=say("--finetune-epochs", "--model with master weights (compress --keep-master): accuracy at each "
+                                                 "width from re-clustering the float weights and fine-tuning E epochs, not "
+                                                 "from re-clustering the shared weights"))
+    add_deprecated(g, "sweep", "--retrain-epochs", type=int_in(1, 10000), metavar="E")
+    g = p.add_argument_group("results and energy")
+    g.add_argument("--out", required=True, metavar="SWEEP.parquet|SWEEP.csv",
+                   help=say("--out", "the results file, its format from the extension; rerunning resumes from it"))
+    g.add_argument("--append", action="store_true",
+                   help=say("--append", "(other seed, layers, energy table, --limit-test, ...); without it such a file is "
+                                        "refused"))
+    add_energy_args(g)
+    g.add_argument("--seed", type=SEED, default=0, help=say("--seed", "the Table III layers and a fallback model input"))
+    g.add_argument("--json", action="store_true", help=say("--json", "the run's summary"))
+    g = p.add_argument_group("cluster")
+    g.add_argument("--workers", type=int_in(1, 1024), default=None, help=say("--workers", "default: all cores"))
+    g.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help=say("--scheduler"))
+    g.add_argument("--points-per-task", type=int_in(1), default=None, metavar="N", help=say("--points-per-task", "default: automatic"))
+    add_deprecated(g, "sweep", "--batch-size", type=int_in(1))
+    g.add_argument("--flush-seconds", type=float_in(0, 1e6), default=2.0, help=say("--flush-seconds", "default 2"))
+    g.add_argument("--retry-errors", action="store_true", help=say("--retry-errors"))
+    g.add_argument("--quiet", action="store_true", help=say("--quiet"))
+    add_deprecated(g, "sweep", "--no-progress", flag=True)
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("plot", help="figures from a sweep: " + ", ".join(KINDS),
@@ -236,20 +262,23 @@ def add_parsers(sub) -> None:
                                    "the printed line say which. The speedup figure's caption says whether the "
                                    "activation registers were fixed (super-linear) or sized to the layer (sweep with "
                                    "--set act_regs_per_pe=R, R x PEs >= rows: near-linear, as the paper's Fig. 11). "
-                                   "A file holding several runs (sweep --append: other seeds, sample counts, energy "
-                                   "tables) is drawn for the one chosen by --seed, --accuracy-samples or --where, and "
+                                   "A file holding several runs (sweep --append: other seeds, --limit-test counts, energy "
+                                   "tables) is drawn for the one chosen by --seed, --limit-test or --where, and "
                                    "refused, naming the column that varies, when none is chosen.")
     p.add_argument("sweep", metavar="SWEEP.parquet")
     p.add_argument("--kind", default="all", choices=[*KINDS, "all"],
-                   help="figure to draw (default all: one PNG per kind into the -o folder)")
+                   help=say("--kind", "default all: one PNG per kind into the -o folder"))
     p.add_argument("-o", "--out", required=True, metavar="FOLDER|FIG.png",
-                   help="output folder (--kind all, the default) or file (one --kind)")
+                   help=say("--out", "a folder (--kind all, the default) or a figure file (one --kind)"))
     p.add_argument("--layers", default=None, metavar="NAMES",
-                   help="comma-separated layers to plot (as in the sweep's layer column; alex7 matches alex7@0.25)")
-    p.add_argument("--accuracy-samples", type=_samples, default=None, metavar="N|all",
-                   help="the rows whose accuracy is over N test images (or all), when the file holds several counts; "
-                        "for files that do not record it, the count named in the Pareto label")
-    p.add_argument("--seed", type=SEED, default=None, help="the rows of this sweep seed, when the file holds several")
+                   help=say("--layers", "to plot, as in the sweep's layer column (alex7 matches alex7@0.25)"))
+    p.add_argument("--limit-test", type=_samples, default=None, metavar="N|all",
+                   help=say("--limit-test", "here: draw the rows of the sweep run with --limit-test N (or all), when the "
+                                            "file holds several; for files that do not record it, the count named in "
+                                            "the Pareto label"))
+    add_deprecated(p, "plot", "--accuracy-samples", type=_samples, metavar="N|all")
+    p.add_argument("--seed", type=SEED, default=None,
+                   help=say("--seed", "here: draw the rows of the sweep run with --seed S, when the file holds several"))
     p.add_argument("--where", action="append", metavar="COLUMN=VALUE",
-                   help="only rows with this value (repeatable), e.g. to choose one energy_table of several")
+                   help=say("--where", "e.g. to choose one energy_table of several"))
     p.set_defaults(func=_cmd_plot)

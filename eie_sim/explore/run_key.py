@@ -46,7 +46,7 @@ _LABEL = {"run_command": "command", "run_layers": "layers"}
 #: columns that only mean something on the rows of a run with a model (accuracy_model not null)
 _MODEL_COLUMNS = ("model_digest", "accuracy_dataset", "accuracy_samples", "retrain_epochs")
 #: the plot options that choose a run by these columns
-_OPTION = {"seed": "--seed N (seed= in Python)", "accuracy_samples": "--accuracy-samples N|all (accuracy_samples=)"}
+_OPTION = {"seed": "--seed N (seed= in Python)", "accuracy_samples": "--limit-test N|all (accuracy_samples=)"}
 _UNKNOWN = object()  # a setting the file does not record (an earlier version wrote it)
 
 
@@ -54,11 +54,13 @@ class RunMismatchError(ConfigError):
     """The results file holds the rows of another run (another seed, layer list, energy table, ...)."""
 
 
-def run_columns(sources, table, table_key: str, seed: int, input_index: int, accuracy, model_digest) -> dict:
-    """{column: value} of the run-level settings, the same on every row this run writes."""
+def run_columns(sources, table, table_key: str, seed: int, input_index: int, accuracy, model_digest,
+                cv: tuple[float, float] = (suite.DEFAULT_ROW_CV, suite.DEFAULT_COL_CV)) -> dict:
+    """{column: value} of the run-level settings, the same on every row this run writes;
+    ``cv``: the Table III generator's (row, column) density dispersion."""
     kinds = {s.kind for s in sources}
     cols = {"run_command": "sweep", "run_layers": json.dumps([s.name for s in sources]), "seed": int(seed),
-            "table3_cv": f"{suite.DEFAULT_ROW_CV:g}/{suite.DEFAULT_COL_CV:g}" if "table3" in kinds else None,
+            "table3_cv": f"{cv[0]:g}/{cv[1]:g}" if "table3" in kinds else None,
             "input_index": int(input_index) if "model" in kinds else np.nan,  # numbers: NaN for none (CSV reads so)
             "energy_table": table.name, "energy_table_digest": table_key,
             "energy_node_nm": float(table.node_nm), "energy_vdd": float(table.vdd)}

@@ -133,8 +133,10 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def resolve_layers(layers, model, seed: int, input_index: int, dataset: str | None) -> tuple[list[LayerSource], dict]:
-    """Sources for ``layers`` (+ the model's layers when a model is given) and user arrays by key."""
+def resolve_layers(layers, model, seed: int, input_index: int, dataset: str | None,
+                   cv: tuple[float, float] = (suite.DEFAULT_ROW_CV, suite.DEFAULT_COL_CV)) -> tuple[list[LayerSource], dict]:
+    """Sources for ``layers`` (+ the model's layers when a model is given) and user arrays by key;
+    ``cv``: the Table III generator's (row, column) density dispersion."""
     if layers is None:
         layers = []
     if isinstance(layers, (str, Path, SweepLayer)):
@@ -159,7 +161,7 @@ def resolve_layers(layers, model, seed: int, input_index: int, dataset: str | No
         elif isinstance(it, (str, Path)) and (str(it).endswith(".npz") or Path(it).is_file()):
             sources.append(_model_source(it, input_index, dataset, model_paths, seed))
         elif isinstance(it, str):
-            sources.append(_table3_source(it, seed))
+            sources.append(_table3_source(it, seed, cv))
         else:
             raise ConfigError(f"layers item {describe(it)}: expected a Table III name, a model file path or a SweepLayer")
     keys = [s.key for s in sources]
@@ -186,7 +188,7 @@ def _model_source(it, input_index: int, dataset: str | None, model_paths: set, s
                    tuple(lay.name for lay in m.layers))
 
 
-def _table3_source(it: str, seed: int) -> LayerSource:
+def _table3_source(it: str, seed: int, cv: tuple[float, float]) -> LayerSource:
     """The source for Table III name ``it`` (``"alex6"`` or a scaled copy ``"alex6@0.1"``)."""
     name, _, sc = it.partition("@")
     if name not in suite.TABLE_III:
@@ -199,8 +201,8 @@ def _table3_source(it: str, seed: int) -> LayerSource:
     if not 0 < scale <= 1:
         raise ConfigError(f"layers: {it!r}: scale {scale} is not in (0, 1]")
     # the generator's dispersion is part of the layer: rows from another generator are not reused
-    key = f"table3:{name}:seed{seed}:scale{scale:g}:cv{suite.DEFAULT_ROW_CV:g}/{suite.DEFAULT_COL_CV:g}"
-    return LayerSource("table3", it, key, (4, 4, 16), (seed, scale))
+    key = f"table3:{name}:seed{seed}:scale{scale:g}:cv{cv[0]:g}/{cv[1]:g}"
+    return LayerSource("table3", it, key, (4, 4, 16), (seed, scale, *cv))
 
 
 

@@ -82,7 +82,8 @@ class SweepIncomplete(EIEError):
 def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", scheduler=None, workers=None, out=None,
           seed: int = 0, input_index: int = 0, dataset: str | None = None, accuracy_samples: int | None = None,
           batch_size: int | None = None, retry_errors: bool = False, flush_s: float = 2.0,
-          progress=None, retrain_epochs: int | None = None, append: bool = False) -> pd.DataFrame:
+          progress=None, retrain_epochs: int | None = None, append: bool = False, row_cv: float | None = None,
+          col_cv: float | None = None) -> pd.DataFrame:
     """Run ``space`` x ``layers`` on Dask; returns the tidy DataFrame (module docstring).
 
     ``space``: {ArchConfig field: list of values}. ``layers``: Table III names (``"vgg6"``,
@@ -99,7 +100,9 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     model's training set (:func:`eie_sim.train.pipeline.refit_at_width`, on the workers, once per
     width and worker), not from re-clustering the shared weights; its rows get other point ids
     and ``accuracy_model`` says so. ``progress(done, total, elapsed_s)`` is called as points
-    finish. ``seed``: Table III generator seed and the fallback model input. Every row carries
+    finish. ``seed``: Table III generator seed and the fallback model input; ``row_cv`` /
+    ``col_cv``: the generator's density dispersion (default :data:`eie_sim.cycle.suite.DEFAULT_ROW_CV`
+    / ``DEFAULT_COL_CV``; recorded in the ``table3_cv`` column). Every row carries
     the run's settings (:data:`.run_key.RUN_COLUMNS`: seed, layers, energy table, accuracy sample
     count, ...); ``out`` holding rows of another run (other settings, another layer list, a
     codesign file) is refused naming what differs, unless ``append``. Rows are sorted by
@@ -113,14 +116,16 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     points = expand_space(space)
     table = get_table(energy_table)
     tkey = energy_table_key(table)
-    sources, arrays, accuracy = _check_inputs(layers, model, seed, input_index, dataset, batch_size, accuracy_samples)
+    cv = (suite.DEFAULT_ROW_CV if row_cv is None else suite.check_cv("row_cv", row_cv),
+          suite.DEFAULT_COL_CV if col_cv is None else suite.check_cv("col_cv", col_cv))
+    sources, arrays, accuracy = _check_inputs(layers, model, seed, input_index, dataset, batch_size, accuracy_samples, cv)
     if retrain_epochs is not None:
         sources, accuracy = _retraining(sources, accuracy, model, retrain_epochs)
     todo = plan_points(points, sources, tkey)
     auto_ptr = "ptr_bits" not in space
     out_path = check_out(out)
     run = run_columns(sources, table, tkey, seed, input_index, accuracy,
-                      file_digest(Path(accuracy.path)) if accuracy is not None else None)
+                      file_digest(Path(accuracy.path)) if accuracy is not None else None, cv)
 
     with ResultsLock(out_path) if out_path is not None else contextlib.nullcontext():
         # what is already done: the checked rows in ``out`` (and the accuracies they hold) are not run again
@@ -206,12 +211,12 @@ def check_out(out) -> Path | None:
     return path
 
 
-def _check_inputs(layers, model, seed: int, input_index: int, dataset: str | None, batch_size, accuracy_samples):
+def _check_inputs(layers, model, seed: int, input_index: int, dataset: str | None, batch_size, accuracy_samples, cv):
     """(layer sources, user layers by source key, the model's accuracy columns or None); refuses
     a model that is not a file, bad layers and bad batch_size, accuracy_samples and dataset."""
     if model is not None and not (isinstance(model, (str, Path)) and Path(model).is_file()):
         raise ConfigError(f"model={describe(model)}: expected the path of a model file (.npz)")
-    sources, arrays = resolve_layers(layers, model, seed, input_index, dataset)
+    sources, arrays = resolve_layers(layers, model, seed, input_index, dataset, cv)
     for nm, v in (("batch_size", batch_size), ("accuracy_samples", accuracy_samples)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ConfigError(f"{nm}={describe(v)}: expected an integer >= 1 or None")

@@ -25,7 +25,7 @@ from ..cost.report import energy_report
 from ..cycle import suite
 from ..cycle.conv import CONV_COUNTERS
 from ..cycle.simulator import COUNTERS, simulate
-from ..errors import ConfigError, EIEError, PointerOverflowError
+from ..errors import ConfigError, PointerOverflowError
 from .space import LayerSource
 
 __all__ = ["run_batch", "model_accuracy", "tune_malloc", "with_index_bits", "widen_ptr_bits"]
@@ -83,18 +83,17 @@ def _cached(key, make):
     return hit
 
 
-def _model_input(model: Model, dataset: str | None, index: int, seed: int) -> np.ndarray:
-    """Test image ``index`` of ``dataset`` when it loads and fits, else a seeded uniform input."""
-    if dataset:
-        try:
-            from ..train.data import load_dataset
+def _model_input(model: Model, dataset: str | None, index: int, seed: int, path: str) -> np.ndarray:
+    """The model's input (:func:`eie_sim.train.inputs.model_input`, as ``run`` picks it): test
+    image ``index`` of ``dataset``; index 0, the default, falls back to the seeded input when the
+    data set cannot be loaded here."""
+    from ..train.data import load_dataset
+    from ..train.inputs import model_input
 
-            d = _cached(("dataset", dataset), lambda: load_dataset(dataset))
-            if d.x_test.shape[1] == model.n_inputs:
-                return np.asarray(d.x_test[index % len(d.x_test)], dtype=np.float64)
-        except EIEError:
-            pass
-    return np.random.default_rng(seed).random(model.n_inputs)
+    def cached(name, data_dir):
+        return _cached(("dataset", name), lambda: load_dataset(name, data_dir))
+
+    return model_input(model, index or None, dataset=dataset, seed=seed, what=path, loader=cached)[0]
 
 
 def _relayer(lay: ModelLayer, **changes) -> ModelLayer:
@@ -136,12 +135,12 @@ def _prepare(src: LayerSource, user, cfg: dict, seed: int):
         base = _cached(("model", path), lambda: load_model(path))
         variant = _cached(("variant", src.key, wb, ab), lambda: _model_variant(base, wb, ab))
         m = _cached(("variant", src.key, wb, ab, ib), lambda: with_index_bits(variant, ib))
-        x = _cached(("input", src.key), lambda: _model_input(base, ds, index, seed))
+        x = _cached(("input", src.key), lambda: _model_input(base, ds, index, seed, path))
         return m, x
     if src.kind == "table3":
-        s, scale = src.detail
+        s, scale, row_cv, col_cv = src.detail
         name = src.name.partition("@")[0]
-        b = _cached(("table3", src.key), lambda: suite.get(name, seed=s, scale=scale))
+        b = _cached(("table3", src.key), lambda: suite.get(name, seed=s, scale=scale, row_cv=row_cv, col_cv=col_cv))
         codes, cb, acts = b.codes, b.codebook, b.activations
     else:
         codes, cb, acts = user.codes, user.codebook, user.activations

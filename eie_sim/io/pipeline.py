@@ -69,6 +69,8 @@ class ImportSettings:
     prune_rounds: int = 3
     epochs: int = 3
     lr: float = 0.005
+    finetune_epochs: int | None = None  # None: ``epochs``
+    finetune_lr: float | None = None  # None: ``lr``
     batch_size: int = 128
     weight_decay: float = 5e-4
     index_bits: int = 4
@@ -88,19 +90,31 @@ class ImportSettings:
         elif self.balance_index_aware or self.balance_group != 1:
             raise ConfigError("balance_group / balance_index_aware: need balance_pes (the PE count to balance for)")
         dc.TrainSettings(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size)  # validates them
+        dc.TrainSettings(epochs=self.tune_epochs, lr=self.tune_lr, batch_size=self.batch_size)
         if isinstance(self.prune_rounds, bool) or not isinstance(self.prune_rounds, int) or self.prune_rounds < 1:
             raise ConfigError(f"prune_rounds={describe(self.prune_rounds)}: expected an integer >= 1")
         self.recipe(trains=True)  # validates the rest
 
     def recipe(self, trains: bool) -> Recipe:
-        """The pipeline's :class:`~eie_sim.train.pipeline.Recipe` of these settings: retraining and
-        fine-tuning ``epochs`` each at ``lr`` (no guard) when ``trains`` (data and epochs > 0),
-        else one-shot pruning and no training."""
+        """The pipeline's :class:`~eie_sim.train.pipeline.Recipe` of these settings: retraining
+        ``epochs`` per round at ``lr`` and fine-tuning ``finetune_epochs`` at ``finetune_lr``
+        (default: the same; no guard) when ``trains`` (data and some epochs), else one-shot
+        pruning and no training."""
         return Recipe(sparsity=self.sparsity, quality=self.quality, weight_bits=self.weight_bits,
                       prune_rounds=self.prune_rounds if trains else 1, retrain_epochs=self.epochs if trains else 0,
-                      finetune_epochs=self.epochs if trains else 0, lr=self.lr, finetune_lr=self.lr,
+                      finetune_epochs=self.tune_epochs if trains else 0, lr=self.lr, finetune_lr=self.tune_lr,
                       weight_decay=self.weight_decay, finetune_guard=False, batch_size=self.batch_size, seed=self.seed,
                       **self.balance)
+
+    @property
+    def tune_epochs(self) -> int:
+        """Epochs of codebook fine-tuning (``finetune_epochs``, else ``epochs``)."""
+        return self.epochs if self.finetune_epochs is None else self.finetune_epochs
+
+    @property
+    def tune_lr(self) -> float:
+        """Learning rate of codebook fine-tuning (``finetune_lr``, else ``lr``)."""
+        return self.lr if self.finetune_lr is None else self.finetune_lr
 
     @property
     def prunes(self) -> bool:
@@ -259,7 +273,7 @@ def compress_imported(net_in: ImportedNetwork, settings: ImportSettings | None =
     over ``input_range`` (LO, HI) (default [0, 1]; inputs outside it saturate and are counted)."""
     s = settings or ImportSettings()
     net = net_in.to_network()
-    trains = data is not None and s.epochs > 0
+    trains = data is not None and (s.epochs > 0 or s.tune_epochs > 0)
     accuracy = {"imported": net.accuracy(data.x_test, data.y_test) if data is not None else None}
     res = run_recipe(net, data, s.recipe(trains), progress=progress)
     if s.prunes:

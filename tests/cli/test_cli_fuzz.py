@@ -42,7 +42,7 @@ OPTIONS = {
     "bench": ["--layers", "--pes", "--fifo-depth", "--scale", "--json", "--energy-table", "--node-nm", "--vdd"],
     "energy-table": ["--toml", "--node-nm", "--vdd"],
     "example": ["-o", "--seed"],
-    "eval": ["--dataset", "--limit", "--simulate", "--pes", "--energy-table", "--json"],
+    "eval": ["--dataset", "--limit-test", "--simulate", "--pes", "--energy-table", "--json"],
 }
 FLAGS = {"--json", "--toml"}
 VALUES = {"--codebook": st.sampled_from(["kmeans", "linear", "bogus"]), "--name": st.sampled_from(["fc", "", "x y"]),

@@ -39,7 +39,7 @@ def test_run_defaults_to_test_image_0_as_eval_does(capsys):
     assert [d["cycles"] for d in doc["layers"]] == [r.cycles for r in want.layers]
     assert doc["total"]["cycles"] == want.cycles
     assert doc["total"]["energy_pj"]["total"] == pytest.approx(energy_report(want).energy_pj)
-    assert main(["eval", str(MODEL), "--simulate", "1", "--limit", "5", "--pes", "16", "--json"]) == 0
+    assert main(["eval", str(MODEL), "--simulate", "1", "--limit-test", "5", "--pes", "16", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["cycles_mean"] == want.cycles
     assert main(["run", str(MODEL), "--pes", "16"]) == 0
     text = capsys.readouterr().out
@@ -84,3 +84,66 @@ def test_input_file_and_index_together_are_refused(tmp_path, capsys):
     assert len(err) == 1 and "--input-index=2 with --input=" in err[0]
     assert main(["run", "alex8", "--input-index", "1"]) == 2
     assert "applies to model files" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ eval: --data, --input, --input-index
+
+def _eval_json(capsys, *args) -> dict:
+    assert main(["eval", str(MODEL), *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@needs_fashion
+def test_eval_input_index_starts_the_simulated_images_there(capsys):
+    model = load_model(MODEL)
+    doc = _eval_json(capsys, "--limit-test", "20", "--simulate", "3", "--input-index", "5", "--pes", "16")
+    want = [simulate(model, _test_image(k), ArchConfig(n_pe=16)).cycles for k in (5, 6, 7)]
+    assert doc["simulated_inputs"] == "test images 5..7" and doc["simulated_images"] == 3
+    assert doc["cycles_mean"] == pytest.approx(np.mean(want)) and doc["simulator_matches"]
+
+
+@needs_fashion
+def test_eval_input_file_simulates_its_rows(tmp_path, capsys):
+    model = load_model(MODEL)
+    rows = np.stack([_test_image(5), _test_image(9)])
+    np.save(tmp_path / "x.npy", rows)
+    doc = _eval_json(capsys, "--limit-test", "10", "--simulate", "5", "--input", str(tmp_path / "x.npy"), "--pes", "8")
+    want = [simulate(model, r, ArchConfig(n_pe=8)) for r in rows]
+    assert doc["simulated_inputs"] == f"2 input(s) of {tmp_path / 'x.npy'}" and doc["simulated_images"] == 2
+    assert doc["cycles_mean"] == pytest.approx(np.mean([w.cycles for w in want]))
+    assert doc["simulator_matches"]  # against the golden model on the same rows
+    np.save(tmp_path / "bad.npy", np.zeros(100))
+    assert main(["eval", str(MODEL), "--limit-test", "10", "--simulate", "1", "--input", str(tmp_path / "bad.npy")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--input=" in err[0] and "expected rows of 784" in err[0]
+
+
+@needs_fashion
+def test_eval_data_file_is_the_test_set(tmp_path, capsys):
+    from eie_sim.contract.golden import reference_forward_batch
+    from eie_sim.train.data import load_dataset
+
+    d = load_dataset("fashion-mnist")
+    x, y = d.x_test[100:160], d.y_test[100:160]
+    want = float((reference_forward_batch(load_model(MODEL), x).argmax(axis=1) == y).mean())
+    np.savez(tmp_path / "mine.npz", x=d.x_train[:5], y=d.y_train[:5], x_test=x, y_test=y)
+    doc = _eval_json(capsys, "--data", str(tmp_path / "mine.npz"))
+    assert doc["n_samples"] == 60 and doc["accuracy"] == pytest.approx(want)
+    assert doc["dataset"].startswith(str(tmp_path / "mine.npz"))
+    np.savez(tmp_path / "xy.npz", x=x[:30], y=y[:30])  # no x_test: x, y are the test set
+    assert _eval_json(capsys, "--data", str(tmp_path / "xy.npz"))["n_samples"] == 30
+    np.savez(tmp_path / "narrow.npz", x=x[:, :100], y=y)
+    assert main(["eval", str(MODEL), "--data", str(tmp_path / "narrow.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "narrow.npz: array 'x' has 100 values per sample" in err[0]
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--input-index", "3"], "--input-index=3: chooses the inputs of --simulate; add --simulate K"),
+    (["--vdd", "0.9"], "--vdd=0.9: the energy table applies to --simulate only"),
+    (["--data", "a.npz", "--dataset", "digits"], "not allowed with argument"),
+])
+def test_eval_refuses_options_that_do_not_apply(args, match, capsys):
+    assert main(["eval", str(MODEL), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and match in err[0], err

@@ -64,7 +64,7 @@ def test_a_codesign_model_runs_on_its_recorded_hardware(tmp_path, capsys):
 
 
 def test_compress_says_how_many_training_images_it_used(tmp_path, capsys):
-    assert main(["compress", "mlp:16", "--dataset", "digits", "--epochs", "1", "--prune-rounds", "1",
+    assert main(["compress", "mlp:16", "--dataset", "digits", "--dense-epochs", "1", "--prune-rounds", "1",
                  "--retrain-epochs", "0", "--limit-train", "100", "--limit-test", "50", "--out", str(tmp_path / "m.npz")]) == 0
     out, err = capsys.readouterr()
     assert "used: 100 train / 50 test" in out + err

@@ -76,7 +76,7 @@ def test_eval_reports_the_fraction_of_inputs_that_saturate(in_frac, tmp_path, ca
         model = Model(layers=(replace(model.layers[0], in_frac=in_frac),) + model.layers[1:], meta=model.meta)
         path = tmp_path / "m.npz"
         save_model(model, path)
-    assert main(["eval", str(path), "--dataset", "fashion-mnist", "--limit", "60", "--json"]) == 0
+    assert main(["eval", str(path), "--dataset", "fashion-mnist", "--limit-test", "60", "--json"]) == 0
     out, err = capsys.readouterr()
     doc = json.loads(out)
     x = load_dataset("fashion-mnist").x_test[:60]

@@ -267,7 +267,7 @@ def test_bad_space_and_settings(bad, match):
 def test_cli_codesign_json_and_one_line_errors(tmp_path, capsys):
     args = ["codesign", "mlp:8", "--dataset", "digits", "--out", str(tmp_path / "cd.parquet"), "--sparsity", "0.5",
             "--weight-bits", "3", "--balance", "off", "--pes", "2", "--fifo-depth", "2", "--sram-width", "32",
-            "--index-bits", "4", "--candidates", "1", "--epochs", "1", "--dense-epochs", "1", "--simulate-images", "1",
+            "--index-bits", "4", "--candidates", "1", "--rung-epochs", "1", "--dense-epochs", "1", "--simulate", "1",
             "--synchronous", "--quiet", "--json", "--table-out", str(tmp_path / "t.md")]
     assert main(args) == 0
     s = json.loads(capsys.readouterr().out)
@@ -300,7 +300,7 @@ def test_sweep_accuracy_fine_tuned_at_each_width(tmp_path, digits, compressed):
 
 def test_compress_keep_master_then_codesign_from_it(tmp_path, capsys):
     path = tmp_path / "m.npz"
-    assert main(["compress", "mlp:16", "--dataset", "digits", "--epochs", "2", "--retrain-epochs", "1",
+    assert main(["compress", "mlp:16", "--dataset", "digits", "--dense-epochs", "2", "--retrain-epochs", "1",
                  "--finetune-epochs", "1", "--sparsity", "0.5", "--keep-master", "--out", str(path), "--quiet"]) == 0
     model, master = load_model(path), load_master(path)
     assert master.stage == "pruned" and [round(k, 2) for k in master.kept] == [0.5, 0.5]

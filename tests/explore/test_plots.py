@@ -188,7 +188,7 @@ def test_cli_plot_defaults_to_all_filters_layers_and_says_what_is_fixed(df, tmp_
     sweep_file = tmp_path / "s.parquet"
     df.to_parquet(sweep_file)
     assert main(["plot", str(sweep_file), "-o", str(tmp_path / "figs"), "--layers", "small",
-                 "--accuracy-samples", "500"]) == 0
+                 "--limit-test", "500"]) == 0
     out = capsys.readouterr().out
     for k in KINDS:
         png = tmp_path / "figs" / f"{k}.png"
@@ -207,7 +207,7 @@ def test_pareto_reads_the_sample_count_from_the_rows_and_never_mixes_counts(df):
     assert "every digits test image" in plot(df.assign(accuracy_samples=np.nan), "pareto").axes[0].get_ylabel()
     both = pd.concat([rec, df.assign(accuracy_samples=np.nan, accuracy=df["accuracy"] - 0.1)], ignore_index=True)
     with pytest.raises(ConfigError, match=r"^the rows hold 2 values of accuracy_samples \(100, all\): .*"
-                                          r"--accuracy-samples N\|all"):
+                                          r"--limit-test N\|all"):
         plot(both, "pareto")
     fig = plot(both, "pareto", accuracy_samples="all")
     g = pareto_front(df.assign(accuracy=df["accuracy"] - 0.1))

@@ -256,7 +256,7 @@ def test_cli_sweep_resume_and_plots(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "cli.parquet"
     argv = ["sweep", "--pes", "1,2,4", "--fifo-depth", "1,8", "--sram-width", "32,64", "--layers", "alex8,ntwe",
-            "--scale", "0.05", "--out", str(out), "--workers", "1", "--json", "--no-progress"]
+            "--scale", "0.05", "--out", str(out), "--workers", "1", "--json", "--quiet"]
     assert main(argv) == 0
     first = capsys.readouterr().out
     assert '"points": 24' in first and '"errors": 0' in first
@@ -292,7 +292,7 @@ def test_ctrl_c_in_the_cli_then_rerun_completes(tmp_path):
     out = tmp_path / "int.parquet"
     cmd = [sys.executable, "-m", "eie_sim.cli", "sweep", "--pes", "1,2,4,8,16,32,64", "--fifo-depth", "1,2,4,8",
            "--sram-width", "32,64,128", "--layers", "alex6,vgg7", "--scale", "0.5", "--out", str(out),
-           "--workers", "1", "--batch-size", "1", "--flush-seconds", "0", "--no-progress"]
+           "--workers", "1", "--points-per-task", "1", "--flush-seconds", "0", "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for _ in range(600):
         if out.exists() or proc.poll() is not None:

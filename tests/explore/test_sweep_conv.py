@@ -55,7 +55,7 @@ def test_rows_of_a_cnn_equal_direct_simulation(cnn, tmp_path):
 
 def test_cli_sweeps_a_cnn(cnn, tmp_path, capsys):
     out = tmp_path / "cli.parquet"
-    assert main(["sweep", "--pes", "2,8", "--layers", str(cnn), "--workers", "1", "--out", str(out), "--no-progress"]) == 0
+    assert main(["sweep", "--pes", "2,8", "--layers", str(cnn), "--workers", "1", "--out", str(out), "--quiet"]) == 0
     df = pd.read_parquet(out)
     assert sorted(df["layer"].unique()) == ["conv1", "conv2", "fc1", "fc2"] and df["error"].isna().all()
     assert (df.loc[df["layer"].str.startswith("conv"), "fmap_reads"] > 0).all()

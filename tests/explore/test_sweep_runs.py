@@ -226,7 +226,7 @@ def test_cli_refuses_another_run_in_one_line_and_appends_when_told(tmp_path):
     err = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(err) == 1 and "(seed is 0 in the file, 1 now); give --append" in err[0]
     assert err[0].startswith("eie-sim: error: out=")
-    r = _cli(*args, "--seed", "1", "--append", "--json", "--no-progress")
+    r = _cli(*args, "--seed", "1", "--append", "--json", "--quiet")
     assert r.returncode == 0 and json.loads(r.stdout)["points"] == 2
     assert sorted(load_sweep(out)["seed"]) == [0, 0, 1, 1]
     r = _cli(*args, "--node-nm", "28", "--vdd", "0.9")  # the energy table rescaled: another run
@@ -246,7 +246,7 @@ def test_cli_resume_messages_and_exit_codes(tmp_path):
     r = _cli(*args)
     assert r.returncode == 0 and "nothing to do: all 2 points are already in the results file" in r.stderr
     assert "points/s" not in r.stderr and "ETA" not in r.stderr
-    r = _cli(*args, "--no-progress", "--json")  # said without the progress line too; the summary counts them
+    r = _cli(*args, "--quiet", "--json")  # said without the progress line too; the summary counts them
     assert "nothing to do" in r.stderr and json.loads(r.stdout)["already_done"] == 2
     r = _cli("sweep", "--pes", "2,4,8", *args[3:])
     assert r.returncode == 0 and "resuming: 2 of 3 points already done" in r.stderr
@@ -257,9 +257,10 @@ def test_cli_resume_messages_and_exit_codes(tmp_path):
 
 
 @pytest.mark.parametrize("extra, words", [
-    (["--accuracy-samples", "100"], "--accuracy-samples=100: applies to the accuracy of --model, which is not given"),
+    (["--limit-test", "100"], "--limit-test=100: applies to the accuracy of --model, which is not given"),
     (["--dataset", "digits"], "--dataset=digits: applies to a model (its accuracy and input), and neither --model"),
-    (["--retrain-epochs", "2"], "--retrain-epochs=2: applies to the accuracy of --model"),
+    (["--finetune-epochs", "2"], "--finetune-epochs=2: applies to the accuracy of --model"),
+    (["--input-index", "2"], "--input-index=2: applies to the input of a model"),
 ])
 def test_cli_refuses_model_options_without_a_model(tmp_path, capsys, extra, words):
     assert main(["sweep", "--pes", "2", "--layers", "alex7", *extra, "--out", str(tmp_path / "x.parquet")]) == 2

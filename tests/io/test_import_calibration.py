@@ -59,7 +59,8 @@ def test_calibrate_file(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("opt", [["--epochs", "5"], ["--lr", "0.1"], ["--prune-rounds", "7"], ["--limit-train", "10"]])
+@pytest.mark.parametrize("opt", [["--retrain-epochs", "5"], ["--finetune-epochs", "2"], ["--retrain-lr", "0.1"],
+                                 ["--finetune-lr", "0.1"], ["--prune-rounds", "7"], ["--limit-train", "10"]])
 def test_training_options_without_data_are_refused(tmp_path, capsys, opt):
     path = save(mlp([20, 16, 8], np.random.default_rng(0)), tmp_path / "net.onnx")
     assert main(["import", path, "-o", str(tmp_path / "m.npz"), *opt]) == 2
@@ -75,7 +76,7 @@ def test_chance_level_accuracy_warns(tmp_path, capsys, random_labels):
     y = np.random.default_rng(6).integers(0, 10, 300) if random_labels else run_ort(path, x).argmax(1)
     np.savez(tmp_path / "d.npz", x=x, y=y, x_test=x, y_test=y)
     assert main(["import", path, "-o", str(tmp_path / "m.npz"), "--quiet", "--data", str(tmp_path / "d.npz"),
-                 "--epochs", "0"]) == 0
+                 "--retrain-epochs", "0", "--finetune-epochs", "0"]) == 0
     err = capsys.readouterr().err
     assert ("chance level for 10 classes" in err) == random_labels
 

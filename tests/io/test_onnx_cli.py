@@ -48,7 +48,7 @@ def test_import_info_run_golden_eval_export_session(digits_net, tmp_path, capsys
 
 def test_import_with_finetuning_on_a_data_set_and_a_data_file(digits_net, tmp_path, capsys):
     out = tmp_path / "ft.npz"
-    assert main(["import", digits_net, "-o", str(out), "--sparsity", "0.8", "--finetune", "digits", "--epochs", "1",
+    assert main(["import", digits_net, "-o", str(out), "--sparsity", "0.8", "--dataset", "digits", "--retrain-epochs", "1", "--finetune-epochs", "1",
                  "--prune-rounds", "1", "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "float accuracy on digits (test): imported" in text and "compressed" in text
@@ -56,18 +56,18 @@ def test_import_with_finetuning_on_a_data_set_and_a_data_file(digits_net, tmp_pa
     rng = np.random.default_rng(2)
     data = tmp_path / "d.npz"
     np.savez(data, x=rng.random((50, 8, 8)).astype(np.float32), y=rng.integers(0, 10, 50))
-    assert main(["import", digits_net, "-o", str(out), "--data", str(data), "--epochs", "0", "--quiet"]) == 0
+    assert main(["import", digits_net, "-o", str(out), "--data", str(data), "--retrain-epochs", "0", "--finetune-epochs", "0", "--quiet"]) == 0
     assert "50 training inputs of d" in capsys.readouterr().out
 
 
 def test_sweep_takes_an_imported_model(digits_net, tmp_path, capsys):
     pytest.importorskip("dask")
     out = tmp_path / "ft.npz"
-    assert main(["import", digits_net, "-o", str(out), "--sparsity", "0.7", "--finetune", "digits", "--epochs", "1",
+    assert main(["import", digits_net, "-o", str(out), "--sparsity", "0.7", "--dataset", "digits", "--retrain-epochs", "1", "--finetune-epochs", "1",
                  "--prune-rounds", "1", "--quiet"]) == 0
     capsys.readouterr()
     assert main(["sweep", "--pes", "2,4", "--model", str(out), "--out", str(tmp_path / "s.parquet"), "--workers", "1",
-                 "--accuracy-samples", "50", "--no-progress"]) == 0
+                 "--limit-test", "50", "--quiet"]) == 0
     import pandas as pd
 
     df = pd.read_parquet(tmp_path / "s.parquet")
@@ -80,7 +80,7 @@ def test_sweep_takes_an_imported_model(digits_net, tmp_path, capsys):
     (["import", "{bad}", "-o", "{tmp}/x.npz"], "not an ONNX model"),
     (["import", "{net}", "-o", "{tmp}/x.npz", "--weight-bits", "4", "4", "4"], "expected one value or one per weighted layer"),
     (["import", "{net}", "-o", "{tmp}/x.npz", "--data", "{tmp}/none.npz"], "no such file"),
-    (["import", "{net}", "-o", "{tmp}/x.npz", "--finetune", "fashion-mnist", "--data-dir", "{tmp}"], "fashion-mnist"),
+    (["import", "{net}", "-o", "{tmp}/x.npz", "--dataset", "fashion-mnist", "--data-dir", "{tmp}"], "fashion-mnist"),
     (["export", "{tmp}/none.npz", "-o", "{tmp}/y.onnx"], "no such file"),
     (["export", "{net}", "-o", "{tmp}/y.onnx"], "not an eie-sim model file"),
     (["export", "{model}", "-o", "{tmp}/y.npz"], "--out="),

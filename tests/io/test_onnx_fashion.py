@@ -48,7 +48,7 @@ def test_trained_dense_mlp_through_onnx_compresses_like_the_builtin_pipeline(fas
     n_train, seed = 20000, 3
     shared = ["--sparsity", "0.9", "0.7", "--weight-bits", "4", "--prune-rounds", "2", "--seed", str(seed), "--quiet"]
     builtin = tmp_path / "builtin.npz"
-    assert main(["compress", "mlp:100", "--dataset", "fashion-mnist", "--epochs", "4", "--limit-train", str(n_train),
+    assert main(["compress", "mlp:100", "--dataset", "fashion-mnist", "--dense-epochs", "4", "--limit-train", str(n_train),
                  "--retrain-epochs", "1", "--finetune-epochs", "1", "--out", str(builtin), *shared]) == 0
     # the dense network `compress` starts from: the trainer, same seed and settings, exported dense
     data = dataclasses.replace(fashion, x_train=fashion.x_train[:n_train], y_train=fashion.y_train[:n_train])
@@ -58,8 +58,8 @@ def test_trained_dense_mlp_through_onnx_compresses_like_the_builtin_pipeline(fas
     imported = import_onnx(dense)
     assert rel_error(imported.forward(fashion.x_test[:500]), run_ort(dense, fashion.x_test[:500])) <= 1e-5
     ours = tmp_path / "imported.npz"
-    assert main(["import", str(dense), "-o", str(ours), "--finetune", "fashion-mnist", "--limit-train", str(n_train),
-                 "--epochs", "1", *shared]) == 0
+    assert main(["import", str(dense), "-o", str(ours), "--dataset", "fashion-mnist", "--limit-train", str(n_train),
+                 "--retrain-epochs", "1", "--finetune-epochs", "1", *shared]) == 0
     capsys.readouterr()
     a, b = load_model(builtin), load_model(ours)
     ra, rb = a.meta["report"], b.meta["report"]

@@ -223,7 +223,7 @@ def test_cli_refuses_balance_options_without_pes(capsys):
 
 def test_cli_compress_balanced_and_eval_reports_efficiency_and_layers(tmp_path, capsys):
     out, rep = tmp_path / "b.npz", tmp_path / "b.json"
-    assert main(["compress", "mlp:48,24", "--dataset", "digits", "--epochs", "2", "--prune-rounds", "2",
+    assert main(["compress", "mlp:48,24", "--dataset", "digits", "--dense-epochs", "2", "--prune-rounds", "2",
                  "--retrain-epochs", "1", "--finetune-epochs", "1", "--prune-quality", "1.0", "0.8", "0.3",
                  "--balance-pes", "4", "--quiet", "--out", str(out), "--json-report", str(rep)]) == 0
     capsys.readouterr()

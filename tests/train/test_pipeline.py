@@ -16,7 +16,7 @@ from eie_sim.train.pipeline import CALIBRATION_IMAGES, Recipe, export, run_recip
 
 def test_cli_compress_equals_the_pipeline_called_directly(tmp_path, capsys):
     out = tmp_path / "m.npz"
-    assert main(["compress", "mlp:16", "--dataset", "digits", "--epochs", "2", "--prune-rounds", "2",
+    assert main(["compress", "mlp:16", "--dataset", "digits", "--dense-epochs", "2", "--prune-rounds", "2",
                  "--retrain-epochs", "1", "--finetune-epochs", "1", "--sparsity", "0.5", "--seed", "3",
                  "--out", str(out), "--quiet"]) == 0
     cli = load_model(out)

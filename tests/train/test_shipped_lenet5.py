@@ -125,7 +125,7 @@ def test_shipped_lenet5_golden_vs_float(capsys):
     # the recorded float accuracy (all 10,000 images, the trainer's network) is near this subset's
     assert abs(facc - m.meta["compressed_float_accuracy"]) <= 0.03
     # eval --simulate runs the mixed-width model (6-bit conv, 4-bit fc codes) on the cycle model
-    assert main(["eval", str(MODEL), "--limit", "20", "--simulate", "1", "--pes", "64", "--json"]) == 0
+    assert main(["eval", str(MODEL), "--limit-test", "20", "--simulate", "1", "--pes", "64", "--json"]) == 0
     ev = json.loads(capsys.readouterr().out)
     assert ev["simulator_matches"] and ev["simulated_weight_bits"] == max(l.weight_bits for l in m.layers)
     assert [l["layer"] for l in ev["layers"]] == ["conv1", "conv2", "fc1", "fc2"]

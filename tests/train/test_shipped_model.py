@@ -50,6 +50,6 @@ def test_shipped_model_accuracy_golden_vs_float(capsys):
     for i in range(3):
         assert np.array_equal(reference_forward(m, d.x_test[i]).output_fixed, fixed[i])
         assert np.array_equal(simulate(m, d.x_test[i], ArchConfig()).output_fixed, fixed[i])
-    assert main(["eval", str(MODEL), "--dataset", "fashion-mnist", "--limit", "500", "--json"]) == 0
+    assert main(["eval", str(MODEL), "--dataset", "fashion-mnist", "--limit-test", "500", "--json"]) == 0
     ev = json.loads(capsys.readouterr().out)
     assert ev["n_samples"] == 500 and ev["accuracy"] == pytest.approx(float((fixed[:500].argmax(1) == d.y_test[:500]).mean()))

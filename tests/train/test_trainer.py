@@ -174,7 +174,7 @@ def test_cli_dsd_baseline_reports_the_continued_run(tmp_path, capsys, digits):
     """``compress --dsd --dsd-baseline``: the report's ``dsd`` holds the continued baseline, equal
     to the library's run with the CLI's schedule (re-dense at a tenth of --lr); refused alone."""
     rep = tmp_path / "r.json"
-    assert main(["compress", "mlp:24", "--dataset", "digits", "--epochs", "2", "--dsd", "--dsd-baseline",
+    assert main(["compress", "mlp:24", "--dataset", "digits", "--dense-epochs", "2", "--dsd", "--dsd-baseline",
                  "--dsd-sparsity", "0.4", "--prune-rounds", "1", "--retrain-epochs", "1", "--finetune-epochs", "1",
                  "--quiet", "--seed", "2", "--json-report", str(rep)]) == 0
     got = json.loads(rep.read_text())["dsd"]
@@ -258,7 +258,7 @@ def test_export_golden_within_half_a_point_and_simulator_agrees(digits):
 def test_cli_compress_and_eval(tmp_path, capsys):
     out = tmp_path / "m.npz"
     rep = tmp_path / "r.json"
-    assert main(["compress", "lenet300", "--dataset", "digits", "--epochs", "3", "--prune-rounds", "1",
+    assert main(["compress", "lenet300", "--dataset", "digits", "--dense-epochs", "3", "--prune-rounds", "1",
                  "--retrain-epochs", "1", "--finetune-epochs", "1", "--weight-bits", "3", "--quiet",
                  "--out", str(out), "--json-report", str(rep)]) == 0
     text = capsys.readouterr().out
@@ -276,7 +276,7 @@ def test_cli_compress_and_eval(tmp_path, capsys):
 
 def test_eval_uses_the_models_dataset_and_refuses_another_unless_forced(tmp_path, capsys):
     out = tmp_path / "m.npz"
-    assert main(["compress", "mlp:16", "--dataset", "digits", "--epochs", "1", "--prune-rounds", "1", "--retrain-epochs", "1",
+    assert main(["compress", "mlp:16", "--dataset", "digits", "--dense-epochs", "1", "--prune-rounds", "1", "--retrain-epochs", "1",
                  "--finetune-epochs", "1", "--quiet", "--out", str(out)]) == 0
     capsys.readouterr()
     assert main(["eval", str(out), "--json"]) == 0  # no --dataset: the model's own (digits)
