@@ -52,3 +52,56 @@ def test_sweep_progress_is_a_bar_on_a_terminal_and_lines_in_a_log():
     lines = log.getvalue().splitlines()
     assert lines[0] == "resuming: 3 of 10 points already done"
     assert lines[-1].startswith("10/10 points, ") and "ETA 0 s" in lines[-1]
+
+
+def test_a_spinner_shows_its_stage_on_a_terminal_and_stops():
+    from eie_sim.progress import spinner
+
+    tty = FakeTTY()
+    with spinner("Yosys synthesis", "stage 1", stream=tty, interval=60) as sp:
+        assert sp.thread.is_alive() and "Yosys synthesis" in tty.getvalue() and "stage 1" in tty.getvalue()
+        sp.stage = "stage 2"  # shown at once, not at the next tick
+        assert "stage 2" in tty.getvalue()
+    assert not sp.thread.is_alive() and sp.bar.disable  # closed (tqdm marks a closed bar disabled)
+    polled = []
+    with spinner("build", lambda: polled.append(1) or "linking", stream=FakeTTY(), interval=60) as sp:
+        assert sp.stage == "linking"  # a function: asked each time
+    assert polled
+
+
+def test_a_spinner_is_silent_off_a_terminal_and_when_disabled():
+    from eie_sim.progress import spinner
+
+    pipe, quiet = io.StringIO(), FakeTTY()
+    for kw in ({"stream": pipe}, {"stream": quiet, "enabled": False}):
+        with spinner("build", "stage", **kw) as sp:
+            sp.stage = "other"
+        assert sp.thread is None
+    assert pipe.getvalue() == quiet.getvalue() == ""
+
+
+def test_a_spinner_closes_on_an_exception():
+    from eie_sim.progress import spinner
+
+    try:
+        with spinner("build", stream=FakeTTY(), interval=60) as sp:
+            raise KeyError("x")
+    except KeyError:
+        pass
+    assert not sp.thread.is_alive() and sp.bar.disable
+
+
+def test_lines_between_bars_do_not_land_inside_one(monkeypatch):
+    from eie_sim.progress import between_bars
+
+    tty = FakeTTY()
+    monkeypatch.setattr(sys, "stderr", tty)
+    bar = progress(total=3, desc="rung 0", stream=tty)
+    bar.update(1)
+    with between_bars():
+        start = len(tty.getvalue())
+        print("a log line", file=sys.stderr)
+    after = tty.getvalue()
+    bar.close()
+    assert after[start:].startswith("a log line\n")  # the bar was cleared before the line
+    assert "rung 0" in after[start + len("a log line\n"):]  # and redrawn under it

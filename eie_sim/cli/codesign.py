@@ -132,7 +132,7 @@ def _cmd_codesign(args) -> int:
         res = codesign(args.network, args.dataset, out=args.out, space=space, search=search, workdir=args.workdir,
                        reference=args.reference, save_best=args.save_best, figures=figures, max_loss=args.max_loss,
                        energy_table=args.energy_table, scheduler=scheduler, workers=args.workers, data_dir=args.data_dir,
-                       progress=log)
+                       progress=log, bar=not args.quiet)
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished designs are saved in {args.out}; rerun the same command to resume", file=sys.stderr)
         return 130

@@ -39,6 +39,11 @@ model file is in the work folder is not trained again, and promotions are recomp
 rows, so they are the same. Model files (with master weights) are in ``workdir/models``.
 Outputs: the Pareto fronts, the chosen design and the best compression within ``max_loss``
 points of the dense accuracy (:mod:`.report`), figures and ``save_best``.
+
+Progress: ``progress(text)`` gets a line per event (for logs); on a terminal (and unless
+``bar=False``) a tqdm bar per rung counts the candidates trained and the hardware points
+simulated, and a spinner shows the time spent on the dense network and the reference
+(:mod:`eie_sim.progress`); the lines are printed between the bars, not through them.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from ..contract.master import load_master, master_from_codes, save_with_master
 from ..contract.model import Model, load_model
 from ..cost.presets import get_table
 from ..errors import ConfigError, EIEError, describe
+from ..progress import between_bars, progress as progress_bar, spinner
 from ..train.data import DATASETS
 from ..explore.results import ResultsFile, ResultsLock, load_rows
 from ..explore.space import energy_table_key, file_digest
@@ -200,12 +206,13 @@ class _Runner:
 def codesign(network, dataset: str = "fashion-mnist", *, out, space: CodesignSpace | None = None,
              search: SearchSettings | None = None, workdir=None, reference=None, save_best=None, figures=None,
              max_loss: float = 0.5, energy_table="eie45", scheduler=None, workers=None, data_dir=None,
-             flush_s: float = 2.0, progress=None) -> CodesignResult:
+             flush_s: float = 2.0, progress=None, bar: bool = True) -> CodesignResult:
     """Search compression x hardware for ``network`` on ``dataset`` (module docstring); returns a
     :class:`CodesignResult`. ``reference``: a model file evaluated on every hardware point (not
     trained) for :func:`.report.choose_best`; ``save_best``: write the chosen design
     there (model file with master weights; its index bits and hardware in ``meta["codesign"]``);
-    ``figures``: a folder for the two figures; ``progress(text)``: called with a line per event.
+    ``figures``: a folder for the two figures; ``progress(text)``: called with a line per event;
+    ``bar``: progress bars on a terminal (module docstring; False: none, as for ``--quiet``).
     Bad arguments raise ConfigError before any work."""
     t_start = time.monotonic()
     space = CodesignSpace() if space is None else space
@@ -219,7 +226,7 @@ def codesign(network, dataset: str = "fashion-mnist", *, out, space: CodesignSpa
     cands = sample_candidates(space, n_layers, search)
     hw = space.hardware()
     deadline = t_start + 60.0 * search.budget_minutes
-    say = progress if callable(progress) else (lambda text: None)
+    say = _say(progress, bar)
     common = {"dataset": dataset, "validation": search.validation, "images": search.simulate_images,
               "table": energy_table_key(table)}
     data_key = [dataset, search.validation]  # what the base and every candidate are trained on
@@ -234,7 +241,7 @@ def codesign(network, dataset: str = "fashion-mnist", *, out, space: CodesignSpa
         runner = _Runner(scheduler, workers)
         try:
             state = _Search(search, space, cands, hw, table, common, base_key, workdir, results, runner, deadline, say,
-                            dataset, data_dir)
+                            dataset, data_dir, bar)
             base, dense_acc = state.base(network, base_model)
             if reference is not None:
                 state.reference(reference)
@@ -254,6 +261,21 @@ def codesign(network, dataset: str = "fashion-mnist", *, out, space: CodesignSpa
                           state.stopped, time.monotonic() - t_start, figs, workdir)
 
 
+def _say(progress, bar: bool):
+    """The line callback: ``progress`` (a no-op when it is not callable), its lines printed
+    between the bars when bars may be showing."""
+    if not callable(progress):
+        return lambda text: None
+    if not bar:
+        return progress
+
+    def say(text: str) -> None:
+        with between_bars():
+            progress(text)
+
+    return say
+
+
 def _save_best(best: dict, path, workdir: Path) -> Path:
     src = workdir / "models" / best["model_file"]
     model = load_model(src)
@@ -270,10 +292,11 @@ class _Search:
     """The successive-halving driver's state (see the module docstring)."""
 
     def __init__(self, search, space, cands, hw, table, common, base_key, workdir, results, runner, deadline, say,
-                 dataset, data_dir):
+                 dataset, data_dir, bar: bool = True):
         self.s, self.space, self.cands, self.hw, self.table = search, space, cands, hw, table
         self.common, self.base_key, self.workdir, self.results = common, base_key, workdir, results
         self.runner, self.deadline, self.say, self.dataset, self.data_dir = runner, deadline, say, dataset, data_dir
+        self.show_bars = bar
         self.rungs: list = []
         self.stopped: str | None = None
         self.plan_ids: set = set()
@@ -313,10 +336,12 @@ class _Search:
         self.say(f"training {network} dense for {self.s.dense_epochs} epochs")
         h = self.runner.submit(task.dense_task, str(network), *self._args(), self.s.dense_epochs, self.s.dense_lr,
                                self.s.seed, {"dataset": self.dataset, "seed": self.s.seed})
-        for _, res, exc in self.runner.results([h], math.inf):
-            if exc is not None:
-                raise exc if isinstance(exc, EIEError) else ConfigError(f"dense training failed: {type(exc).__name__}: {exc}")
-            model, master, acc, secs = res
+        with spinner("codesign: dense network", f"{self.s.dense_epochs} epochs", enabled=self.show_bars):
+            for _, res, exc in self.runner.results([h], math.inf):
+                if exc is not None:
+                    raise exc if isinstance(exc, EIEError) else \
+                        ConfigError(f"dense training failed: {type(exc).__name__}: {exc}")
+                model, master, acc, secs = res
         save_with_master(model, path, master)
         self.say(f"dense network: float test accuracy {acc:.4f} ({secs:.0f} s); cached in {path}")
         return (model, master), float(acc)
@@ -329,7 +354,9 @@ class _Search:
             self.say(f"reference {ref}: resumed from the results")
             return
         h = self.runner.submit(task.reference_task, model, *self._args(), pts, self.s.simulate_images, self.table)
-        for _, res, exc in self.runner.results([h], math.inf):
+        with spinner("codesign: reference", f"{len(pts)} hardware point(s)", enabled=self.show_bars):
+            done = list(self.runner.results([h], math.inf))
+        for _, res, exc in done:
             extra = {"candidate": "reference", "rung": -1, "kind": "reference", "sparsity": "/".join(
                 f"{1 - np.count_nonzero(l.dense_codes()) / l.dense_codes().size:.3f}" for l in model.layers),
                 "balance_pes": 0, "epochs": 0, "model_file": str(ref)}
@@ -382,19 +409,11 @@ class _Search:
             self.say(f"rung {r}: {len(active)} candidates, {epochs} epoch(s) per phase; {resumed} resumed, "
                      f"{len(handles)} to train on {self.runner.parallel} worker(s)")
             n_done = 0
-            for h, res, exc in self.runner.results(list(handles), self.deadline):
-                c, mfile, pts = handles[h]
-                if exc is None:
-                    save_with_master(res["model"], mfile, res["master"])
-                n_done += 1
-                extra = {"candidate": c.name, "rung": r, "kind": "candidate", "sparsity": "/".join(f"{x:g}" for x in c.sparsity),
-                         "balance_pes": c.balance_pes or 0, "balance_group": self.space.balance_group,
-                         "epochs": (s.prune_rounds + 1) * s.epochs[0] + 2 * sum(s.epochs[1 : r + 1]),
-                         "model_file": mfile.name, **({"kept_pct": 100 * float(np.average(
-                             res["info"]["kept"], weights=[w.size for w in res["master"].weights]))} if exc is None else {})}
-                self._add(pts, res, exc, f"{c.name}-r{r}", extra, c.weight_bits)
-                self.say(f"  {c.name} rung {r}: " + (f"accuracy {res['accuracy']['accuracy']:.4f} ({res['seconds']:.0f} s)"
-                                                     if exc is None else f"failed: {type(exc).__name__}: {exc}"))
+            with self._rung_bar(r, len(handles)) as bar:
+                for h, res, exc in self.runner.results(list(handles), self.deadline):
+                    self._candidate_done(r, *handles[h], res, exc)
+                    n_done += 1
+                    self._bar_step(bar, n_done, len(handles))
             secs = time.monotonic() - t_rung
             info = {"rung": r, "epochs": epochs, "candidates": len(active), "resumed": resumed, "trained": n_done,
                     "seconds": round(secs, 1)}
@@ -418,6 +437,34 @@ class _Search:
                 model = load_model(mfile)
                 parents[c.name] = (model, load_master(mfile, model))
             active = keep
+
+    def _candidate_done(self, r: int, c, mfile: Path, pts: list, res, exc) -> None:
+        """A candidate's task of rung ``r`` finished: its model file written, its rows added, its line said."""
+        s = self.s
+        if exc is None:
+            save_with_master(res["model"], mfile, res["master"])
+        extra = {"candidate": c.name, "rung": r, "kind": "candidate", "sparsity": "/".join(f"{x:g}" for x in c.sparsity),
+                 "balance_pes": c.balance_pes or 0, "balance_group": self.space.balance_group,
+                 "epochs": (s.prune_rounds + 1) * s.epochs[0] + 2 * sum(s.epochs[1 : r + 1]),
+                 "model_file": mfile.name, **({"kept_pct": 100 * float(np.average(
+                     res["info"]["kept"], weights=[w.size for w in res["master"].weights]))} if exc is None else {})}
+        self._add(pts, res, exc, f"{c.name}-r{r}", extra, c.weight_bits)
+        self.say(f"  {c.name} rung {r}: " + (f"accuracy {res['accuracy']['accuracy']:.4f} ({res['seconds']:.0f} s)"
+                                             if exc is None else f"failed: {type(exc).__name__}: {exc}"))
+
+    def _rung_bar(self, r: int, n_tasks: int):
+        """The bar of rung ``r``: candidates trained (of ``n_tasks``), hardware points simulated."""
+        bar = progress_bar(total=n_tasks, desc=f"codesign rung {r}", unit="candidate",
+                           enabled=self.show_bars and n_tasks > 0)
+        self._bar_step(bar, 0, n_tasks)
+        return bar
+
+    def _bar_step(self, bar, n_done: int, n_tasks: int) -> None:
+        """``bar`` at ``n_done`` candidates, with the hardware points simulated so far (drawn at
+        once: a candidate takes seconds, so no redraw is worth skipping)."""
+        bar.set_postfix_str(f"{n_done * len(self.hw)}/{n_tasks * len(self.hw)} hardware points", refresh=False)
+        bar.update(n_done - bar.n)
+        bar.refresh()
 
     def _promote(self, jobs, r: int) -> tuple[list, str | None]:
         """The best ceil(n / eta) candidates of rung ``r`` (non-dominated sorting, module

@@ -116,6 +116,9 @@ STAGE1 = ("read_rtlil {src}; hierarchy -top {top}; proc; opt; memory -nomap; opt
           "write_json design.json; write_rtlil stage1.il")
 STAGE2 = ("read_rtlil stage1.il; {memory_map}opt -full; techmap; opt -fast; dfflibmap -liberty {lib}; "
           "abc {abc}-liberty {lib}; opt_clean; write_json gates.json")
+#: what the spinner says during each step of :func:`synth_design` (``eie-sim rtl area`` on a terminal)
+STAGE_NAMES = ("Amaranth to RTLIL", "stage 1/2: elaborate + word-level opt",
+               "stage 2/2: register-file mapping + abc technology mapping")
 FF_TYPES = ("$dff", "$dffe", "$sdff", "$sdffe", "$sdffce", "$adff", "$adffe", "$aldff", "$aldffe", "$dffsr", "$dffsre")
 _IGNORED = ("$scopeinfo",)
 
@@ -243,8 +246,34 @@ def _select(module: str, name: str) -> str:
     return f"{esc(module)}/{esc(name)}"
 
 
+def _two_runs(dut, top: str, lib_text: str, sram_min_bits: int, fast: bool, label: str):
+    """The RTLIL conversion and the two Yosys runs of :func:`synth_design`, in a temporary
+    folder, under a spinner naming the stage (:data:`STAGE_NAMES`, after ``label``): (word-level
+    netlist, its memories with ``kind``, gate-level netlist)."""
+    from amaranth.back import rtlil
+
+    from eie_sim.progress import spinner
+
+    stage = lambda i: f"{label}, {STAGE_NAMES[i]}" if label else STAGE_NAMES[i]  # noqa: E731
+    with spinner("Yosys synthesis", stage(0)) as sp, tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "design.il").write_text(rtlil.convert(dut, name=top))
+        (tmp / "cells.lib").write_text(lib_text)
+        sp.stage = stage(1)
+        _yosys(STAGE1.format(src="design.il", top=top), tmp)
+        design = json.loads((tmp / "design.json").read_text())
+        mems = _memories(design)
+        for m in mems:
+            m["kind"] = "sram" if m["bits"] >= sram_min_bits else "register_file"
+        rf = [m for m in mems if m["kind"] == "register_file"]
+        mm = ("memory_map " + " ".join(_select(m["module"], m["name"]) for m in rf) + "; ") if rf else ""
+        sp.stage = stage(2)
+        _yosys(STAGE2.format(memory_map=mm, lib="cells.lib", abc="-script +strash;dretime;map " if fast else ""), tmp)
+        return design, mems, json.loads((tmp / "gates.json").read_text())
+
+
 def synth_design(dut, top: str = "top", *, sram_min_bits: int = SRAM_MIN_BITS, fast: bool = False,
-                 liberty: str | Path | None = None) -> dict:
+                 liberty: str | Path | None = None, label: str = "") -> dict:
     """Synthesise an Amaranth design (module docstring): per Yosys module word-level ``cells``,
     ``gates`` (mapped logic cells), ``flip_flops`` (mapped, register files included),
     ``memory_bits`` (SRAM macros), ``register_file_bits`` and ``area_um2`` (gates and
@@ -252,9 +281,11 @@ def synth_design(dut, top: str = "top", *, sram_min_bits: int = SRAM_MIN_BITS, f
     instantiates), ``memories`` (each with ``kind`` "sram" or "register_file"), ``hierarchy``
     {module: [(instance, module)]}, ``top``, ``seconds`` (RTLIL conversion and both Yosys runs),
     ``library`` (what the areas are) and ``flow``. ``fast``: abc's quick script
-    (``strash; dretime; map``, about half the time, about 8% more area) instead of its default."""
-    from amaranth.back import rtlil
+    (``strash; dretime; map``, about half the time, about 8% more area) instead of its default.
 
+    On a terminal a spinner ("Yosys synthesis": :class:`eie_sim.progress.spinner`) shows the
+    stage (:data:`STAGE_NAMES`, after ``label``: which design, e.g. the weight width) and the
+    elapsed seconds; nothing in logs and pipes."""
     t0 = time.perf_counter()
     if liberty is not None:
         lib_text = Path(liberty).read_text(errors="replace")
@@ -263,19 +294,7 @@ def synth_design(dut, top: str = "top", *, sram_min_bits: int = SRAM_MIN_BITS, f
         lib_text, areas = liberty_text(), None
         library = ("generic gate set, Nangate 45 nm Open Cell Library X1 cell areas "
                    "(NangateOpenCellLibrary_typical.lib rev. 1.0)")
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        (tmp / "design.il").write_text(rtlil.convert(dut, name=top))
-        (tmp / "cells.lib").write_text(lib_text)
-        _yosys(STAGE1.format(src="design.il", top=top), tmp)
-        design = json.loads((tmp / "design.json").read_text())
-        mems = _memories(design)
-        for m in mems:
-            m["kind"] = "sram" if m["bits"] >= sram_min_bits else "register_file"
-        rf = [m for m in mems if m["kind"] == "register_file"]
-        mm = ("memory_map " + " ".join(_select(m["module"], m["name"]) for m in rf) + "; ") if rf else ""
-        _yosys(STAGE2.format(memory_map=mm, lib="cells.lib", abc="-script +strash;dretime;map " if fast else ""), tmp)
-        netlist = json.loads((tmp / "gates.json").read_text())
+    design, mems, netlist = _two_runs(dut, top, lib_text, sram_min_bits, fast, label)
     words = parse_design(design)
     gates = count_gates(netlist, areas)
     left = [m for m in _memories(netlist) if m["bits"] < sram_min_bits]
@@ -324,7 +343,8 @@ def synth_pe(p: PEParams, *, fast: bool = False, sram_min_bits: int = SRAM_MIN_B
     ``memories``; ``params`` the PEParams synthesised (counters and macros off) as a dict.
     Everything in the result is plain JSON (``eie-sim rtl area --json`` prints it whole)."""
     q = _synth_params(p)
-    r = synth_design(ProcessingElement(q), "eie_pe", fast=fast, sram_min_bits=sram_min_bits, liberty=liberty)
+    r = synth_design(ProcessingElement(q), "eie_pe", fast=fast, sram_min_bits=sram_min_bits, liberty=liberty,
+                     label=f"{q.weight_bits}-bit weights")
     keys = ("cells", "gates", "flip_flops", "memory_bits", "register_file_bits", "area_um2")
     mods, hier, top = r["modules"], r["hierarchy"], r["top"]
     units = {GLUE: {**{k: mods[top][k] for k in keys}, "modules": [top]}}

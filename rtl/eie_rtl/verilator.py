@@ -219,40 +219,13 @@ def _build_stage(log: Path) -> str:
     return "verilating"
 
 
-class _build_spinner:
-    """A spinner with the elapsed time and the build's stage while Verilator runs (tqdm, on a
-    terminal only: eie_sim.progress); nothing in logs and pipes."""
+def _build_spinner(log: Path):
+    """A spinner with the elapsed time and the build's stage (read from its growing ``log``)
+    while Verilator runs (:class:`eie_sim.progress.spinner`: on a terminal only); nothing in
+    logs and pipes."""
+    from eie_sim.progress import spinner
 
-    def __init__(self, log: Path):
-        self.log, self.stop = log, None
-
-    def __enter__(self):
-        import threading
-
-        from eie_sim.progress import progress
-
-        self.bar = progress(total=None, desc="Verilator build", unit="s", leave=False)
-        if self.bar.disable:
-            return self
-        self.stop = threading.Event()
-        t0 = time.perf_counter()
-
-        def tick():
-            while not self.stop.wait(0.5):
-                self.bar.set_postfix_str(f"{_build_stage(self.log)}, {time.perf_counter() - t0:.0f} s", refresh=False)
-                self.bar.update(0)
-                self.bar.refresh()
-
-        self.thread = threading.Thread(target=tick, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.stop is not None:
-            self.stop.set()
-            self.thread.join()
-        self.bar.close()
-        return False
+    return spinner("Verilator build", lambda: _build_stage(log))
 
 
 def opt_name(optimize: bool) -> str:
