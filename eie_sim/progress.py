@@ -10,7 +10,9 @@ that never show a bar do not pay for it.
   training): the elapsed seconds and a stage (a string, or a function polled twice a second),
   kept moving by a thread;
 * :func:`between_bars`: print a line of one's own while bars are showing (the bars are cleared
-  for it and redrawn under it).
+  for it and redrawn under it);
+* :func:`set_quiet`: every bar and spinner off for the rest of the process (the command line's
+  ``--quiet``, so that bars deep in a library call honour it too).
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ import threading
 import time
 from contextlib import contextmanager
 
-__all__ = ["progress", "spinner", "between_bars"]
+__all__ = ["progress", "spinner", "between_bars", "set_quiet"]
+
+_QUIET = False
+
+
+def set_quiet(quiet: bool = True) -> None:
+    """Turn every bar and spinner of this process off (``quiet``) or back to the terminal rule."""
+    global _QUIET
+    _QUIET = bool(quiet)
 
 
 def progress(iterable=None, *, total: int | None = None, desc: str = "", unit: str = "it", enabled: bool = True,
@@ -32,7 +42,7 @@ def progress(iterable=None, *, total: int | None = None, desc: str = "", unit: s
 
     return tqdm(iterable, total=total, desc=desc, unit=unit, initial=initial, leave=leave,
                 file=stream if stream is not None else sys.stderr, dynamic_ncols=True,
-                disable=None if enabled else True, mininterval=0.2, bar_format=bar_format)
+                disable=None if enabled and not _QUIET else True, mininterval=0.2, bar_format=bar_format)
 
 
 class spinner:

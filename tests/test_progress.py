@@ -105,3 +105,32 @@ def test_lines_between_bars_do_not_land_inside_one(monkeypatch):
     bar.close()
     assert after[start:].startswith("a log line\n")  # the bar was cleared before the line
     assert "rung 0" in after[start + len("a log line\n"):]  # and redrawn under it
+
+
+def test_quiet_turns_every_bar_off_for_one_command_only(monkeypatch, capsys):
+    """--quiet reaches bars the command line does not draw itself (set_quiet), and the next
+    command in the same process draws bars again."""
+    from eie_sim.cli import main
+    from eie_sim.progress import set_quiet, spinner
+
+    seen = []
+
+    def fake_bench(args):  # stands in for a command whose bar is deep in a library call
+        tty = FakeTTY()
+        list(progress(range(3), desc="deep", stream=tty))
+        with spinner("tool", "stage 1", stream=tty):
+            pass
+        seen.append(tty.getvalue())
+        return 0
+
+    import eie_sim.cli.simulate as sim
+
+    monkeypatch.setattr(sim, "_cmd_bench", fake_bench)
+    assert main(["bench", "--quiet"]) == 0
+    assert main(["bench"]) == 0
+    assert seen[0] == "" and "deep" in seen[1] and "tool" in seen[1]
+    set_quiet(True)
+    tty = FakeTTY()
+    list(progress(range(3), desc="x", stream=tty))
+    set_quiet(False)
+    assert tty.getvalue() == ""

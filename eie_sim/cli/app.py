@@ -17,6 +17,7 @@ import sys
 from .._version import __version__
 from ..budget import format_bytes, memory_budget_bytes
 from ..errors import EIEError
+from ..progress import set_quiet
 from . import codesign, model, onnx, rtl, simulate, sweep, train
 
 
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(argv)
     finally:
+        set_quiet(False)  # the next call of main() in this process starts from the terminal rule
         if argv is None:  # the process ends next: its objects need no cyclic garbage collection at exit
             gc.freeze()  # (the interpreter's shutdown collections over Numba's objects cost ~0.1 s)
 
@@ -112,6 +114,7 @@ def _run(argv: list[str] | None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    set_quiet(getattr(args, "quiet", False))  # bars deep in library calls (Yosys, Verilator) honour --quiet
     try:
         return args.func(args)
     except EIEError as exc:

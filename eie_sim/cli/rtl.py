@@ -244,6 +244,7 @@ def add_parsers(sub) -> None:
                    help=say("--table3-build", "on this configuration (shared with make test-rtl-full) instead of a "
                                               "build sized for this layer"))
     q.add_argument("--json", action="store_true", help=say("--json"))
+    q.add_argument("--quiet", action="store_true", help=say("--quiet", "the Verilator build's spinner"))
     q.set_defaults(func=_tool_errors(_cmd_cosim))
 
     q = rsub.add_parser("area", help="synthesise a PE with Yosys and abc: gates, flip-flops, memory bits and area (um^2) per unit")
@@ -257,4 +258,5 @@ def add_parsers(sub) -> None:
                    help=say("--spmat-words", "16,384 x 64 bits: EIE's 128 KB"))
     q.add_argument("--table", action="store_true", help=say("--table"))
     q.add_argument("--json", action="store_true", help=say("--json", "a list, one object per weight width"))
+    q.add_argument("--quiet", action="store_true", help=say("--quiet", "the Yosys spinner"))
     q.set_defaults(func=_tool_errors(_cmd_area))

@@ -143,8 +143,8 @@ def _cmd_sweep(args) -> int:
     else:
         done = f" ({summary['already_done']} already done)" if summary["already_done"] else ""
         sources = len(df[["source", "source_name"]].drop_duplicates()) if "source_name" in df.columns else 0
-        per = (f" (a point: one of {summary['points'] // sources} configurations on one of {sources} layer sources, a "
-               "model file being one source with a row per layer)" if sources and summary["points"] % sources == 0 else "")
+        per = (f" (a point is one configuration on one layer source: {summary['points'] // sources} x {sources}; a model "
+               "file is one source with a row per layer)" if sources and summary["points"] % sources == 0 else "")
         print(f"{summary['points']} points{done}, {summary['rows']} rows ({errors} with errors) in {args.out}; "
               f"{wall:.1f} s{per}")
         if errors:

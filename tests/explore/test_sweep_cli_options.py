@@ -51,3 +51,20 @@ def test_input_index_is_the_models_test_image(tmp_path):
     want = simulate(load_model(MODEL), x, ArchConfig(n_pe=16))
     assert df["cycles"].tolist() == [r.cycles for r in want.layers]
     assert set(df["input_index"]) == {4}
+
+
+@pytest.mark.skipif(not FASHION.exists(), reason="dataset-fashion-mnist is not installed")
+def test_an_lstm_model_runs_on_its_test_sequence_as_in_run(tmp_path):
+    """The sweep's model input is run's (eie_sim.train.inputs): for an LSTM, test image 0 as a
+    T x X sequence (earlier versions passed the flat image and every row failed)."""
+    from eie_sim.train.data import load_dataset
+
+    path = MODEL.parent / "lstm-fashion.npz"
+    out = tmp_path / "s.parquet"
+    assert main(["sweep", "--pes", "16", "--layers", str(path), "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    df = load_sweep(out)
+    model = load_model(path)
+    x = load_dataset("fashion-mnist").x_test[0].astype(float).reshape(-1, model.n_inputs)
+    want = simulate(model, x, ArchConfig(n_pe=16))
+    assert df["error"].isna().all()
+    assert df["cycles"].tolist() == [r.cycles for r in want.layers]
