@@ -19,7 +19,7 @@ from ..cycle import conv_suite, suite
 from ..cost.presets import get_table
 from ..budget import check_budget
 from ..errors import ConfigError, EncodingError
-from .vocabulary import _arch_flag, say
+from .vocabulary import arch_flag, say
 
 
 def comma_list(option: str, text: str, typ=int) -> list:
@@ -49,10 +49,6 @@ def load_npy(path: str, what: str) -> np.ndarray:
         raise EncodingError(f"{what}={path!r}: expected a .npy array, got an .npz archive")
     check_budget(f"{what}={path!r} (shape {arr.shape}, {arr.dtype})", arr.nbytes)
     return np.array(arr)
-
-
-def arch_flag(field: str) -> str:
-    return _arch_flag(field)
 
 
 def add_config_args(p) -> None:

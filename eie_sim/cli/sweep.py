@@ -114,12 +114,16 @@ def _cmd_sweep(args) -> int:
                           ("finetune_epochs", args.model, "the accuracy of --model, which is not given"),
                           ("input_index", args.model or model_files, "the input of a model, and neither --model nor a "
                            "model file in --layers is given"),
+                          ("input", args.model or model_files, "the input of a model, and neither --model nor a "
+                           "model file in --layers is given"),
                           ("row_cv", len(model_files) < len(layers), "the Table III layers, and --layers names none"),
                           ("col_cv", len(model_files) < len(layers), "the Table III layers, and --layers names none"),
                           ("dataset", args.model or model_files,
                            "a model (its accuracy and input), and neither --model nor a model file in --layers is given")):
         if getattr(args, opt) is not None and not ok:
             raise ConfigError(f"--{opt.replace('_', '-')}={getattr(args, opt)}: applies to {what}")
+    if args.input and args.input_index is not None:
+        raise ConfigError(f"--input-index={args.input_index} with --input={args.input}: give one input")
     prog = _Progress(bar=not args.quiet)
     t0 = time.perf_counter()
     try:
@@ -127,7 +131,8 @@ def _cmd_sweep(args) -> int:
                    workers=args.workers, out=args.out, seed=args.seed, dataset=args.dataset,
                    input_index=args.input_index or 0, accuracy_samples=args.limit_test,
                    batch_size=args.points_per_task, retry_errors=args.retry_errors, flush_s=args.flush_seconds,
-                   progress=prog, retrain_epochs=args.finetune_epochs, append=args.append, **_generator(args))
+                   progress=prog, retrain_epochs=args.finetune_epochs, append=args.append, input_file=args.input,
+                   **_generator(args))
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished points are saved in {args.out}; rerun the same command to resume", file=sys.stderr)
         return 130
@@ -228,6 +233,8 @@ def add_parsers(sub) -> None:
                                        "re-clustered at the row's weight_bits"))
     g.add_argument("--input-index", type=int_in(0), default=None, metavar="K",
                    help=say("--input-index", "the input the model's layers are simulated on (default 0)"))
+    g.add_argument("--input", default=None, metavar="ACTS.npy",
+                   help=say("--input", "the models' layers run on it instead of a test image"))
     g.add_argument("--dataset", default=None, help=say("--dataset", "of the model's accuracy and input (default: the model's)"))
     g.add_argument("--limit-test", type=int_in(1), default=None, help=say("--limit-test", "of the accuracy (default: all)"))
     add_deprecated(g, "sweep", "--accuracy-samples", type=int_in(1))

@@ -23,7 +23,7 @@ import sys
 from .._version import __version__
 from ..config import ArchConfig
 
-__all__ = ["MEANINGS", "DEPRECATED", "say", "add_deprecated", "arch_meanings"]
+__all__ = ["MEANINGS", "DEPRECATED", "say", "add_deprecated", "arch_meanings", "arch_flag"]
 
 
 def arch_meanings() -> dict[str, str]:
@@ -42,7 +42,8 @@ def arch_meanings() -> dict[str, str]:
     return {k: re.split(r"\.\s+(?=[A-Z])", v)[0].rstrip(".") for k, v in out.items()}
 
 
-def _arch_flag(field: str) -> str:
+def arch_flag(field: str) -> str:
+    """The flag of ArchConfig field ``field``: ``--pes`` for n_pe, else the field with dashes."""
     return "--pes" if field == "n_pe" else "--" + field.replace("_", "-")
 
 
@@ -143,7 +144,7 @@ _OWN = {
 }
 
 #: every long option's one meaning (the argparse-own --help and --version aside)
-MEANINGS: dict[str, str] = {**{_arch_flag(f): m for f, m in arch_meanings().items()}, **_OWN}
+MEANINGS: dict[str, str] = {**{arch_flag(f): m for f, m in arch_meanings().items()}, **_OWN}
 
 #: (command, old spelling) -> the new spelling(s); accepted until the next release
 DEPRECATED: dict[tuple[str, str], tuple[str, ...]] = {

@@ -39,7 +39,8 @@ if TYPE_CHECKING:  # annotations only: pandas is imported where a value is teste
 __all__ = ["RUN_COLUMNS", "RunMismatchError", "run_columns", "check_run", "select_run"]
 
 #: the run-level settings every sweep row carries, in the order messages name them
-RUN_COLUMNS = ("run_command", "run_layers", "seed", "table3_cv", "input_index", "energy_table", "energy_table_digest",
+RUN_COLUMNS = ("run_command", "run_layers", "seed", "table3_cv", "input_index", "input_file", "energy_table",
+               "energy_table_digest",
                "energy_node_nm", "energy_vdd", "accuracy_model", "model_digest", "accuracy_dataset", "accuracy_samples",
                "retrain_epochs")
 _LABEL = {"run_command": "command", "run_layers": "layers"}
@@ -55,13 +56,15 @@ class RunMismatchError(ConfigError):
 
 
 def run_columns(sources, table, table_key: str, seed: int, input_index: int, accuracy, model_digest,
-                cv: tuple[float, float] = (suite.DEFAULT_ROW_CV, suite.DEFAULT_COL_CV)) -> dict:
+                cv: tuple[float, float] = (suite.DEFAULT_ROW_CV, suite.DEFAULT_COL_CV), input_file: str | None = None) -> dict:
     """{column: value} of the run-level settings, the same on every row this run writes;
-    ``cv``: the Table III generator's (row, column) density dispersion."""
+    ``cv``: the Table III generator's (row, column) density dispersion; ``input_file``: the name
+    and digest of the file the models ran on (then no ``input_index``)."""
     kinds = {s.kind for s in sources}
     cols = {"run_command": "sweep", "run_layers": json.dumps([s.name for s in sources]), "seed": int(seed),
             "table3_cv": f"{cv[0]:g}/{cv[1]:g}" if "table3" in kinds else None,
-            "input_index": int(input_index) if "model" in kinds else np.nan,  # numbers: NaN for none (CSV reads so)
+            "input_index": int(input_index) if "model" in kinds and not input_file else np.nan,  # NaN: none (as CSV reads)
+            "input_file": input_file if "model" in kinds else None,
             "energy_table": table.name, "energy_table_digest": table_key,
             "energy_node_nm": float(table.node_nm), "energy_vdd": float(table.vdd)}
     if accuracy is not None:

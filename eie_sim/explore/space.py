@@ -134,9 +134,11 @@ def file_digest(path: Path) -> str:
 
 
 def resolve_layers(layers, model, seed: int, input_index: int, dataset: str | None,
-                   cv: tuple[float, float] = (suite.DEFAULT_ROW_CV, suite.DEFAULT_COL_CV)) -> tuple[list[LayerSource], dict]:
+                   cv: tuple[float, float] = (suite.DEFAULT_ROW_CV, suite.DEFAULT_COL_CV),
+                   input_tag: str | None = None) -> tuple[list[LayerSource], dict]:
     """Sources for ``layers`` (+ the model's layers when a model is given) and user arrays by key;
-    ``cv``: the Table III generator's (row, column) density dispersion."""
+    ``cv``: the Table III generator's (row, column) density dispersion; ``input_tag``: names the
+    input file the models run on (instead of test image ``input_index``) in their keys."""
     if layers is None:
         layers = []
     if isinstance(layers, (str, Path, SweepLayer)):
@@ -159,7 +161,7 @@ def resolve_layers(layers, model, seed: int, input_index: int, dataset: str | No
             sources.append(LayerSource("user", it.name, key, (it.weight_bits, it.index_bits, it.act_bits)))
             arrays[key] = it
         elif isinstance(it, (str, Path)) and (str(it).endswith(".npz") or Path(it).is_file()):
-            sources.append(_model_source(it, input_index, dataset, model_paths, seed))
+            sources.append(_model_source(it, input_index, dataset, model_paths, seed, input_tag))
         elif isinstance(it, str):
             sources.append(_table3_source(it, seed, cv))
         else:
@@ -170,7 +172,8 @@ def resolve_layers(layers, model, seed: int, input_index: int, dataset: str | No
     return sources, arrays
 
 
-def _model_source(it, input_index: int, dataset: str | None, model_paths: set, seed: int = 0) -> LayerSource:
+def _model_source(it, input_index: int, dataset: str | None, model_paths: set, seed: int = 0,
+                  input_tag: str | None = None) -> LayerSource:
     """The source for model file ``it`` (every layer of the model); adds its path to ``model_paths``.
     ``seed`` draws the input when the dataset's test image cannot be used: part of the key."""
     path = Path(it).resolve()
@@ -182,7 +185,8 @@ def _model_source(it, input_index: int, dataset: str | None, model_paths: set, s
     m = load_model(path)
     ds = dataset or m.meta.get("dataset")
     lay0 = m.layers[0]
-    key = f"model:{path.name}:{file_digest(path)}:in{input_index}:{ds}" + (f":seed{seed}" if seed else "")
+    given = f":in{input_tag}" if input_tag else f":in{input_index}:{ds}" + (f":seed{seed}" if seed else "")
+    key = f"model:{path.name}:{file_digest(path)}{given}"
     return LayerSource("model", str(m.meta.get("name", path.stem)), key,
                    (lay0.weight_bits, lay0.index_bits, lay0.act_bits), (str(path), input_index, ds),
                    tuple(lay.name for lay in m.layers))

@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..contract.model import load_model
 from ..cost.energy import EnergyTable
 from ..cycle import suite
 from ..cost.presets import get_table
@@ -83,7 +84,7 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
           seed: int = 0, input_index: int = 0, dataset: str | None = None, accuracy_samples: int | None = None,
           batch_size: int | None = None, retry_errors: bool = False, flush_s: float = 2.0,
           progress=None, retrain_epochs: int | None = None, append: bool = False, row_cv: float | None = None,
-          col_cv: float | None = None) -> pd.DataFrame:
+          col_cv: float | None = None, input_file=None) -> pd.DataFrame:
     """Run ``space`` x ``layers`` on Dask; returns the tidy DataFrame (module docstring).
 
     ``space``: {ArchConfig field: list of values}. ``layers``: Table III names (``"vgg6"``,
@@ -102,7 +103,9 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     and ``accuracy_model`` says so. ``progress(done, total, elapsed_s)`` is called as points
     finish. ``seed``: Table III generator seed and the fallback model input; ``row_cv`` /
     ``col_cv``: the generator's density dispersion (default :data:`eie_sim.cycle.suite.DEFAULT_ROW_CV`
-    / ``DEFAULT_COL_CV``; recorded in the ``table3_cv`` column). Every row carries
+    / ``DEFAULT_COL_CV``; recorded in the ``table3_cv`` column). ``input_file``: a .npy input every
+    model layer source runs on instead of test image ``input_index`` (recorded as ``input_file``,
+    name and digest). Every row carries
     the run's settings (:data:`.run_key.RUN_COLUMNS`: seed, layers, energy table, accuracy sample
     count, ...); ``out`` holding rows of another run (other settings, another layer list, a
     codesign file) is refused naming what differs, unless ``append``. Rows are sorted by
@@ -118,14 +121,19 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     tkey = energy_table_key(table)
     cv = (suite.DEFAULT_ROW_CV if row_cv is None else suite.check_cv("row_cv", row_cv),
           suite.DEFAULT_COL_CV if col_cv is None else suite.check_cv("col_cv", col_cv))
-    sources, arrays, accuracy = _check_inputs(layers, model, seed, input_index, dataset, batch_size, accuracy_samples, cv)
+    given = _input_array(input_file)
+    tag = f"{Path(input_file).name}:{file_digest(Path(input_file))}" if given is not None else None
+    sources, arrays, accuracy = _check_inputs(layers, model, seed, input_index, dataset, batch_size, accuracy_samples, cv,
+                                              tag)
     if retrain_epochs is not None:
         sources, accuracy = _retraining(sources, accuracy, model, retrain_epochs)
+    if given is not None:  # the models' input travels as their sources' array, under their final keys
+        arrays.update({s.key: _fit_input(given, s, input_file) for s in sources if s.kind == "model"})
     todo = plan_points(points, sources, tkey)
     auto_ptr = "ptr_bits" not in space
     out_path = check_out(out)
     run = run_columns(sources, table, tkey, seed, input_index, accuracy,
-                      file_digest(Path(accuracy.path)) if accuracy is not None else None, cv)
+                      file_digest(Path(accuracy.path)) if accuracy is not None else None, cv, tag)
 
     with ResultsLock(out_path) if out_path is not None else contextlib.nullcontext():
         # what is already done: the checked rows in ``out`` (and the accuracies they hold) are not run again
@@ -211,12 +219,40 @@ def check_out(out) -> Path | None:
     return path
 
 
-def _check_inputs(layers, model, seed: int, input_index: int, dataset: str | None, batch_size, accuracy_samples, cv):
+def _input_array(path) -> np.ndarray | None:
+    """The array of ``input_file`` (None: none), or one ConfigError line."""
+    if path is None:
+        return None
+    if not isinstance(path, (str, os.PathLike)) or not Path(path).is_file():
+        raise ConfigError(f"input_file={describe(path)}: expected the path of a .npy file")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ConfigError(f"input_file={str(path)!r}: not a readable .npy array ({exc})") from None
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf" or x.size == 0 or not np.isfinite(x).all():
+        raise ConfigError(f"input_file={str(path)!r}: expected a non-empty .npy array of finite numbers")
+    return x.astype(np.float64)
+
+
+def _fit_input(x: np.ndarray, src, path) -> np.ndarray:
+    """``x`` shaped for the model of layer source ``src`` (T x X for a sequence model), or ConfigError."""
+    model = load_model(src.detail[0])
+    n = model.n_inputs
+    if model.is_sequence and x.size % n == 0:
+        return x.reshape(-1, n)
+    if not model.is_sequence and x.size == n:
+        return x.reshape(-1)
+    raise ConfigError(f"input_file={str(path)!r}: {x.size} values; {src.detail[0]} takes {n} inputs"
+                      + (" per step" if model.is_sequence else ""))
+
+
+def _check_inputs(layers, model, seed: int, input_index: int, dataset: str | None, batch_size, accuracy_samples, cv,
+                  input_tag=None):
     """(layer sources, user layers by source key, the model's accuracy columns or None); refuses
     a model that is not a file, bad layers and bad batch_size, accuracy_samples and dataset."""
     if model is not None and not (isinstance(model, (str, Path)) and Path(model).is_file()):
         raise ConfigError(f"model={describe(model)}: expected the path of a model file (.npz)")
-    sources, arrays = resolve_layers(layers, model, seed, input_index, dataset, cv)
+    sources, arrays = resolve_layers(layers, model, seed, input_index, dataset, cv, input_tag)
     for nm, v in (("batch_size", batch_size), ("accuracy_samples", accuracy_samples)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ConfigError(f"{nm}={describe(v)}: expected an integer >= 1 or None")

@@ -18,7 +18,7 @@ __all__ = ["FORMATS", "read_results", "write_results", "null_errors"]
 FORMATS = (".parquet", ".csv")
 #: columns that hold text, read from CSV as text (a point id of digits only stays a string)
 TEXT_COLUMNS = ("point_id", "layer", "source", "source_name", "error", "notes", "energy_table", "accuracy_model",
-                "accuracy_dataset", "run_command", "run_layers", "table3_cv", "energy_table_digest", "model_digest")
+                "accuracy_dataset", "run_command", "run_layers", "table3_cv", "energy_table_digest", "model_digest", "input_file")
 
 
 def null_errors(df: pd.DataFrame) -> pd.DataFrame:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 
 pytest.importorskip("pyarrow")
@@ -68,3 +70,24 @@ def test_an_lstm_model_runs_on_its_test_sequence_as_in_run(tmp_path):
     want = simulate(model, x, ArchConfig(n_pe=16))
     assert df["error"].isna().all()
     assert df["cycles"].tolist() == [r.cycles for r in want.layers]
+
+
+def test_input_file_is_what_the_models_run_on(tmp_path, capsys):
+    """sweep --input FILE as run --input FILE: the same cycles, the file named in the rows, other
+    point ids than a test image's; a file of the wrong size is refused in one line."""
+    x = load_model(MODEL).n_inputs
+    acts = np.random.default_rng(3).random(x)
+    np.save(tmp_path / "x.npy", acts)
+    out = tmp_path / "s.parquet"
+    assert main(["sweep", "--pes", "8", "--layers", str(MODEL), "--input", str(tmp_path / "x.npy"), "--workers", "1",
+                 "--out", str(out), "--quiet"]) == 0
+    df = load_sweep(out)
+    want = simulate(load_model(MODEL), acts, ArchConfig(n_pe=8))
+    assert df["cycles"].tolist() == [r.cycles for r in want.layers]
+    assert df["input_file"].iloc[0].startswith("x.npy:") and df["input_index"].isna().all()
+    np.save(tmp_path / "short.npy", acts[:10])
+    capsys.readouterr()
+    assert main(["sweep", "--pes", "8", "--layers", str(MODEL), "--input", str(tmp_path / "short.npy"), "--workers", "1",
+                 "--out", str(tmp_path / "t.parquet"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "short.npy" in err[0] and "10 values" in err[0] and "takes 784 inputs" in err[0]
