@@ -13,7 +13,7 @@ import pytest
 import eie_sim
 
 PKG = Path(eie_sim.__file__).parent
-BASE = {"config", "errors", "budget", "progress", "_lazy", "_version"}
+BASE = {"config", "errors", "budget", "progress", "_jit", "_lazy", "_version"}
 #: what each subpackage may import (besides itself and the base modules config, errors)
 ALLOWED = {
     "contract": set(),

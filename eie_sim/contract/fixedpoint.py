@@ -68,9 +68,10 @@ class QFormat:
 
 
 class _LazyKernel:
-    """A Numba kernel compiled with ``njit(cache=True)`` on its first call, so that importing this
-    module (every model file read needs it) does not import Numba; later calls go to the compiled
-    dispatcher, whose machine code Numba caches on disk next to this module."""
+    """A Numba kernel compiled with ``njit(cache=True)`` (:func:`eie_sim._jit.cached_njit`) on its
+    first call, so that importing this module (every model file read needs it) does not import
+    Numba; later calls go to the compiled dispatcher, whose machine code Numba caches on disk next
+    to this module."""
 
     def __init__(self, py_func):
         functools.update_wrapper(self, py_func)
@@ -79,9 +80,9 @@ class _LazyKernel:
 
     def __call__(self, *args):
         if self._jitted is None:
-            from numba import njit
+            from .._jit import cached_njit
 
-            self._jitted = njit(cache=True)(self.py_func)
+            self._jitted = cached_njit()(self.py_func)
         return self._jitted(*args)
 
 

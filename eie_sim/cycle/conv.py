@@ -37,8 +37,8 @@ arrays are summed over positions, except ``stored_entries`` (what each PE stores
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .._jit import cached_njit
 from ..config import ArchConfig
 from ..contract.conv import conv_golden, geometry, patch_index, pool_index
 from .kernels import DRAIN_CYCLES, dense_pass
@@ -51,7 +51,7 @@ __all__ = ["CONV_COUNTERS", "patch_nonzeros", "conv_row_batch", "conv_timing", "
 CONV_COUNTERS = ("positions", "fmap_reads", "fmap_writes", "pool_ops", "patch_stall_cycles", "pool_cycles")
 
 
-@njit(cache=True)
+@cached_njit()
 def patch_nonzeros(idx, q):
     """The broadcast columns of every patch: (nz, off, inbounds) with ``nz[off[p]:off[p+1]]`` the
     ascending patch columns k of position p whose input ``q[idx[p, k]]`` is non-zero (``idx``
@@ -75,7 +75,7 @@ def patch_nonzeros(idx, q):
     return nz[:n], off, inbounds
 
 
-@njit(cache=True)
+@cached_njit()
 def conv_row_batch(nz, off, R, load_cycles, lnzd, ptr_t, real_p, fifo, epw, entry_base, cap_words, ptr_base, ptr_cap,
                    busy, blocked, real, pad, sram, dram, pos_cycles, pos_issue, pos_ptr_sram, pos_spmat_dram):
     """One row batch of every position: per position, its input batches (patch columns

@@ -61,7 +61,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from .._jit import cached_njit
 
 __all__ = ["DRAIN_CYCLES", "lnzd_levels", "lnzd_nodes"]
 
@@ -87,7 +88,7 @@ def lnzd_nodes(n_pe: int) -> int:
         nodes = math.ceil(nodes / 4)
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _sat(t, lo, hi):
     """Saturate the accumulator value t to [lo, hi]; also say whether it saturated."""
     if t > hi:
@@ -97,7 +98,7 @@ def _sat(t, lo, hi):
     return t, False
 
 
-@njit(cache=True)
+@cached_njit()
 def _issue_timing(ptr_t, nzcols, fifo_depth, st, blocked):
     """The issue phase of one pass (the module's rules) for the broadcast columns ``nzcols``,
     timing only. Cycles are relative to the first broadcast (cycle 0); returns the cycle of the
@@ -151,7 +152,7 @@ def _issue_timing(ptr_t, nzcols, fifo_depth, st, blocked):
     return t_prev
 
 
-@njit(cache=True)
+@cached_njit()
 def _pass_counts(ptr_t, real_p, nzcols, epw, entry_base, cap_words, held, real, pad, sram_reads, dram_words):
     """Per-PE entries and spmat word reads of a pass that broadcasts ``nzcols``; adds to
     ``real``, ``pad``, ``sram_reads``, ``dram_words`` and updates ``held`` (all (n_pe,) int64).
@@ -217,7 +218,7 @@ def _pass_counts(ptr_t, real_p, nzcols, epw, entry_base, cap_words, held, real, 
         dram_words[k] += st[DRAM, k]
 
 
-@njit(cache=True)
+@cached_njit()
 def dense_pass(ptr_t, real_p, nzcols, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real,
                 pad, sram_reads, dram_words):
     """One pass without its arithmetic (done row by row for dense activations,
@@ -244,7 +245,7 @@ def dense_pass(ptr_t, real_p, nzcols, fifo_depth, t_start, epw, entry_base, cap_
     return t_end + t_start
 
 
-@njit(cache=True)
+@cached_njit()
 def simulate_pass(ptr_t, real_p, col_rs, real_rows, real_codes, nzcols, qa, qc, acc, acc_lo, acc_hi, check_sat,
                    row0, fifo_depth, t_start, epw, entry_base, cap_words, held, busy, blocked, real, pad,
                    sram_reads, dram_words):
@@ -286,7 +287,7 @@ def simulate_pass(ptr_t, real_p, col_rs, real_rows, real_codes, nzcols, qa, qc, 
     return t_end, saturated
 
 
-@njit(cache=True)
+@cached_njit()
 def build_real_entries(ptr_t, offsets, v, z, real_p, col_rs, real_rows, real_codes):
     """Fill the kernel's view of a layer: per PE, the real entries in the columns before each
     column (``real_p``, (n_cols + 1, n_pe)), column offsets (``col_rs``) and, column by column
@@ -325,7 +326,7 @@ def build_real_entries(ptr_t, offsets, v, z, real_p, col_rs, real_rows, real_cod
             fill[j] = pos
 
 
-@njit(cache=True)
+@cached_njit()
 def build_row_major(col_rs, real_rows, real_codes, shift, row_ptr, row_ent):
     """Counting sort of the column-major real entries into rows (columns ascending in each row),
     each entry packed into one unsigned integer, ``(column << shift) | code`` (the caller picks
@@ -351,7 +352,7 @@ def build_row_major(col_rs, real_rows, real_codes, shift, row_ptr, row_ent):
 ACC_SATURATING, ACC_FLOAT, ACC_INT = 0, 1, 2
 
 
-@njit(cache=True)
+@cached_njit()
 def accumulate_rows(row_ptr, row_ent, shift, qa, qc, acc, row0, acc_lo, acc_hi, mode):
     """The arithmetic of a pass row by row (columns ascending, the hardware's order for every
     row): ``acc[row] = sat(acc[row] + qc[v] * qa[j])`` for every real entry (j, v) of the row,
@@ -439,7 +440,7 @@ def accumulate_rows(row_ptr, row_ent, shift, qa, qc, acc, row0, acc_lo, acc_hi, 
     return saturated
 
 
-@njit(cache=True)
+@cached_njit()
 def scan_acts(qa, acc0):
     """One pass over a layer's operands: (non-zero activations, ``sum|qa|``, ``max|acc0|``, 0
     for none), the exact integers that ``np.count_nonzero(qa)``, ``np.abs(qa).sum()`` and

@@ -64,8 +64,11 @@ the suite. ``row_cv=0.6, col_cv=0.6`` reproduces those layers bit for bit; sweep
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -136,11 +139,59 @@ def multipliers(seed: int, index: int, stream: int, n: int, cv: float) -> np.nda
     so for one seed a larger ``cv`` spreads the same ranks further (all ones when ``cv`` is 0)."""
     if cv == 0:
         return np.ones(n)
-    from scipy.special import gammaincinv
-
     u = np.random.default_rng([seed, index, stream]).random(n)
     k = 1.0 / (cv * cv)
-    return gammaincinv(k, u) / k
+    return gammaincinv_ufunc()(k, u) / k
+
+
+@functools.cache
+def gammaincinv_ufunc() -> np.ufunc:
+    """``scipy.special.gammaincinv``, the ufunc itself (the gamma quantile of :func:`multipliers`).
+
+    Importing ``scipy.special`` costs about 0.15 s (its array-API layer imports much of NumPy's
+    optional modules), as much as importing Numba, for one function. So unless ``scipy.special``
+    is already imported, the ufunc comes straight from the extension module that defines it,
+    ``scipy.special._special_ufuncs`` (about 3 ms): the same compiled function, so the same
+    values to the bit (``tests/cycle/test_suite.py`` compares them). If this SciPy keeps
+    ``gammaincinv`` elsewhere, or that load fails, ``scipy.special`` is imported as usual."""
+    if "scipy.special" not in sys.modules:
+        try:
+            f = _special_ufunc("gammaincinv")
+        except Exception:  # another SciPy layout: the public import below
+            f = None
+        if f is not None:
+            return f
+    from scipy.special import gammaincinv as f
+
+    return f
+
+
+def _special_ufunc(name: str):
+    """Ufunc ``name`` of ``scipy.special._special_ufuncs``, loaded without running
+    ``scipy/special/__init__.py`` and left out of ``sys.modules`` (a later ``import scipy.special``
+    loads the module as it always does); None if that module or the ufunc is not there."""
+    import importlib.machinery
+    import importlib.util
+
+    import scipy  # the package's own set-up (on Windows it makes its bundled DLLs findable); Numba imports it anyway
+
+    modname = "scipy.special._special_ufuncs"
+    folder = Path(scipy.__file__).parent / "special"
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = folder / f"_special_ufuncs{suffix}"
+        if path.is_file():
+            break
+    else:
+        return None
+    loader = importlib.machinery.ExtensionFileLoader(modname, str(path))
+    spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
+    try:
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+    finally:
+        sys.modules.pop(modname, None)  # a single-phase extension module registers itself: undo it
+    f = getattr(module, name, None)
+    return f if isinstance(f, np.ufunc) else None
 
 
 def _expected_density(s: float, a: np.ndarray, c_sorted: np.ndarray, c_cum: np.ndarray) -> float:

@@ -12,14 +12,14 @@ import heapq
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from .._jit import cached_njit
 from ..errors import EIEError
 
 __all__ = ["HuffmanCode", "huffman_code", "huffman_bits"]
 
 
-@njit(cache=True)
+@cached_njit()
 def _encode(stream, code_of, len_of, out_bits):
     pos = 0
     for i in range(stream.size):
@@ -32,7 +32,7 @@ def _encode(stream, code_of, len_of, out_bits):
     return pos
 
 
-@njit(cache=True)
+@cached_njit()
 def _decode(bits, n_bits, first_code, first_index, count, symbols, out):
     pos = 0
     k = 0

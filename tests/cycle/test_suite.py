@@ -290,3 +290,70 @@ def test_bench_ntlstm_cell_row_is_a_real_lstm_step(capsys):
     assert cell["cycles"] == steps[1].cycles != steps[0].cycles
     assert cell["counters"]["lut_reads"] == 5 * H  # sigmoid i, f, o, tanh g, tanh c per unit
     assert cell["cycles"] > 0 and rows["ntlstm"]["cycles"] > 0
+
+
+# --- the gamma quantile: scipy.special.gammaincinv, loaded without importing scipy.special ---------
+
+#: every CV the generators use by default or the tests and docs name, and the extremes of the range
+GAMMA_CVS = (1e-3, 0.01, suite.DEFAULT_COL_CV, suite.DEFAULT_ROW_CV, 0.25, 0.3, 0.5, suite.PREVIOUS_ROW_CV, 1.0,
+             1.2, 1.5, 2.0, 3.0, suite.MAX_CV)
+
+
+def test_gammaincinv_from_the_extension_module_is_scipy_special_s_to_the_bit():
+    """The ufunc that :func:`suite.gammaincinv_ufunc` loads straight from ``scipy.special._special_ufuncs``
+    gives scipy.special.gammaincinv's values bit for bit on the generators' arguments: shapes
+    1/cv**2 over the CV range, at the uniforms of every Table III and conv layer's row and column
+    streams (the first 256 of each, seeds 0-2), plus 0 and the uniforms closest to 0 and 1."""
+    from scipy.special import gammaincinv
+
+    from eie_sim.cycle import conv_suite
+
+    direct = suite._special_ufunc("gammaincinv")
+    assert direct is not None, "scipy.special._special_ufuncs has no gammaincinv: the fast path is never taken"
+    indices = list(range(len(suite.NAMES))) + [100 + i for i in range(len(conv_suite.CONV_NAMES))]
+    u = np.concatenate([np.random.default_rng([seed, index, stream]).random(256)
+                        for seed in range(3) for index in indices for stream in (1, 2)])
+    u = np.concatenate([u, [0.0, 5e-324, 1e-300, 1e-17, 0.5, 1 - 2**-53]])
+    for cv in GAMMA_CVS:
+        k = 1.0 / (cv * cv)
+        a, b = direct(k, u), gammaincinv(k, u)
+        assert a.dtype == b.dtype == np.float64
+        assert a.tobytes() == b.tobytes(), f"cv={cv}: {np.count_nonzero(a != b)} values differ"
+
+
+GAMMA_CHILD = """
+import hashlib, json, sys
+from eie_sim.cycle import suite
+digest = hashlib.sha256()
+for cv in json.loads(sys.argv[1]):
+    for index in (2, 4, 103):
+        digest.update(suite.multipliers(1, index, 1, 3000, cv).tobytes())
+b = suite.get("alex8", scale=0.05)
+digest.update(b.codes.tobytes())
+print(json.dumps({"digest": digest.hexdigest(), "special": "scipy.special" in sys.modules,
+                  "private": "scipy.special._special_ufuncs" in sys.modules}))
+"""
+
+
+def test_generator_without_scipy_special_gives_the_same_multipliers_and_layers():
+    """A fresh process that never imports scipy.special (the ``eie-sim run`` path) draws the same
+    multipliers and layers as this one, which has; and it leaves sys.modules without the module it
+    loaded privately."""
+    import hashlib
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import scipy.special  # noqa: F401  -- here the generator uses scipy.special's own function
+
+    digest = hashlib.sha256()
+    for cv in GAMMA_CVS:
+        for index in (2, 4, 103):
+            digest.update(suite.multipliers(1, index, 1, 3000, cv).tobytes())
+    digest.update(suite.get("alex8", scale=0.05).codes.tobytes())
+    checkout = Path(suite.__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-c", GAMMA_CHILD, json.dumps(GAMMA_CVS)], capture_output=True, text=True,
+                       cwd=checkout)
+    assert r.returncode == 0, r.stderr
+    child = json.loads(r.stdout)
+    assert child == {"digest": digest.hexdigest(), "special": False, "private": False}
