@@ -62,7 +62,7 @@ def test_quiet_shows_no_bar_on_a_terminal(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "stderr", tty)
     args = ["codesign", "mlp:8", "--dataset", "digits", "--out", str(tmp_path / "cd.parquet"), "--sparsity", "0.5",
             "--weight-bits", "3", "--balance", "off", "--pes", "2,4", "--fifo-depth", "2", "--sram-width", "32",
-            "--index-bits", "4", "--candidates", "1", "--epochs", "1", "--dense-epochs", "1", "--simulate-images", "1",
+            "--index-bits", "4", "--candidates", "1", "--rung-epochs", "1", "--dense-epochs", "1", "--simulate", "1",
             "--synchronous", "--quiet", "--json", "--figures", str(tmp_path / "figs")]
     assert main(args) == 0
     assert tty.getvalue() == ""
