@@ -351,8 +351,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--limit-test", type=int_in(1), default=None, help=say("--limit-test"))
     add_deprecated(p, "eval", "--limit", type=int_in(1))
     p.add_argument("--simulate", type=int_in(0), default=0, metavar="K",
-                   help=say("--simulate", "also run K test images on the cycle model: check outputs, report cycles, "
-                                          "load efficiency and energy (means over the K images, also per layer)"))
+                   help=say("--simulate", "K of them (default 0: none), outputs checked against the golden model; "
+                                          "reports cycles, load efficiency and energy (means over the K, also per "
+                                          "layer)"))
     p.add_argument("--input-index", type=int_in(0), default=None, metavar="K",
                    help=say("--input-index", "with --simulate: the first image simulated (default 0)"))
     p.add_argument("--input", default=None, metavar="ACTS.npy",
