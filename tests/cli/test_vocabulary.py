@@ -185,3 +185,26 @@ def test_a_deprecated_spelling_runs_a_command(tmp_path, capsys):
     new = capsys.readouterr()
     assert old.out == new.out and '"n_samples": 30' in new.out
     assert "--limit is deprecated, use --limit-test" in old.err and "deprecated" not in new.err
+
+
+def test_docs_and_scripts_use_the_new_spellings():
+    """No command line in the README, models/README, the Makefile, the benchmarks, notebooks or
+    tests uses an old spelling (they would still run, with a deprecation line on stderr); the
+    README's vocabulary section and this file name them on purpose."""
+    root = README.parent
+    files = [README, root / "models" / "README.md", root / "Makefile", *sorted((root / "benchmarks").glob("*.py")),
+             *sorted((root / "notebooks").glob("*.ipynb")), *sorted((root / "tests").rglob("*.py"))]
+    found = []
+    for path in files:
+        if path.resolve() == Path(__file__).resolve():
+            continue
+        text = path.read_text()
+        if path == README:  # the sections that list the old spellings
+            text = text.split("## Flag vocabulary")[0] + "\n## " + text.split("## Flag vocabulary", 1)[1].split("\n## ", 1)[1]
+            text = text.split("The spellings of earlier versions")[0] + text.split("with a line naming the new one.", 1)[-1]
+        for (command, old) in DEPRECATED:
+            shell = rf"eie-sim {command}\b[^\n`]*?\s{re.escape(old)}(?=[\s=\]`\"]|$)"
+            python = rf"\[\"{command}\",[^\]]*\"{re.escape(old)}\""
+            for m in re.finditer(f"{shell}|{python}", text, flags=re.M):
+                found.append(f"{path.relative_to(root)}: {command} {old}: {m.group(0)[:80]}")
+    assert not found, "\n".join(found)
