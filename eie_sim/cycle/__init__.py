@@ -11,18 +11,9 @@ that register the fc, lstm and conv steps (:data:`.steps.STEP_MODULES`) the firs
 asked for.
 """
 
-import importlib
+from .._lazy import lazy_names
 
 #: the modules of the package, imported when first named as ``eie_sim.cycle.<module>``
 SUBMODULES = ("conv", "conv_suite", "dram", "kernels", "layers", "lstm", "simulator", "steps", "suite")
 
-
-def __getattr__(name: str):
-    """``eie_sim.cycle.<module>`` for a module not imported yet (PEP 562)."""
-    if name in SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(SUBMODULES))
+__getattr__, __dir__ = lazy_names(__name__, globals(), {}, list(SUBMODULES))
