@@ -17,11 +17,10 @@ BENCH_CSV_FIELDS = ("layer", "rows", "cols", "n_pe", "fifo_depth", "sram_width",
 def bench_record(res, rep) -> dict:
     """The CSV row of one layer's simulation ``res`` (SimResult) and energy report ``rep``."""
     c, cfg = res.counters, res.config
-    macs = c["macs_real"] + c["macs_padding"]
     return {"layer": res.name, "rows": res.shape[0], "cols": res.shape[1], "n_pe": cfg.n_pe,
             "fifo_depth": cfg.fifo_depth, "sram_width": cfg.sram_width, "cycles": res.cycles,
             "latency_us": res.latency_us, "gops": rep.gops, "load_efficiency": res.load_efficiency,
-            "padding_fraction": c["macs_padding"] / macs if macs else 0.0,
+            "padding_fraction": res.padding_fraction,
             "spmat_sram_reads": c["spmat_sram_reads"], "dram_bytes": c["dram_bytes"],
             "energy_uj": rep.energy_pj / 1e6, "power_mw": rep.power_mw, "frames_per_j": rep.frames_per_j,
             "energy_table": rep.table, "error": ""}

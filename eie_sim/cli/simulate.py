@@ -202,7 +202,7 @@ def _ntlstm_cell_step(b, cfg):
 def _bench_line(r, rep) -> str:
     n_in, n_out, wd, ad, _ = suite.TABLE_III[r.name.removesuffix("-cell")]
     c = r.counters
-    pad = 100 * c["macs_padding"] / max(1, c["macs_real"] + c["macs_padding"])
+    pad = 100 * r.padding_fraction
     shape = f"{r.shape[0]}x{r.shape[1]}"
     return (f"{r.name:<11} {shape:>16} {wd:>5.1f} {ad:>6.1f} {r.cycles:>9,} {r.latency_us:>10.2f} "
             f"{r.gops:>6.1f} {100 * r.load_efficiency:>10.1f} {pad:>6.2f} {c['spmat_sram_reads']:>11,} {c['dram_bytes']:>8,} "

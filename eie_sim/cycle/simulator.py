@@ -127,6 +127,13 @@ class SimResult:
         return int(self.counters["macs_real"] + self.counters["macs_padding"])
 
     @property
+    def padding_fraction(self) -> float:
+        """Padding entries (the zeros stored where a relative index overflows, EIE section III) per
+        entry processed; 0.0 when nothing was processed."""
+        done = self.entries_processed
+        return self.counters["macs_padding"] / done if done else 0.0
+
+    @property
     def load_efficiency(self) -> float:
         """(entries processed / n_pe) / cycles: 1.0 means every PE did useful work every cycle."""
         return self.entries_processed / self.config.n_pe / self.cycles if self.cycles else 0.0
