@@ -8,7 +8,6 @@ import json
 import math
 import os
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +16,7 @@ from ..config import FIELD_RANGES, ArchConfig
 from ..cost.energy import scale_table
 from ..cycle import conv_suite, suite
 from ..cost.presets import get_table
-from ..budget import check_budget
-from ..errors import ConfigError, EncodingError
+from ..errors import ConfigError
 from .vocabulary import arch_flag, say
 
 
@@ -34,21 +32,6 @@ def comma_list(option: str, text: str, typ=int) -> list:
             raise ConfigError(f"--{option.replace('_', '-')}={text!r}: {tok!r} is not a{'n integer' if typ is int else ' number'}; "
                               f"expected a comma-separated list such as {'1,2,4' if typ is int else '0.9,0.95'}") from None
     return out
-
-
-def load_npy(path: str, what: str) -> np.ndarray:
-    p = Path(path)
-    if not p.is_file():
-        raise EncodingError(f"{what}={path!r}: no such file")
-    try:
-        # mapped first: the header's declared size is checked before anything is read or allocated
-        arr = np.load(p, allow_pickle=False, mmap_mode="r")
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise EncodingError(f"{what}={path!r}: not a readable .npy array ({exc})") from None
-    if not isinstance(arr, np.ndarray):
-        raise EncodingError(f"{what}={path!r}: expected a .npy array, got an .npz archive")
-    check_budget(f"{what}={path!r} (shape {arr.shape}, {arr.dtype})", arr.nbytes)
-    return np.array(arr)
 
 
 def add_config_args(p) -> None:

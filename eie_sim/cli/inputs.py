@@ -32,7 +32,7 @@ def model_input(model, args, target: str) -> tuple[np.ndarray, str]:
     ``--input``, else :func:`eie_sim.train.inputs.model_input` (test image ``--input-index``,
     default 0, of the model's data set, or the seeded input)."""
     from ..train.inputs import model_input as pick
-    from .common import load_npy
+    from ..contract.arrays import load_npy
 
     k = getattr(args, "input_index", None)
     if args.input:

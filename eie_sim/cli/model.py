@@ -14,7 +14,8 @@ from ..contract.info import format_info, model_info
 from ..contract.model import Model, ModelLayer, load_model, save_model
 from . import saturation as sat_report
 from .inputs import add_input_args, model_input
-from .common import PES, SEED, int_in, load_npy, strict_json
+from ..contract.arrays import load_npy
+from .common import PES, SEED, int_in, strict_json
 from .vocabulary import say
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..contract.arrays import load_npy
 from ..contract.codebook import recluster
 from ..contract.model import ModelLayer, load_model, one_code_width
 from ..cycle import conv_suite, suite
@@ -16,7 +17,7 @@ from ..errors import ConfigError, EIEError, EncodingError
 from . import saturation as sat_report
 from .inputs import add_input_args, model_input
 from .vocabulary import say
-from .common import (NODE_NM, VDD, add_arch_args, bench_options, check_writable, config_from_args, load_npy, simulate_widening,
+from .common import (NODE_NM, VDD, add_arch_args, bench_options, check_writable, config_from_args, simulate_widening,
                      strict_json, table_from_args)
 
 if TYPE_CHECKING:  # annotations only: the commands import the cycle and cost models (Numba) when they run

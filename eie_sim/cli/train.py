@@ -204,7 +204,7 @@ def _simulated_inputs(model, args, x, out, counts) -> tuple[np.ndarray, np.ndarr
     """(inputs, their golden outputs, their saturation counts, what they are) for --simulate K:
     K rows of --input FILE.npy, else K test images from --input-index S (default 0)."""
     from ..contract.golden import reference_forward_batch
-    from .common import load_npy
+    from ..contract.arrays import load_npy
 
     k = args.simulate
     if args.input:

@@ -22,8 +22,9 @@ from ..cost.energy import REFERENCE, EnergyTable
 from ..cost.sram import DEFAULT_CELL
 from ..cycle import suite
 from ..errors import ConfigError, EIEError, describe
+from ..train.inputs import fit_input
 
-__all__ = ["SWEEP_FIELDS", "ENCODING_FIELDS", "SweepLayer", "LayerSource", "expand_space", "file_digest", "resolve_layers",
+__all__ = ["SWEEP_FIELDS", "ENCODING_FIELDS", "SweepLayer", "InputFile", "LayerSource", "expand_space", "file_digest", "resolve_layers",
            "energy_table_key", "plan_points", "plan_mismatches"]
 
 SWEEP_FIELDS = tuple(f.name for f in fields(ArchConfig))
@@ -69,6 +70,17 @@ class SweepLayer:
             h.update(np.ascontiguousarray(a).tobytes())
         h.update(f"{self.index_bits},{self.act_bits}".encode())
         return h.hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class InputFile:
+    """The input file every model layer source of a sweep runs on (``sweep(input_file=)``): its
+    ``path``, its ``tag`` in the sources' keys and the ``input_file`` column (name:digest) and
+    its values ``x``."""
+
+    path: str
+    tag: str
+    x: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -135,10 +147,11 @@ def file_digest(path: Path) -> str:
 
 def resolve_layers(layers, model, seed: int, input_index: int, dataset: str | None,
                    cv: tuple[float, float] = (suite.DEFAULT_ROW_CV, suite.DEFAULT_COL_CV),
-                   input_tag: str | None = None) -> tuple[list[LayerSource], dict]:
+                   given: InputFile | None = None) -> tuple[list[LayerSource], dict]:
     """Sources for ``layers`` (+ the model's layers when a model is given) and user arrays by key;
-    ``cv``: the Table III generator's (row, column) density dispersion; ``input_tag``: names the
-    input file the models run on (instead of test image ``input_index``) in their keys."""
+    ``cv``: the Table III generator's (row, column) density dispersion; ``given``: the input file
+    the models run on instead of test image ``input_index`` (checked against each model, named in
+    their keys)."""
     if layers is None:
         layers = []
     if isinstance(layers, (str, Path, SweepLayer)):
@@ -161,7 +174,7 @@ def resolve_layers(layers, model, seed: int, input_index: int, dataset: str | No
             sources.append(LayerSource("user", it.name, key, (it.weight_bits, it.index_bits, it.act_bits)))
             arrays[key] = it
         elif isinstance(it, (str, Path)) and (str(it).endswith(".npz") or Path(it).is_file()):
-            sources.append(_model_source(it, input_index, dataset, model_paths, seed, input_tag))
+            sources.append(_model_source(it, input_index, dataset, model_paths, seed, given))
         elif isinstance(it, str):
             sources.append(_table3_source(it, seed, cv))
         else:
@@ -173,7 +186,7 @@ def resolve_layers(layers, model, seed: int, input_index: int, dataset: str | No
 
 
 def _model_source(it, input_index: int, dataset: str | None, model_paths: set, seed: int = 0,
-                  input_tag: str | None = None) -> LayerSource:
+                  given: InputFile | None = None) -> LayerSource:
     """The source for model file ``it`` (every layer of the model); adds its path to ``model_paths``.
     ``seed`` draws the input when the dataset's test image cannot be used: part of the key."""
     path = Path(it).resolve()
@@ -185,8 +198,11 @@ def _model_source(it, input_index: int, dataset: str | None, model_paths: set, s
     m = load_model(path)
     ds = dataset or m.meta.get("dataset")
     lay0 = m.layers[0]
-    given = f":in{input_tag}" if input_tag else f":in{input_index}:{ds}" + (f":seed{seed}" if seed else "")
-    key = f"model:{path.name}:{file_digest(path)}{given}"
+    if given is not None and fit_input(m, given.x) is None:
+        raise ConfigError(f"input_file={given.path!r}: {given.x.size} values; {path} takes {m.n_inputs} inputs"
+                          + (" per step" if m.is_sequence else ""))
+    which = f":in{given.tag}" if given is not None else f":in{input_index}:{ds}" + (f":seed{seed}" if seed else "")
+    key = f"model:{path.name}:{file_digest(path)}{which}"
     return LayerSource("model", str(m.meta.get("name", path.stem)), key,
                    (lay0.weight_bits, lay0.index_bits, lay0.act_bits), (str(path), input_index, ds),
                    tuple(lay.name for lay in m.layers))

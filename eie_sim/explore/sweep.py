@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..contract.model import load_model
+from ..contract.arrays import load_npy
 from ..cost.energy import EnergyTable
 from ..cycle import suite
 from ..cost.presets import get_table
@@ -58,7 +58,7 @@ from .tables import FORMATS
 from .results import (SweepWriteError, load_finished, ResultsLock, ModelAccuracy, ResultsFile, saved_accuracy,
                       load_sweep)
 from .run_key import check_run, run_columns
-from .space import (ENCODING_FIELDS, SWEEP_FIELDS, SweepLayer, file_digest, plan_points, resolve_layers, energy_table_key,
+from .space import (ENCODING_FIELDS, SWEEP_FIELDS, InputFile, SweepLayer, file_digest, plan_points, resolve_layers, energy_table_key,
                     expand_space)
 from .worker import model_accuracy, run_batch
 
@@ -121,19 +121,19 @@ def sweep(space: dict, layers=None, *, model=None, energy_table="eie45", schedul
     tkey = energy_table_key(table)
     cv = (suite.DEFAULT_ROW_CV if row_cv is None else suite.check_cv("row_cv", row_cv),
           suite.DEFAULT_COL_CV if col_cv is None else suite.check_cv("col_cv", col_cv))
-    given = _input_array(input_file)
-    tag = f"{Path(input_file).name}:{file_digest(Path(input_file))}" if given is not None else None
+    given = _input_file(input_file)
     sources, arrays, accuracy = _check_inputs(layers, model, seed, input_index, dataset, batch_size, accuracy_samples, cv,
-                                              tag)
+                                              given)
     if retrain_epochs is not None:
         sources, accuracy = _retraining(sources, accuracy, model, retrain_epochs)
     if given is not None:  # the models' input travels as their sources' array, under their final keys
-        arrays.update({s.key: _fit_input(given, s, input_file) for s in sources if s.kind == "model"})
+        arrays.update({s.key: given.x for s in sources if s.kind == "model"})
     todo = plan_points(points, sources, tkey)
     auto_ptr = "ptr_bits" not in space
     out_path = check_out(out)
     run = run_columns(sources, table, tkey, seed, input_index, accuracy,
-                      file_digest(Path(accuracy.path)) if accuracy is not None else None, cv, tag)
+                      file_digest(Path(accuracy.path)) if accuracy is not None else None, cv,
+                      given.tag if given is not None else None)
 
     with ResultsLock(out_path) if out_path is not None else contextlib.nullcontext():
         # what is already done: the checked rows in ``out`` (and the accuracies they hold) are not run again
@@ -219,40 +219,25 @@ def check_out(out) -> Path | None:
     return path
 
 
-def _input_array(path) -> np.ndarray | None:
-    """The array of ``input_file`` (None: none), or one ConfigError line."""
+def _input_file(path) -> InputFile | None:
+    """The input file of ``input_file`` (None: none), or one EIEError line."""
     if path is None:
         return None
     if not isinstance(path, (str, os.PathLike)) or not Path(path).is_file():
         raise ConfigError(f"input_file={describe(path)}: expected the path of a .npy file")
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ConfigError(f"input_file={str(path)!r}: not a readable .npy array ({exc})") from None
-    if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf" or x.size == 0 or not np.isfinite(x).all():
+    x = load_npy(path, "input_file")
+    if x.dtype.kind not in "biuf" or x.size == 0 or not np.isfinite(x).all():
         raise ConfigError(f"input_file={str(path)!r}: expected a non-empty .npy array of finite numbers")
-    return x.astype(np.float64)
-
-
-def _fit_input(x: np.ndarray, src, path) -> np.ndarray:
-    """``x`` shaped for the model of layer source ``src`` (T x X for a sequence model), or ConfigError."""
-    model = load_model(src.detail[0])
-    n = model.n_inputs
-    if model.is_sequence and x.size % n == 0:
-        return x.reshape(-1, n)
-    if not model.is_sequence and x.size == n:
-        return x.reshape(-1)
-    raise ConfigError(f"input_file={str(path)!r}: {x.size} values; {src.detail[0]} takes {n} inputs"
-                      + (" per step" if model.is_sequence else ""))
+    return InputFile(str(path), f"{Path(path).name}:{file_digest(Path(path))}", x.astype(np.float64))
 
 
 def _check_inputs(layers, model, seed: int, input_index: int, dataset: str | None, batch_size, accuracy_samples, cv,
-                  input_tag=None):
+                  given=None):
     """(layer sources, user layers by source key, the model's accuracy columns or None); refuses
     a model that is not a file, bad layers and bad batch_size, accuracy_samples and dataset."""
     if model is not None and not (isinstance(model, (str, Path)) and Path(model).is_file()):
         raise ConfigError(f"model={describe(model)}: expected the path of a model file (.npz)")
-    sources, arrays = resolve_layers(layers, model, seed, input_index, dataset, cv, input_tag)
+    sources, arrays = resolve_layers(layers, model, seed, input_index, dataset, cv, given)
     for nm, v in (("batch_size", batch_size), ("accuracy_samples", accuracy_samples)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ConfigError(f"{nm}={describe(v)}: expected an integer >= 1 or None")

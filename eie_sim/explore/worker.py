@@ -135,7 +135,12 @@ def _prepare(src: LayerSource, user, cfg: dict, seed: int):
         base = _cached(("model", path), lambda: load_model(path))
         variant = _cached(("variant", src.key, wb, ab), lambda: _model_variant(base, wb, ab))
         m = _cached(("variant", src.key, wb, ab, ib), lambda: with_index_bits(variant, ib))
-        x = user if user is not None else _cached(("input", src.key), lambda: _model_input(base, ds, index, seed, path))
+        if user is not None:  # the sweep's input file, checked against the model by the sweep
+            from ..train.inputs import fit_input
+
+            x = fit_input(base, user)
+        else:
+            x = _cached(("input", src.key), lambda: _model_input(base, ds, index, seed, path))
         return m, x
     if src.kind == "table3":
         s, scale, row_cv, col_cv = src.detail

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import ConfigError
 from .data import DataError, load_dataset
 
-__all__ = ["model_input", "seeded_input"]
+__all__ = ["fit_input", "model_input", "seeded_input"]
 
 
 def seeded_input(model, seed: int) -> np.ndarray:
@@ -26,6 +26,16 @@ def seeded_input(model, seed: int) -> np.ndarray:
         steps = int(model.meta.get("sequence", {}).get("steps", 8))
         return rng.random((steps, model.n_inputs))
     return rng.random(model.n_inputs)
+
+
+def fit_input(model, x) -> np.ndarray | None:
+    """``x`` (any shape) as one input of ``model`` -- a vector of its inputs, or T x X steps for a
+    sequence model -- in float64; None when its size does not fit."""
+    x = np.asarray(x, dtype=np.float64)
+    n = model.n_inputs
+    if model.is_sequence:
+        return x.reshape(-1, n) if x.size and x.size % n == 0 else None
+    return x.reshape(-1) if x.size == n else None
 
 
 def model_input(model, index: int | None = None, *, dataset: str | None = None, data_dir=None, seed: int = 0,
@@ -51,9 +61,8 @@ def model_input(model, index: int | None = None, *, dataset: str | None = None, 
     n = len(data.x_test)
     if not 0 <= k < n:
         raise ConfigError(f"--input-index={k}: expected a test image index in [0, {n - 1}] of {dataset}")
-    x = np.asarray(data.x_test[k], dtype=np.float64)
-    steps = x.size // model.n_inputs if model.is_sequence else 1
-    if x.size != model.n_inputs * steps or steps < 1:
-        raise ConfigError(f"{what} has {model.n_inputs} inputs but {dataset} test images have {x.size} values; "
-                          "give --input FILE.npy")
-    return x.reshape((steps, model.n_inputs) if model.is_sequence else (-1,)), f"{dataset} test image {k}"
+    x = fit_input(model, data.x_test[k])
+    if x is None:
+        raise ConfigError(f"{what} has {model.n_inputs} inputs but {dataset} test images have {data.x_test[k].size} "
+                          "values; give --input FILE.npy")
+    return x, f"{dataset} test image {k}"
